@@ -1,0 +1,153 @@
+# atlax — reverse TLS tunnel.  One GNU Makefile for the whole tree.
+#
+#   make            build bin/atlax-relay, bin/atlax-agent, bin/atlax-pki
+#   make deps       install missing Debian packages (apt-get, as root or via sudo)
+#   make check      deps + build + every test (unit suites, fuzz smoke, end-to-end)
+#   make asan       the same, built with -fsanitize=address,undefined
+#   make fuzz       build the libFuzzer targets with clang (FUZZ_SECONDS=N runs them)
+#   make demo       deps + build + a live tunnel on loopback (DEMO_SECONDS=N to stop by itself)
+#   make bench      the benchmark (QUICK=1 for a short pass)
+#   make install PREFIX=/usr/local DESTDIR=
+#   make clean
+#
+# Sources are found by wildcard: every common/*.c goes into build/libatlax.a;
+# in relay/, agent/ and pki/ the file main.c holds main() and the other files
+# form a static library that the unit tests can link too.
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+BINDIR   ?= bin
+VERSION  := 0.1.0
+
+CC       ?= cc
+PKGS     := openssl libevent libevent_openssl libevent_pthreads yaml-0.1
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
+
+OPT      ?= -O2
+SAN      ?=
+CFLAGS   ?=
+WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wformat=2 -Wmissing-prototypes
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DATLAX_VERSION=\"$(VERSION)\" $(OPT) -g $(WARN) \
+	-Icommon $(PKG_CFLAGS) $(SAN) $(CFLAGS)
+ALL_LDFLAGS := $(SAN) $(LDFLAGS)
+LIBS     := $(PKG_LIBS) -lpthread
+
+COMMON_SRC := $(wildcard common/*.c)
+RELAY_SRC  := $(filter-out relay/main.c,$(wildcard relay/*.c))
+AGENT_SRC  := $(filter-out agent/main.c,$(wildcard agent/*.c))
+PKI_SRC    := $(filter-out pki/main.c,$(wildcard pki/*.c))
+UNIT_SRC   := $(wildcard tests/unit/check_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+LIBATLAX := $(BUILD)/libatlax.a
+LIBRELAY := $(BUILD)/librelay.a
+LIBAGENT := $(BUILD)/libagent.a
+LIBPKI   := $(BUILD)/libpki.a
+PROGS    := $(BINDIR)/atlax-relay $(BINDIR)/atlax-agent $(BINDIR)/atlax-pki
+UNITS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all deps check check-unit check-regress check-fuzz asan fuzz demo bench \
+	install clean
+.DEFAULT_GOAL := all
+
+all: $(PROGS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBATLAX): $(call obj,$(COMMON_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+$(LIBRELAY): $(call obj,$(RELAY_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+$(LIBAGENT): $(call obj,$(AGENT_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+$(LIBPKI): $(call obj,$(PKI_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BINDIR)/atlax-relay: $(call obj,relay/main.c) $(LIBRELAY) $(LIBATLAX)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+$(BINDIR)/atlax-agent: $(call obj,agent/main.c) $(LIBAGENT) $(LIBATLAX)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+$(BINDIR)/atlax-pki: $(call obj,pki/main.c) $(LIBPKI) $(LIBATLAX)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/check_%: $(BUILD)/tests/unit/check_%.o $(LIBRELAY) $(LIBAGENT) $(LIBPKI) $(LIBATLAX)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+$(BUILD)/tests/unit/%.o: ALL_CFLAGS += $(CHECK_CFLAGS) -Itests/unit -Irelay -Iagent -Ipki -Wno-missing-prototypes
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+deps:
+	@sh tests/deps.sh
+
+# Every test, in one summary.  The runner prints "N passed, M failed" last.
+check: deps
+	@$(MAKE) --no-print-directory all units fuzz-build
+	@ATLAX_BIN=$(abspath $(BINDIR)) ATLAX_UNITS=$(abspath $(BUILD)/tests) \
+		ATLAX_FUZZ="$(FUZZ_CHECK)" sh tests/run.sh $(TESTS)
+
+units: $(UNITS)
+.PHONY: units
+
+check-unit: all units
+	@ATLAX_BIN=$(abspath $(BINDIR)) ATLAX_UNITS=$(abspath $(BUILD)/tests) sh tests/run.sh unit
+check-regress: all
+	@ATLAX_BIN=$(abspath $(BINDIR)) ATLAX_UNITS=$(abspath $(BUILD)/tests) sh tests/run.sh regress
+
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan BINDIR=build/asan/bin OPT=-O1 \
+		SAN="$(ASAN_FLAGS)" all units
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ATLAX_ASAN=1 ATLAX_BIN=$(abspath build/asan/bin) \
+		ATLAX_UNITS=$(abspath build/asan/tests) sh tests/run.sh $(TESTS)
+
+# libFuzzer targets: tests/fuzz/fuzz_<name>.c, linked against common/ built with clang.
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Icommon $(PKG_CFLAGS) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_SECONDS ?= 30
+build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard common/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(LIBS)
+fuzz: deps $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=512 -malloc_limit_mb=256 \
+		build/fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; done
+fuzz-build: $(FUZZ_BINS)
+.PHONY: fuzz-build
+FUZZ_CHECK = $(abspath $(FUZZ_BINS))
+
+demo: deps all
+	@sh tests/demo.sh
+
+bench: deps all
+	@sh tests/bench/bench.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/doc/atlax \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	for m in docs/man/*.1; do [ -f "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
+	for m in docs/man/*.5; do [ -f "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done; true
+	install -m 0644 config/relay.yaml config/agent.yaml $(DESTDIR)$(PREFIX)/share/doc/atlax/
+	for u in systemd/*.service; do [ -f "$$u" ] && install -m 0644 $$u $(DESTDIR)$(PREFIX)/lib/systemd/system/; done; true
+
+clean:
+	rm -rf build bin

@@ -1,0 +1,50 @@
+/*
+ * cfg_agent.h — agent.yaml, parsed strictly (see docs/CONFIG.md).
+ *
+ * Same contract as cfg_relay_load(): -1 and "FILE:LINE:COLUMN: KEY: problem"
+ * in err, or 0 and a config to free with cfg_agent_free().
+ */
+#ifndef ATLAX_CFG_AGENT_H
+#define ATLAX_CFG_AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "log.h"
+
+struct agent_service {
+	char	 name[CFG_NAME_MAX + 1];	/* services[].name (required) */
+	struct cfg_addr target;		/* services[].target (required) */
+	uint16_t remote_port;		/* services[].remote_port, 0 = any */
+};
+
+struct agent_config {
+	char	*path;
+	char	 id[CFG_ID_MAX + 1];	/* id (required) */
+	struct cfg_addr relay;		/* relay (required) */
+	char	*tls_cert, *tls_key, *tls_ca;	/* required */
+	char	*tls_server_name;	/* default: relay host */
+	struct agent_service *services;	/* at least one */
+	size_t	 nservices;
+	uint64_t reconnect_initial_ms;	/* reconnect.initial: 1s */
+	uint64_t reconnect_max_ms;	/* reconnect.max: 60s */
+	uint64_t ping_interval_ms;	/* keepalive.interval: 15s */
+	uint32_t ping_misses;		/* keepalive.misses: 3 */
+	uint64_t connect_timeout_ms;	/* timeouts.connect: 5s (to targets) */
+	uint64_t handshake_timeout_ms;	/* timeouts.handshake: 10s */
+	uint64_t shutdown_timeout_ms;	/* timeouts.shutdown: 10s */
+	uint32_t stream_window;		/* limits.stream_window: 256KiB */
+	uint32_t tunnel_window;		/* limits.tunnel_window: 16MiB */
+	uint32_t max_frame;		/* limits.max_frame: 16KiB */
+	uint32_t max_streams;		/* limits.max_streams: 4096 */
+	enum log_level log_level;	/* log.level: info */
+};
+
+int	cfg_agent_load(const char *path, struct agent_config **out,
+	    char *err, size_t errlen);
+void	cfg_agent_free(struct agent_config *c);		/* accepts NULL */
+const struct agent_service *cfg_agent_service(const struct agent_config *c,
+	    const char *name);
+
+#endif

@@ -1,0 +1,199 @@
+/*
+ * mux.h — the tunnel's stream multiplexer, free of sockets and event loops.
+ *
+ * Bytes from the tunnel go in with mux_input(); bytes for the tunnel come out of
+ * mux_output(); everything else is calls from the application and callbacks to
+ * it.  The wire format is docs/PROTOCOL.md.  No globals: two muxes in one
+ * process (the tests) never meet.
+ *
+ * Ownership:
+ *  - the mux owns its streams' send queues and control queue; the application
+ *    owns the evbuffers it passes in and out (the mux moves bytes, never keeps a
+ *    pointer to them past the call);
+ *  - a stream's application pointer (sarg) is the application's; the mux hands
+ *    it back in callbacks and forgets it after stream_closed.
+ *
+ * Re-entrancy: callbacks run inside mux_input(), mux_output() and the stream
+ * calls; a callback may call any mux function, including mux_stream_reset() on
+ * its own stream.  mux_free() must not be called from a callback.
+ *
+ * Errors: functions return 0 (or a count) on success and a negative MUX_E*
+ * value on failure; mux_strerror() names it.  mux_is_fatal() tells whether the
+ * error ends the tunnel (the mux has then queued a GOAWAY: flush mux_output()
+ * and close) or only a stream.
+ */
+#ifndef ATLAX_MUX_H
+#define ATLAX_MUX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct evbuffer;
+struct mux;
+
+/* Reason codes on the wire (RESET, REFUSE, REGISTER_ERR, GOAWAY); the table
+ * with each code's meaning and the reaction it calls for is in PROTOCOL.md. */
+enum mux_code {
+	MUX_CODE_NONE = 0,		/* no error: clean close, plain goaway */
+	MUX_CODE_PROTOCOL = 1,		/* malformed or out-of-state frame */
+	MUX_CODE_INTERNAL = 2,		/* the sender hit an internal error */
+	MUX_CODE_FLOW = 3,		/* data beyond a window, window overflow */
+	MUX_CODE_FRAME_SIZE = 4,	/* frame longer than the negotiated max */
+	MUX_CODE_VERSION = 5,		/* protocol version not supported */
+	MUX_CODE_FLOOD = 6,		/* too many frames that carry nothing */
+	MUX_CODE_LIMIT = 7,		/* too many streams */
+	MUX_CODE_CANCEL = 8,		/* stream no longer wanted */
+	MUX_CODE_REFUSED = 9,		/* target refused the connection */
+	MUX_CODE_UNREACHABLE = 10,	/* target unreachable / timed out */
+	MUX_CODE_UNKNOWN_SERVICE = 11,	/* no such service */
+	MUX_CODE_PORT_IN_USE = 12,	/* requested port taken */
+	MUX_CODE_PORT_RANGE = 13,	/* requested port outside the range */
+	MUX_CODE_PORT_DENIED = 14,	/* port not allowed for this identity */
+	MUX_CODE_NO_PORTS = 15,		/* range exhausted */
+	MUX_CODE_AUTH = 16,		/* identity mismatch / not authorised */
+	MUX_CODE_SHUTDOWN = 17,		/* peer is shutting down */
+	MUX_CODE_REPLACED = 18,		/* a newer tunnel for the identity */
+	MUX_CODE_TIMEOUT = 19,		/* peer silent too long */
+	MUX_CODE_TUNNEL_LOST = 20,	/* local only: the tunnel died */
+	MUX_CODE_DUPLICATE = 21,	/* service name registered twice */
+};
+
+/* REGISTER flags. */
+#define MUX_REG_PRIVATE	0x1		/* reserved: private services */
+
+/* Negative error values returned by mux functions. */
+enum mux_err {
+	MUX_EPROTO = -1,	/* tunnel-fatal: protocol violation */
+	MUX_EFLOW = -2,		/* tunnel-fatal: flow control violated */
+	MUX_EFRAMESIZE = -3,	/* tunnel-fatal: frame too long */
+	MUX_EVERSION = -4,	/* tunnel-fatal: version mismatch */
+	MUX_EFLOOD = -5,	/* tunnel-fatal: flood of empty frames */
+	MUX_ENOMEM = -6,	/* tunnel-fatal: allocation failed */
+	MUX_EGOAWAY = -7,	/* tunnel-fatal: peer sent GOAWAY with error */
+	MUX_ELIMIT = -8,	/* stream: too many streams, cannot open */
+	MUX_ENOSTREAM = -9,	/* stream: no such stream */
+	MUX_ESTATE = -10,	/* stream: call not valid in stream's state */
+	MUX_EINVAL = -11,	/* bad argument */
+	MUX_ECLOSING = -12,	/* tunnel going away: no new streams */
+};
+
+enum mux_role {
+	MUX_ROLE_RELAY,		/* opens odd stream IDs */
+	MUX_ROLE_AGENT,		/* opens even stream IDs */
+};
+
+/* What this side advertises in its HELLO and enforces on the peer. */
+struct mux_settings {
+	uint32_t stream_window;	/* initial receive window per stream, bytes */
+	uint32_t tunnel_window;	/* receive window for the whole tunnel, bytes */
+	uint32_t max_frame;	/* largest DATA payload we accept */
+	uint32_t max_streams;	/* streams the peer may hold open at once */
+	const char *identity;	/* agent: its configured id (sent in HELLO) */
+};
+
+/* A public client's address as carried in STREAM_OPEN. */
+struct mux_peer {
+	uint8_t family;		/* 4 or 6 */
+	uint8_t addr[16];	/* network order; first 4 bytes for IPv4 */
+	uint16_t port;		/* host order */
+};
+
+/* Control messages the application sees (PING/PONG/WINDOW are internal). */
+enum mux_ctl_type {
+	MUX_CTL_HELLO,		/* peer's HELLO accepted: tunnel usable */
+	MUX_CTL_REGISTER,	/* agent -> relay: expose a service */
+	MUX_CTL_REGISTER_OK,	/* relay -> agent: bound at port */
+	MUX_CTL_REGISTER_ERR,	/* relay -> agent: refused, code + text */
+	MUX_CTL_UNREGISTER,	/* agent -> relay: stop exposing a service */
+	MUX_CTL_GOAWAY,		/* peer is shutting the tunnel down */
+	MUX_CTL_PONG,		/* answer to our mux_ping() */
+};
+
+struct mux_ctl {
+	enum mux_ctl_type type;
+	const char *name;	/* HELLO: peer identity; REGISTER*: service */
+	uint16_t port;		/* REGISTER: requested (0 = any); _OK: bound */
+	uint32_t flags;		/* REGISTER: MUX_REG_* */
+	uint32_t code;		/* REGISTER_ERR, GOAWAY: MUX_CODE_* reason */
+	const char *text;	/* REGISTER_ERR, GOAWAY: human text, sanitised */
+	uint32_t last_sid;	/* GOAWAY: last peer stream ID processed */
+	uint64_t opaque;	/* PONG: the value given to mux_ping() */
+};
+
+struct mux_callbacks {
+	/* A control message arrived (strings valid only during the call). */
+	void	(*control)(struct mux *m, const struct mux_ctl *ctl, void *arg);
+	/* The peer opened stream sid for service, from client.  Answer with
+	 * mux_stream_accept() or mux_stream_refuse(), now or later. */
+	void	(*stream_open)(struct mux *m, uint32_t sid, const char *service,
+		    const struct mux_peer *client, void *arg);
+	/* The peer accepted a stream we opened. */
+	void	(*stream_accepted)(struct mux *m, uint32_t sid, void *sarg);
+	/* Data for the stream: the callee moves what it takes out of data
+	 * (normally all of it, into a socket's output buffer) and later reports
+	 * with mux_stream_consumed() when the bytes have left the process.  The
+	 * mux keeps whatever the callee leaves in data, counted in the window. */
+	void	(*stream_data)(struct mux *m, uint32_t sid, struct evbuffer *data,
+		    void *sarg);
+	/* The peer will send no more on this stream (FIN). */
+	void	(*stream_eof)(struct mux *m, uint32_t sid, void *sarg);
+	/* The stream has ended: cleanly (code MUX_CODE_NONE, after FIN both
+	 * ways), reset or refused by the peer, or torn down with the tunnel.
+	 * Last callback for sid; sarg may be freed by the callee. */
+	void	(*stream_closed)(struct mux *m, uint32_t sid, uint32_t code,
+		    const char *text, void *sarg);
+	/* Send space opened again on a stream whose mux_stream_write() had
+	 * been cut short: resume reading its socket. */
+	void	(*stream_writable)(struct mux *m, uint32_t sid, void *sarg);
+	/* The mux has output ready: the application should arrange a call to
+	 * mux_output() (e.g. enable the tunnel's write side). */
+	void	(*want_output)(struct mux *m, void *arg);
+};
+
+struct mux *mux_new(enum mux_role role, const struct mux_settings *s,
+	    const struct mux_callbacks *cb, void *arg);
+void	mux_free(struct mux *m);		/* accepts NULL */
+
+/* Feed tunnel bytes.  Consumes every complete frame in `in` (partial frames
+ * stay there).  Returns 0, or a negative error; if mux_is_fatal() the tunnel is
+ * over (a GOAWAY is queued).  */
+int	mux_input(struct mux *m, struct evbuffer *in);
+
+/* Append frames to `out` until about `max` bytes were added or nothing is
+ * left to send: control frames first, then DATA round-robin across streams
+ * with queued bytes and credit, each frame at most the peer's max_frame.
+ * Returns the number of bytes appended. */
+size_t	mux_output(struct mux *m, struct evbuffer *out, size_t max);
+int	mux_has_output(const struct mux *m);
+
+/* Tunnel-level control. */
+int	mux_send_ctl(struct mux *m, const struct mux_ctl *ctl);	/* REGISTER* */
+int	mux_ping(struct mux *m, uint64_t opaque);
+int	mux_goaway(struct mux *m, uint32_t code, const char *text);
+int	mux_is_ready(const struct mux *m);	/* both HELLOs exchanged */
+int	mux_is_going_away(const struct mux *m);	/* GOAWAY sent or received */
+size_t	mux_nstreams(const struct mux *m);	/* incl. closing ones */
+
+/* Streams. */
+int	mux_stream_open(struct mux *m, const char *service,
+	    const struct mux_peer *client, void *sarg, uint32_t *sid);
+int	mux_stream_accept(struct mux *m, uint32_t sid, void *sarg);
+int	mux_stream_refuse(struct mux *m, uint32_t sid, uint32_t code,
+	    const char *text);
+/* Move up to the stream's send space from src into its queue; *moved says
+ * how much.  Less than all means: stop reading the source until
+ * stream_writable.  */
+int	mux_stream_write(struct mux *m, uint32_t sid, struct evbuffer *src,
+	    size_t *moved);
+size_t	mux_stream_send_space(const struct mux *m, uint32_t sid);
+int	mux_stream_shutdown(struct mux *m, uint32_t sid);	/* FIN after queue */
+int	mux_stream_reset(struct mux *m, uint32_t sid, uint32_t code);
+int	mux_stream_consumed(struct mux *m, uint32_t sid, size_t n);
+void	*mux_stream_arg(const struct mux *m, uint32_t sid);
+int	mux_stream_set_arg(struct mux *m, uint32_t sid, void *sarg);
+
+const char *mux_strerror(int err);
+int	mux_is_fatal(int err);
+const char *mux_code_name(uint32_t code);
+
+#endif
