@@ -8,6 +8,12 @@
 # remembered and killed at exit), stop_bg NAME, wait_port PORT [SECONDS],
 # wait_log NAME REGEX [SECONDS], expect_eq WHAT WANT GOT.
 # Only processes started here are ever killed, by PID.
+#
+# Tunnel helpers (see each function): pki_init, pki_issue, pick_range,
+# relay_conf, agent_conf, start_relay, start_agent, exposed_port,
+# start_svc + helper_port (python3 services in helpers/svc.py), client
+# (helpers/client.py), wait_exit, port_listening, rss_kb, need.
+# $TM is a slowness factor for waits: 1, or 4 under `make asan`.
 
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -93,3 +99,197 @@ wait_log() {	# name regex [seconds]
 	done
 	return 1
 }
+
+HELPERS=$TOP/tests/regress/helpers
+PY=${PYTHON:-python3}
+TM=1
+[ -n "${ATLAX_ASAN:-}" ] && TM=4
+
+need() {	# command... : fail (not skip) when a tool is missing
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 ||
+		    fail "$c not found (run 'make deps')"
+	done
+}
+
+# Process ids, exits and ports.
+wait_exit() {	# pid seconds: 0 once pid is gone, 1 if it still runs
+	local i n=$(( $2 * 10 ))
+	for ((i = 0; i < n; i++)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+port_listening() {	# port: is something listening on it (no connect)
+	[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
+}
+
+wait_listening() {	# port [seconds]
+	local i n=$(( ${2:-10} * 10 ))
+	for ((i = 0; i < n; i++)); do
+		port_listening "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+rss_kb() {	# pid: resident set size in KiB
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+
+# PUB_LO..PUB_HI: COUNT consecutive free ports below the ephemeral range, for
+# public.port_range.  Random so parallel runs rarely meet.
+pick_range() {	# count
+	local try
+	for try in 1 2 3 4 5 6 7 8 9 10; do
+		PUB_LO=$(( 20000 + (RANDOM % 600) * 20 ))
+		PUB_HI=$(( PUB_LO + $1 - 1 ))
+		"$PY" - "$PUB_LO" "$PUB_HI" <<'PY' && return 0
+import socket, sys
+lo, hi = int(sys.argv[1]), int(sys.argv[2])
+try:
+	for p in range(lo, hi + 1):
+		s = socket.socket()
+		s.bind(("127.0.0.1", p))
+		s.close()
+except OSError:
+	sys.exit(1)
+PY
+	done
+	fail "pick_range: no free range of $1 ports"
+}
+
+# Throwaway PKI in $T/pki: the CA, the relay ($RELAY_CN, SAN IP:127.0.0.1).
+RELAY_CN=relay.test
+pki_init() {	# [dir]
+	local d=${1:-$T/pki}
+	"$BIN/atlax-pki" init --dir "$d" >"$T/pki-init.out" 2>&1 ||
+	    fail "atlax-pki init: $(cat "$T/pki-init.out")"
+}
+
+pki_issue() {	# cn role [atlax-pki issue options...] (dir: $PKI_DIR or $T/pki)
+	local cn=$1 role=$2; shift 2
+	"$BIN/atlax-pki" issue --dir "${PKI_DIR:-$T/pki}" --cn "$cn" \
+	    --role "$role" "$@" >"$T/pki-issue.out" 2>&1 ||
+	    fail "atlax-pki issue $cn: $(cat "$T/pki-issue.out")"
+}
+
+# The usual set-up: PKI, relay cert, one agent cert (CN $1, default home),
+# RELAY_PORT and a public range of 20 ports.
+tunnel_setup() {	# [agent cn]
+	pki_init
+	pki_issue "$RELAY_CN" relay --san IP:127.0.0.1
+	pki_issue "${1:-home}" agent
+	RELAY_PORT=$(free_port)
+	pick_range 20
+}
+
+# relay.yaml for loopback.  EXTRA is appended as is (top-level YAML); set
+# RELAY_CRL to a CRL path to configure tls.crl.
+relay_conf() {	# file [extra yaml]
+	{
+		cat <<Y
+listen: "127.0.0.1:$RELAY_PORT"
+tls:
+  cert: $T/pki/$RELAY_CN.crt
+  key: $T/pki/$RELAY_CN.key
+  ca: $T/pki/ca.crt
+Y
+		[ -n "${RELAY_CRL:-}" ] && echo "  crl: $RELAY_CRL"
+		cat <<Y
+public:
+  bind: "127.0.0.1"
+  port_range: "$PUB_LO-$PUB_HI"
+log:
+  level: ${RELAY_LOG_LEVEL:-info}
+Y
+		[ $# -ge 2 ] && printf '%s\n' "$2"
+	} >"$1"
+}
+
+# agent.yaml: id ID, certificate $T/pki/CERT.{crt,key} (or CERT as a path
+# prefix when it contains a slash), SERVICES is the YAML list under services:.
+agent_conf() {	# file id cert services [extra yaml]
+	local pre=$T/pki/$3
+	case "$3" in */*) pre=$3 ;; esac
+	{
+		cat <<Y
+id: $2
+relay: "127.0.0.1:$RELAY_PORT"
+tls:
+  cert: $pre.crt
+  key: $pre.key
+  ca: $T/pki/ca.crt
+  server_name: ${AGENT_SERVER_NAME:-$RELAY_CN}
+services:
+$4
+reconnect:
+  initial: ${AGENT_RECONNECT_INITIAL:-200ms}
+  max: ${AGENT_RECONNECT_MAX:-2s}
+log:
+  level: ${AGENT_LOG_LEVEL:-info}
+Y
+		[ $# -ge 5 ] && printf '%s\n' "$5"
+	} >"$1"
+}
+
+svc_yaml() {	# name target-port [remote_port]: one services: entry
+	echo "  - name: $1"
+	echo "    target: \"127.0.0.1:$2\""
+	[ -n "${3:-}" ] && echo "    remote_port: $3"
+	return 0
+}
+
+start_relay() {	# name conf: starts atlax-relay, waits for its listener
+	start_bg "$1" "$BIN/atlax-relay" -c "$2"
+	wait_listening "$RELAY_PORT" $(( 10 * TM )) ||
+	    fail "$1 not listening on 127.0.0.1:$RELAY_PORT"
+}
+
+start_agent() {	# name conf
+	start_bg "$1" "$BIN/atlax-agent" -c "$2"
+}
+
+# The public port of SERVICE from the agent log "service NAME (TARGET) exposed
+# at HOST:PORT" (the last such line after the log's line FROM, default 0).
+exposed_port() {	# log-name service [seconds] [from-line]
+	local re="service $2 \\(.*\\) exposed at [^ ]*:[0-9]+"
+	local i n=$(( ${3:-10} * 10 * TM )) p
+	for ((i = 0; i < n; i++)); do
+		p=$(tail -n "+$(( ${4:-0} + 1 ))" "$T/$1.log" 2>/dev/null |
+		    grep -E -- "$re" | tail -n 1 |
+		    sed -E 's/.* exposed at [^ ]*:([0-9]+).*/\1/')
+		[ -n "$p" ] && { echo "$p"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+
+log_lines() { wc -l <"$T/$1.log"; }	# name: lines so far in its log
+
+# Private services (helpers/svc.py) and their port.
+start_svc() {	# name mode [svc.py options...]
+	local name=$1; shift
+	start_bg "$name" "$PY" -u "$HELPERS/svc.py" "$@"
+}
+
+helper_port() {	# name: port from "listening on 127.0.0.1:PORT"
+	local i p
+	for ((i = 0; i < 100; i++)); do
+		p=$(sed -nE 's/^listening on 127\.0\.0\.1:([0-9]+)$/\1/p' \
+		    "$T/$1.log" 2>/dev/null | head -n 1)
+		[ -n "$p" ] && { echo "$p"; return 0; }
+		sleep 0.1
+	done
+	fail "$1 did not start listening"
+}
+
+client() {	# mode [client.py options...]
+	"$PY" -u "$HELPERS/client.py" "$@"
+}
+
+# Elapsed time since a mark, in milliseconds.
+now_ms() { date +%s%3N; }
