@@ -125,15 +125,19 @@ pids="$pids $!"
 
 # 4. Relay and agent.
 "$BIN/atlax-relay" -c "$D/relay.yaml" >"$D/relay.log" 2>&1 &
-pids="$pids $!"
+relay=$!
+pids="$pids $relay"
 "$BIN/atlax-agent" -c "$D/agent.yaml" >"$D/agent.log" 2>&1 &
-pids="$pids $!"
+agent=$!
+pids="$pids $agent"
 echo "demo: relay on 127.0.0.1:$RELAY_PORT, agent home-demo, web server on 127.0.0.1:$WEB_PORT"
 
 i=0
 until grep -Eq 'service web .*exposed at' "$D/agent.log" 2>/dev/null; do
 	i=$((i + 1))
 	[ $i -le 150 ] || die "the service was not exposed within 15 s"
+	kill -0 "$relay" 2>/dev/null || die "the relay exited"
+	kill -0 "$agent" 2>/dev/null || die "the agent exited"
 	sleep 0.1
 done
 echo "demo: agent says: $(grep -Eo 'service web .*exposed at.*' "$D/agent.log" | head -n 1)"

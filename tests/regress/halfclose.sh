@@ -34,7 +34,7 @@ ok "service half-closed first, received 4000000 bytes afterwards"
 # The same on 8 streams at once.
 pids=()
 for i in 1 2 3 4 5 6 7 8; do
-	client digest --port "$PD" --bytes 1000000 --reply-bytes 500000 \
+	client digest --port "$PD" --bytes 1000000 --reply-bytes 3000000 \
 	    --timeout $((20 * TM)) >"$T/c3.$i.out" 2>&1 &
 	pids+=($!)
 done
