@@ -57,3 +57,5 @@ for port in "$PP" "$PF"; do
 	    >"$T/echo.out" 2>&1 || fail "echo on $port after restart: $(cat "$T/echo.out")"
 done
 ok "service works again on both ports"
+
+finish

@@ -88,3 +88,5 @@ ok "public client stopped after $((s / 1024)) KiB of 1 GiB (service never reads)
 check_rss "stalled local service"
 kill -0 "$RPID" 2>/dev/null || fail "relay died"
 kill -0 "$APID" 2>/dev/null || fail "agent died"
+
+finish

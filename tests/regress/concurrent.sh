@@ -32,3 +32,5 @@ client echo --port "$P" --streams 1 --bytes 1000 >"$T/client.out" 2>&1 ||
 ok "tunnel still serves new streams"
 kill -0 "$(pid_of relay)" 2>/dev/null || fail "relay died"
 kill -0 "$(pid_of agent)" 2>/dev/null || fail "agent died"
+
+finish

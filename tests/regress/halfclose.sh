@@ -42,3 +42,5 @@ for i in 0 1 2 3 4 5 6 7; do
 	wait "${pids[$i]}" || fail "parallel half-close $((i + 1)): $(cat "$T/c3.$((i + 1)).out")"
 done
 ok "8 parallel half-closed streams complete"
+
+finish

@@ -45,3 +45,5 @@ for i in 1 2 3 4 5 6 7 8; do
 	cmp -s "$T/www/page.txt" "$T/par.$i" || fail "parallel GET $i: body differs"
 done
 ok "8 parallel GETs identical"
+
+finish

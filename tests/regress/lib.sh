@@ -243,14 +243,41 @@ svc_yaml() {	# name target-port [remote_port]: one services: entry
 	return 0
 }
 
+declare -A _DAEMONS=()
 start_relay() {	# name conf: starts atlax-relay, waits for its listener
 	start_bg "$1" "$BIN/atlax-relay" -c "$2"
+	_DAEMONS[$1]=1
 	wait_listening "$RELAY_PORT" $(( 10 * TM )) ||
 	    fail "$1 not listening on 127.0.0.1:$RELAY_PORT"
 }
 
 start_agent() {	# name conf
 	start_bg "$1" "$BIN/atlax-agent" -c "$2"
+	_DAEMONS[$1]=1
+}
+
+# The end of every tunnel test: SIGTERM to every relay and agent still
+# running, each must exit 0 within SECONDS (shutdown timeout + margin).  Under
+# `make asan` this is also where a leak or a sanitizer report turns into a
+# failure, with the daemon's log.
+finish() {	# [seconds]
+	local n pid rc bad=""
+	for n in "${!_DAEMONS[@]}"; do
+		pid=${_PIDS[$n]:-}
+		[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+	done
+	for n in "${!_DAEMONS[@]}"; do
+		pid=${_PIDS[$n]:-}
+		[ -n "$pid" ] || continue
+		wait_exit "$pid" $(( ${1:-12} * TM )) ||
+		    bad="$bad $n (still running $(( ${1:-12} * TM )) s after SIGTERM)"
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null; rc=$?
+		unset "_PIDS[$n]"
+		[ "$rc" -eq 0 ] || bad="$bad $n (exit $rc)"
+	done
+	[ -z "$bad" ] || fail "unclean shutdown on SIGTERM:$bad"
+	ok "every daemon exited 0 on SIGTERM"
 }
 
 # The public port of SERVICE from the agent log "service NAME (TARGET) exposed

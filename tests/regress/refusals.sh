@@ -101,3 +101,5 @@ for port in "$PG" "$PN"; do
 	    fail "curl on $port failed after the refusals"
 	expect_eq "body through port $port" "still serving" "$body"
 done
+
+finish

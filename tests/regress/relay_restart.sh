@@ -54,3 +54,5 @@ ok "agent back $((t1 - t0)) ms after the relay restarted"
 client echo --port "$P" --streams 8 --bytes 1000000 --timeout $((20 * TM)) \
     >"$T/echo.out" 2>&1 || fail "echo after the restart: $(cat "$T/echo.out")"
 ok "service works after the restart"
+
+finish

@@ -68,3 +68,5 @@ for port in "$PK" "$PA"; do
 	    >"$T/echo.out" 2>&1 || fail "port $port broken after a bad reload: $(cat "$T/echo.out")"
 done
 ok "services still work under the old config"
+
+finish

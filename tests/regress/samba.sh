@@ -73,3 +73,5 @@ ok "50 MB put in $((t1 - t0)) ms, get in $((t2 - t1)) ms through the tunnel"
 smbc "ls"
 grep -q 'up.bin' "$T/smbclient.out" || fail "ls does not list up.bin"
 ok "share listing through the tunnel"
+
+finish
