@@ -44,13 +44,23 @@ for i in $(seq $HOLDS); do
 done
 ok "all $HOLDS public connections reset $((t1 - t0)) ms after SIGKILL"
 
+# With no agent, a new public connection must not hang either.
+t3=$(now_ms)
+client echo --port "$PP" --bytes 1000 --timeout 10 >"$T/gap.out" 2>&1 &&
+    fail "a public connection got an echo with the agent dead"
+t4=$(now_ms)
+[ $((t4 - t3)) -lt $((3000 * TM)) ] ||
+    fail "a public connection hung $((t4 - t3)) ms with the agent dead"
+ok "a connection while the agent is gone ends in $((t4 - t3)) ms: $(head -n 1 "$T/gap.out")"
+
+t5=$(now_ms)
 start_agent agent2 "$T/agent.yaml"
 P2=$(exposed_port agent2 picked 15) || fail "restarted agent: picked never exposed"
 F2=$(exposed_port agent2 fixed 15) || fail "restarted agent: fixed never exposed"
 t2=$(now_ms)
 expect_eq "picked port after restart" "$PP" "$P2"
 expect_eq "requested port after restart" "$PF" "$F2"
-ok "ports back $((t2 - t1)) ms after the restart"
+ok "ports back $((t2 - t5)) ms after the restart"
 
 for port in "$PP" "$PF"; do
 	client echo --port "$port" --streams 4 --bytes 1000000 --timeout $((20 * TM)) \
