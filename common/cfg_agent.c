@@ -1,0 +1,280 @@
+/*
+ * cfg_agent.c — agent.yaml: the key table, the services: list and the checks
+ * across keys.  The reading itself is cfg_yaml.c's.
+ */
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "cfg_agent.h"
+#include "cfg_yaml.h"
+#include "log.h"
+
+#define AGENT_OFF(f)	offsetof(struct agent_config, f)
+#define SERVICE_OFF(f)	offsetof(struct agent_service, f)
+#define AGENT_SERVICES_MAX	1024
+
+static int cfg_agent_services(struct cfg_walk *, const struct cfg_key *,
+    const struct cfg_node *, void *);
+
+static const struct cfg_key cfg_agent_tls[] = {
+	{ "cert", CFG_T_PATH, CFG_REQUIRED, NULL, 0, 0,
+	    AGENT_OFF(tls_cert), NULL, NULL },
+	{ "key", CFG_T_PATH, CFG_REQUIRED, NULL, 0, 0,
+	    AGENT_OFF(tls_key), NULL, NULL },
+	{ "ca", CFG_T_PATH, CFG_REQUIRED, NULL, 0, 0,
+	    AGENT_OFF(tls_ca), NULL, NULL },
+	/* Default (the relay host) is set once relay: is known. */
+	{ "server_name", CFG_T_HOST, 0, NULL, 0, 0,
+	    AGENT_OFF(tls_server_name), NULL, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+static const struct cfg_key cfg_agent_reconnect[] = {
+	{ "initial", CFG_T_DURATION, 0, "1s", 100, 3600 * 1000,
+	    AGENT_OFF(reconnect_initial_ms), NULL, NULL },
+	{ "max", CFG_T_DURATION, 0, "60s", 100, 24 * 3600 * 1000,
+	    AGENT_OFF(reconnect_max_ms), NULL, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+static const struct cfg_key cfg_agent_keepalive[] = {
+	{ "interval", CFG_T_DURATION, 0, "15s", 100, 3600 * 1000,
+	    AGENT_OFF(ping_interval_ms), NULL, NULL },
+	{ "misses", CFG_T_UINT, 0, "3", 1, 100,
+	    AGENT_OFF(ping_misses), NULL, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+static const struct cfg_key cfg_agent_timeouts[] = {
+	{ "connect", CFG_T_DURATION, 0, "5s", 100, 3600 * 1000,
+	    AGENT_OFF(connect_timeout_ms), NULL, NULL },
+	{ "handshake", CFG_T_DURATION, 0, "10s", 100, 3600 * 1000,
+	    AGENT_OFF(handshake_timeout_ms), NULL, NULL },
+	{ "shutdown", CFG_T_DURATION, 0, "10s", 0, 3600 * 1000,
+	    AGENT_OFF(shutdown_timeout_ms), NULL, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+static const struct cfg_key cfg_agent_limits[] = {
+	{ "stream_window", CFG_T_SIZE, 0, "256KiB", 16 * 1024,
+	    16 * 1024 * 1024, AGENT_OFF(stream_window), NULL, NULL },
+	{ "tunnel_window", CFG_T_SIZE, 0, "16MiB", 16 * 1024,
+	    1024 * 1024 * 1024, AGENT_OFF(tunnel_window), NULL, NULL },
+	{ "max_frame", CFG_T_SIZE, 0, "16KiB", 1024, 1024 * 1024,
+	    AGENT_OFF(max_frame), NULL, NULL },
+	{ "max_streams", CFG_T_UINT, 0, "4096", 1, 1000000,
+	    AGENT_OFF(max_streams), NULL, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+static const struct cfg_key cfg_agent_log[] = {
+	{ "level", CFG_T_LOGLEVEL, 0, "info", 0, 0,
+	    AGENT_OFF(log_level), NULL, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+static const struct cfg_key cfg_agent_top[] = {
+	{ "id", CFG_T_ID, CFG_REQUIRED, NULL, 0, 0, AGENT_OFF(id), NULL,
+	    NULL },
+	{ "relay", CFG_T_ADDR, CFG_REQUIRED, NULL, 0, 0, AGENT_OFF(relay),
+	    NULL, NULL },
+	{ "tls", CFG_T_MAP, CFG_REQUIRED, NULL, 0, 0, 0, cfg_agent_tls, NULL },
+	{ "services", CFG_T_FUNC, CFG_REQUIRED, NULL, 0, 0, 0, NULL,
+	    cfg_agent_services },
+	{ "reconnect", CFG_T_MAP, 0, NULL, 0, 0, 0, cfg_agent_reconnect,
+	    NULL },
+	{ "keepalive", CFG_T_MAP, 0, NULL, 0, 0, 0, cfg_agent_keepalive,
+	    NULL },
+	{ "timeouts", CFG_T_MAP, 0, NULL, 0, 0, 0, cfg_agent_timeouts, NULL },
+	{ "limits", CFG_T_MAP, 0, NULL, 0, 0, 0, cfg_agent_limits, NULL },
+	{ "log", CFG_T_MAP, 0, NULL, 0, 0, 0, cfg_agent_log, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+/* services[i]: one local service. */
+static const struct cfg_key cfg_agent_service_keys[] = {
+	{ "name", CFG_T_NAME, CFG_REQUIRED, NULL, 0, 0, SERVICE_OFF(name),
+	    NULL, NULL },
+	{ "target", CFG_T_ADDR, CFG_REQUIRED, NULL, 0, 0,
+	    SERVICE_OFF(target), NULL, NULL },
+	/* 0 (or absent): the relay picks a port from its range. */
+	{ "remote_port", CFG_T_PORT, 0, "0", 0, 65535,
+	    SERVICE_OFF(remote_port), NULL, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+static int
+cfg_agent_services(struct cfg_walk *w, const struct cfg_key *k,
+    const struct cfg_node *n, void *obj)
+{
+	struct agent_config *c = obj;
+	size_t i, saved;
+
+	(void)k;
+	if (cfg_walk_expect(w, n, CFG_NODE_SEQ) != 0)
+		return -1;
+	if (cfg_node_is_null(n) || n->nkids == 0)
+		return cfg_walk_error(w, n, "at least one service is needed");
+	if (n->nkids > AGENT_SERVICES_MAX)
+		return cfg_walk_error(w, n, "too many services (max %d)",
+		    AGENT_SERVICES_MAX);
+	if ((c->services = calloc(n->nkids, sizeof(*c->services))) == NULL)
+		return cfg_walk_error(w, n, "out of memory");
+	for (i = 0; i < n->nkids; i++) {
+		saved = cfg_walk_push_index(w, i);
+		if (cfg_walk_expect(w, n->kids[i], CFG_NODE_MAP) != 0)
+			return -1;
+		if (cfg_walk_map(w, n->kids[i], n->kids[i],
+		    cfg_agent_service_keys, &c->services[i]) != 0)
+			return -1;
+		c->nservices++;
+		cfg_walk_pop(w, saved);
+	}
+	return 0;
+}
+
+/* services[i].<key> for an error about service i. */
+static const struct cfg_node *
+cfg_agent_service_node(struct cfg_walk *w, const struct cfg_node *root,
+    size_t i, const char *key)
+{
+	const struct cfg_node *seq;
+
+	seq = cfg_node_get(root, "services");
+	cfg_walk_push(w, "services");
+	cfg_walk_push_index(w, i);
+	cfg_walk_push(w, key);
+	return cfg_node_get(seq->kids[i], key);
+}
+
+/* Checks across keys, after every key has its value. */
+static int
+cfg_agent_check(struct cfg_walk *w, const struct cfg_node *root,
+    struct agent_config *c)
+{
+	const struct agent_service *s, *o;
+	const struct cfg_node *n, *rc;
+	char a[32], b[32];
+	size_t i, j;
+
+	if (c->relay.any) {
+		cfg_walk_push(w, "relay");
+		return cfg_walk_error(w, cfg_node_get(root, "relay"),
+		    "the relay address cannot be a wildcard (*)");
+	}
+	if (c->reconnect_initial_ms > c->reconnect_max_ms) {
+		rc = cfg_node_get(root, "reconnect");
+		if ((n = cfg_node_get(rc, "initial")) != NULL) {
+			cfg_walk_push(w, "reconnect.initial");
+			return cfg_walk_error(w, n, "%s is greater than "
+			    "reconnect.max %s", cfg_fmt_duration(
+			    c->reconnect_initial_ms, a, sizeof(a)),
+			    cfg_fmt_duration(c->reconnect_max_ms, b,
+			    sizeof(b)));
+		}
+		cfg_walk_push(w, "reconnect.max");
+		return cfg_walk_error(w, cfg_node_get(rc, "max"), "%s is "
+		    "smaller than reconnect.initial %s",
+		    cfg_fmt_duration(c->reconnect_max_ms, a, sizeof(a)),
+		    cfg_fmt_duration(c->reconnect_initial_ms, b, sizeof(b)));
+	}
+	if (cfg_check_windows(w, cfg_node_get(root, "limits"),
+	    c->stream_window, c->tunnel_window) != 0)
+		return -1;
+	for (i = 0; i < c->nservices; i++) {
+		s = &c->services[i];
+		if (s->target.any) {
+			n = cfg_agent_service_node(w, root, i, "target");
+			return cfg_walk_error(w, n, "a target cannot be a "
+			    "wildcard (*)");
+		}
+		for (j = 0; j < i; j++) {
+			o = &c->services[j];
+			if (strcmp(o->name, s->name) == 0) {
+				n = cfg_agent_service_node(w, root, i, "name");
+				return cfg_walk_error(w, n, "duplicate service "
+				    "name \"%s\" (also services[%zu])",
+				    s->name, j);
+			}
+			if (s->remote_port != 0 &&
+			    o->remote_port == s->remote_port) {
+				n = cfg_agent_service_node(w, root, i,
+				    "remote_port");
+				return cfg_walk_error(w, n, "duplicate "
+				    "remote_port %u (also services[%zu])",
+				    s->remote_port, j);
+			}
+		}
+	}
+	return 0;
+}
+
+int
+cfg_agent_load(const char *path, struct agent_config **out, char *err,
+    size_t errlen)
+{
+	struct agent_config *c = NULL;
+	struct cfg_node *root = NULL;
+	struct cfg_walk w;
+	char dir[PATH_MAX];
+	int r = -1;
+
+	*out = NULL;
+	if (cfg_yaml_load(path, &root, err, errlen) != 0)
+		goto out;
+	if (cfg_dirname(path, dir, sizeof(dir)) != 0) {
+		snprintf(err, errlen, "%s: cannot resolve its folder", path);
+		goto out;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	cfg_walk_init(&w, path, dir, err, errlen);
+	if (cfg_walk_map(&w, root, root, cfg_agent_top, c) != 0 ||
+	    cfg_agent_check(&w, root, c) != 0)
+		goto out;
+	if (c->tls_server_name == NULL &&
+	    (c->tls_server_name = strdup(c->relay.host)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	*out = c;
+	c = NULL;
+	r = 0;
+out:
+	cfg_agent_free(c);
+	cfg_node_free(root);
+	return r;
+}
+
+void
+cfg_agent_free(struct agent_config *c)
+{
+	if (c == NULL)
+		return;
+	free(c->services);
+	free(c->path);
+	free(c->tls_cert);
+	free(c->tls_key);
+	free(c->tls_ca);
+	free(c->tls_server_name);
+	free(c);
+}
+
+const struct agent_service *
+cfg_agent_service(const struct agent_config *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nservices; i++) {
+		if (strcmp(c->services[i].name, name) == 0)
+			return &c->services[i];
+	}
+	return NULL;
+}

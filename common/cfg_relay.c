@@ -1,0 +1,318 @@
+/*
+ * cfg_relay.c — relay.yaml: the key table, the agents: policy section and the
+ * checks across keys.  The reading itself is cfg_yaml.c's.
+ */
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "cfg_relay.h"
+#include "cfg_yaml.h"
+#include "log.h"
+
+#define RELAY_OFF(f)	offsetof(struct relay_config, f)
+
+static int cfg_relay_port_range(struct cfg_walk *, const struct cfg_key *,
+    const struct cfg_node *, void *);
+static int cfg_relay_agents(struct cfg_walk *, const struct cfg_key *,
+    const struct cfg_node *, void *);
+static int cfg_relay_ports(struct cfg_walk *, const struct cfg_key *,
+    const struct cfg_node *, void *);
+
+static const struct cfg_key cfg_relay_tls[] = {
+	{ "cert", CFG_T_PATH, CFG_REQUIRED, NULL, 0, 0,
+	    RELAY_OFF(tls_cert), NULL, NULL },
+	{ "key", CFG_T_PATH, CFG_REQUIRED, NULL, 0, 0,
+	    RELAY_OFF(tls_key), NULL, NULL },
+	{ "ca", CFG_T_PATH, CFG_REQUIRED, NULL, 0, 0,
+	    RELAY_OFF(tls_ca), NULL, NULL },
+	{ "crl", CFG_T_PATH, 0, NULL, 0, 0,
+	    RELAY_OFF(tls_crl), NULL, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+static const struct cfg_key cfg_relay_public[] = {
+	{ "bind", CFG_T_IP, 0, "0.0.0.0", 0, 0,
+	    RELAY_OFF(public_bind), NULL, NULL },
+	{ "port_range", CFG_T_FUNC, CFG_REQUIRED, NULL, 0, 0,
+	    0, NULL, cfg_relay_port_range },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+static const struct cfg_key cfg_relay_limits[] = {
+	{ "max_streams_per_agent", CFG_T_UINT, 0, "4096", 1, 1000000,
+	    RELAY_OFF(max_streams_per_agent), NULL, NULL },
+	{ "stream_window", CFG_T_SIZE, 0, "256KiB", 16 * 1024,
+	    16 * 1024 * 1024, RELAY_OFF(stream_window), NULL, NULL },
+	{ "tunnel_window", CFG_T_SIZE, 0, "16MiB", 16 * 1024,
+	    1024 * 1024 * 1024, RELAY_OFF(tunnel_window), NULL, NULL },
+	{ "max_frame", CFG_T_SIZE, 0, "16KiB", 1024, 1024 * 1024,
+	    RELAY_OFF(max_frame), NULL, NULL },
+	{ "max_agents", CFG_T_UINT, 0, "1024", 1, 100000,
+	    RELAY_OFF(max_agents), NULL, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+static const struct cfg_key cfg_relay_timeouts[] = {
+	{ "handshake", CFG_T_DURATION, 0, "10s", 100, 3600 * 1000,
+	    RELAY_OFF(handshake_timeout_ms), NULL, NULL },
+	{ "shutdown", CFG_T_DURATION, 0, "10s", 0, 3600 * 1000,
+	    RELAY_OFF(shutdown_timeout_ms), NULL, NULL },
+	{ "port_grace", CFG_T_DURATION, 0, "60s", 0, 24 * 3600 * 1000,
+	    RELAY_OFF(port_grace_ms), NULL, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+static const struct cfg_key cfg_relay_keepalive[] = {
+	{ "interval", CFG_T_DURATION, 0, "15s", 100, 3600 * 1000,
+	    RELAY_OFF(ping_interval_ms), NULL, NULL },
+	{ "misses", CFG_T_UINT, 0, "3", 1, 100,
+	    RELAY_OFF(ping_misses), NULL, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+static const struct cfg_key cfg_relay_log[] = {
+	{ "level", CFG_T_LOGLEVEL, 0, "info", 0, 0,
+	    RELAY_OFF(log_level), NULL, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+static const struct cfg_key cfg_relay_top[] = {
+	{ "listen", CFG_T_ADDR, CFG_REQUIRED, NULL, 0, 0,
+	    RELAY_OFF(listen), NULL, NULL },
+	{ "tls", CFG_T_MAP, CFG_REQUIRED, NULL, 0, 0, 0, cfg_relay_tls, NULL },
+	{ "public", CFG_T_MAP, CFG_REQUIRED, NULL, 0, 0, 0, cfg_relay_public,
+	    NULL },
+	{ "agents", CFG_T_FUNC, 0, NULL, 0, 0, 0, NULL, cfg_relay_agents },
+	{ "limits", CFG_T_MAP, 0, NULL, 0, 0, 0, cfg_relay_limits, NULL },
+	{ "timeouts", CFG_T_MAP, 0, NULL, 0, 0, 0, cfg_relay_timeouts, NULL },
+	{ "keepalive", CFG_T_MAP, 0, NULL, 0, 0, 0, cfg_relay_keepalive,
+	    NULL },
+	{ "workers", CFG_T_WORKERS, 0, "auto", 1, 64,
+	    RELAY_OFF(workers), NULL, NULL },
+	{ "log", CFG_T_MAP, 0, NULL, 0, 0, 0, cfg_relay_log, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+/* agents.<id>: the policy of one identity. */
+static const struct cfg_key cfg_relay_policy_keys[] = {
+	{ "ports", CFG_T_FUNC, CFG_REQUIRED, NULL, 0, 0, 0, NULL,
+	    cfg_relay_ports },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+static int
+cfg_relay_port_range(struct cfg_walk *w, const struct cfg_key *k,
+    const struct cfg_node *n, void *obj)
+{
+	struct relay_config *c = obj;
+	const char *text;
+	char reason[256];
+
+	(void)k;
+	if (cfg_walk_scalar(w, n, "a port range (start-end)", &text) != 0)
+		return -1;
+	if (cfg_parse_port_range(text, &c->port_min, &c->port_max, reason,
+	    sizeof(reason)) != 0)
+		return cfg_walk_error(w, n, "%s", reason);
+	return 0;
+}
+
+/* agents.<id>.ports: a sequence of distinct ports 1..65535. */
+static int
+cfg_relay_ports(struct cfg_walk *w, const struct cfg_key *k,
+    const struct cfg_node *n, void *obj)
+{
+	struct relay_policy *p = obj;
+	const struct cfg_node *item;
+	const char *text;
+	char q[80];
+	uint64_t v;
+	size_t i, j, saved;
+
+	(void)k;
+	if (cfg_walk_expect(w, n, CFG_NODE_SEQ) != 0)
+		return -1;
+	if (cfg_node_is_null(n))
+		return 0;
+	if (n->nkids > 65535)
+		return cfg_walk_error(w, n, "too many ports");
+	if (n->nkids != 0 &&
+	    (p->ports = calloc(n->nkids, sizeof(*p->ports))) == NULL)
+		return cfg_walk_error(w, n, "out of memory");
+	for (i = 0; i < n->nkids; i++) {
+		item = n->kids[i];
+		saved = cfg_walk_push_index(w, i);
+		if (cfg_walk_scalar(w, item, "a port number", &text) != 0)
+			return -1;
+		if (text[strspn(text, "0123456789")] != '\0')
+			return cfg_walk_error(w, item, "%s is not a port "
+			    "number", cfg_quote(text, q, sizeof(q)));
+		/* All digits: a failure can only be an overflow. */
+		if (cfg_parse_uint(text, 65535, &v, NULL, 0) != 0 || v == 0)
+			return cfg_walk_error(w, item,
+			    "port %.20s out of range 1..65535", text);
+		for (j = 0; j < p->nports; j++) {
+			if (p->ports[j] == v)
+				return cfg_walk_error(w, item, "port %u listed "
+				    "twice", (unsigned)v);
+		}
+		p->ports[p->nports++] = (uint16_t)v;
+		cfg_walk_pop(w, saved);
+	}
+	return 0;
+}
+
+/* agents: a mapping from identity to policy. */
+static int
+cfg_relay_agents(struct cfg_walk *w, const struct cfg_key *k,
+    const struct cfg_node *n, void *obj)
+{
+	struct relay_config *c = obj;
+	struct relay_policy *p;
+	const struct cfg_node *key;
+	char q[80];
+	size_t i, j, saved;
+
+	(void)k;
+	if (cfg_walk_expect(w, n, CFG_NODE_MAP) != 0)
+		return -1;
+	if (cfg_node_is_null(n) || n->nkids == 0)
+		return 0;
+	if ((c->agents = calloc(n->nkids / 2, sizeof(*c->agents))) == NULL)
+		return cfg_walk_error(w, n, "out of memory");
+	for (i = 0; i + 1 < n->nkids; i += 2) {
+		key = n->kids[i];
+		saved = cfg_walk_push(w, key->str);
+		for (j = 0; j < i; j += 2) {
+			if (strcmp(n->kids[j]->str, key->str) == 0)
+				return cfg_walk_error(w, key, "duplicate key "
+				    "(first at line %u)", n->kids[j]->line);
+		}
+		if (!cfg_valid_id(key->str))
+			return cfg_walk_error(w, key, "bad identity %s "
+			    "(letters, digits, '.', '_', '-', starting with a "
+			    "letter or digit, at most %d)",
+			    cfg_quote(key->str, q, sizeof(q)), CFG_ID_MAX);
+		p = &c->agents[c->nagents++];
+		memcpy(p->id, key->str, strlen(key->str) + 1);
+		if (cfg_walk_map(w, n->kids[i + 1], key, cfg_relay_policy_keys,
+		    p) != 0)
+			return -1;
+		cfg_walk_pop(w, saved);
+	}
+	return 0;
+}
+
+/* Checks across keys, after every key has its value. */
+static int
+cfg_relay_check(struct cfg_walk *w, const struct cfg_node *root,
+    struct relay_config *c)
+{
+	const struct cfg_node *ports;
+	const struct relay_policy *p, *o;
+	size_t i, j, k, l, saved;
+
+	if (cfg_check_windows(w, cfg_node_get(root, "limits"),
+	    c->stream_window, c->tunnel_window) != 0)
+		return -1;
+	for (i = 0; i < c->nagents; i++) {
+		p = &c->agents[i];
+		ports = cfg_node_get(cfg_node_get(cfg_node_get(root, "agents"),
+		    p->id), "ports");
+		for (j = 0; j < p->nports; j++) {
+			saved = cfg_walk_push(w, "agents");
+			cfg_walk_push(w, p->id);
+			cfg_walk_push(w, "ports");
+			cfg_walk_push_index(w, j);
+			if (p->ports[j] < c->port_min ||
+			    p->ports[j] > c->port_max)
+				return cfg_walk_error(w, ports->kids[j],
+				    "port %u is outside public.port_range "
+				    "%u-%u", p->ports[j], c->port_min,
+				    c->port_max);
+			/* A port belongs to one identity at most. */
+			for (k = 0; k < i; k++) {
+				o = &c->agents[k];
+				for (l = 0; l < o->nports; l++) {
+					if (o->ports[l] == p->ports[j])
+						return cfg_walk_error(w,
+						    ports->kids[j], "port %u "
+						    "is also given to agents.%s",
+						    p->ports[j], o->id);
+				}
+			}
+			cfg_walk_pop(w, saved);
+		}
+	}
+	return 0;
+}
+
+int
+cfg_relay_load(const char *path, struct relay_config **out, char *err,
+    size_t errlen)
+{
+	struct relay_config *c = NULL;
+	struct cfg_node *root = NULL;
+	struct cfg_walk w;
+	char dir[PATH_MAX];
+	int r = -1;
+
+	*out = NULL;
+	if (cfg_yaml_load(path, &root, err, errlen) != 0)
+		goto out;
+	if (cfg_dirname(path, dir, sizeof(dir)) != 0) {
+		snprintf(err, errlen, "%s: cannot resolve its folder", path);
+		goto out;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	cfg_walk_init(&w, path, dir, err, errlen);
+	if (cfg_walk_map(&w, root, root, cfg_relay_top, c) != 0 ||
+	    cfg_relay_check(&w, root, c) != 0)
+		goto out;
+	*out = c;
+	c = NULL;
+	r = 0;
+out:
+	cfg_relay_free(c);
+	cfg_node_free(root);
+	return r;
+}
+
+void
+cfg_relay_free(struct relay_config *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nagents; i++)
+		free(c->agents[i].ports);
+	free(c->agents);
+	free(c->path);
+	free(c->tls_cert);
+	free(c->tls_key);
+	free(c->tls_ca);
+	free(c->tls_crl);
+	free(c->public_bind);
+	free(c);
+}
+
+const struct relay_policy *
+cfg_relay_policy(const struct relay_config *c, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < c->nagents; i++) {
+		if (strcmp(c->agents[i].id, id) == 0)
+			return &c->agents[i];
+	}
+	return NULL;
+}
