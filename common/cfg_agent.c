@@ -157,8 +157,7 @@ cfg_agent_check(struct cfg_walk *w, const struct cfg_node *root,
     struct agent_config *c)
 {
 	const struct agent_service *s, *o;
-	const struct cfg_node *n, *rc;
-	char a[32], b[32];
+	const struct cfg_node *n;
 	size_t i, j;
 
 	if (c->relay.any) {
@@ -166,24 +165,12 @@ cfg_agent_check(struct cfg_walk *w, const struct cfg_node *root,
 		return cfg_walk_error(w, cfg_node_get(root, "relay"),
 		    "the relay address cannot be a wildcard (*)");
 	}
-	if (c->reconnect_initial_ms > c->reconnect_max_ms) {
-		rc = cfg_node_get(root, "reconnect");
-		if ((n = cfg_node_get(rc, "initial")) != NULL) {
-			cfg_walk_push(w, "reconnect.initial");
-			return cfg_walk_error(w, n, "%s is greater than "
-			    "reconnect.max %s", cfg_fmt_duration(
-			    c->reconnect_initial_ms, a, sizeof(a)),
-			    cfg_fmt_duration(c->reconnect_max_ms, b,
-			    sizeof(b)));
-		}
-		cfg_walk_push(w, "reconnect.max");
-		return cfg_walk_error(w, cfg_node_get(rc, "max"), "%s is "
-		    "smaller than reconnect.initial %s",
-		    cfg_fmt_duration(c->reconnect_max_ms, a, sizeof(a)),
-		    cfg_fmt_duration(c->reconnect_initial_ms, b, sizeof(b)));
-	}
-	if (cfg_check_windows(w, cfg_node_get(root, "limits"),
-	    c->stream_window, c->tunnel_window) != 0)
+	if (cfg_check_order(w, cfg_node_get(root, "reconnect"), "reconnect",
+	    "initial", c->reconnect_initial_ms, "max", c->reconnect_max_ms, 0,
+	    0) != 0 ||
+	    cfg_check_order(w, cfg_node_get(root, "limits"), "limits",
+	    "stream_window", c->stream_window, "tunnel_window",
+	    c->tunnel_window, 1, 1) != 0)
 		return -1;
 	for (i = 0; i < c->nservices; i++) {
 		s = &c->services[i];

@@ -216,8 +216,9 @@ cfg_relay_check(struct cfg_walk *w, const struct cfg_node *root,
 	const struct relay_policy *p, *o;
 	size_t i, j, k, l, saved;
 
-	if (cfg_check_windows(w, cfg_node_get(root, "limits"),
-	    c->stream_window, c->tunnel_window) != 0)
+	if (cfg_check_order(w, cfg_node_get(root, "limits"), "limits",
+	    "stream_window", c->stream_window, "tunnel_window",
+	    c->tunnel_window, 1, 1) != 0)
 		return -1;
 	for (i = 0; i < c->nagents; i++) {
 		p = &c->agents[i];

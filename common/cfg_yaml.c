@@ -479,8 +479,7 @@ cfg_walk_scalar(struct cfg_walk *w, const struct cfg_node *n,
 		return cfg_walk_error(w, n, "expected %s, not a %s", what,
 		    cfg_node_type_name(n));
 	if (cfg_node_is_null(n) || n->str[0] == '\0')
-		return cfg_walk_error(w, n, "missing value (expected %s)",
-		    what);
+		return cfg_walk_error(w, n, "missing value");
 	*text = n->str;
 	return 0;
 }
@@ -518,28 +517,43 @@ out:
 	return r;
 }
 
-int
-cfg_check_windows(struct cfg_walk *w, const struct cfg_node *limits,
-    uint32_t stream_window, uint32_t tunnel_window)
+/* A value as the file wrote it, or formatted when it is a default. */
+static const char *
+cfg_check_text(const struct cfg_node *n, uint64_t v, int size, char *buf,
+    size_t len)
 {
-	const struct cfg_node *n;
-	char a[32], b[32];
+	if (n != NULL && n->type == CFG_NODE_SCALAR)
+		return n->str;
+	return size ? cfg_fmt_size(v, buf, len) : cfg_fmt_duration(v, buf,
+	    len);
+}
+
+int
+cfg_check_order(struct cfg_walk *w, const struct cfg_node *section,
+    const char *sec, const char *lokey, uint64_t lo, const char *hikey,
+    uint64_t hi, int size, int mark_hi)
+{
+	const struct cfg_node *nlo, *nhi;
+	char a[32], b[32], name[64];
 	size_t saved;
 	int r = 0;
 
-	if (tunnel_window >= stream_window)
+	if (lo <= hi)
 		goto out;
-	if ((n = cfg_node_get(limits, "tunnel_window")) != NULL) {
-		saved = cfg_walk_push(w, "limits.tunnel_window");
-		r = cfg_walk_error(w, n, "%s is smaller than "
-		    "limits.stream_window %s", cfg_fmt_size(tunnel_window, a,
-		    sizeof(a)), cfg_fmt_size(stream_window, b, sizeof(b)));
+	nlo = cfg_node_get(section, lokey);
+	nhi = cfg_node_get(section, hikey);
+	if (nlo == NULL || (mark_hi && nhi != NULL)) {
+		snprintf(name, sizeof(name), "%s.%s", sec, hikey);
+		saved = cfg_walk_push(w, name);
+		r = cfg_walk_error(w, nhi, "%s is smaller than %s.%s %s",
+		    cfg_check_text(nhi, hi, size, a, sizeof(a)), sec, lokey,
+		    cfg_check_text(nlo, lo, size, b, sizeof(b)));
 	} else {
-		n = cfg_node_get(limits, "stream_window");
-		saved = cfg_walk_push(w, "limits.stream_window");
-		r = cfg_walk_error(w, n, "%s is greater than "
-		    "limits.tunnel_window %s", cfg_fmt_size(stream_window, a,
-		    sizeof(a)), cfg_fmt_size(tunnel_window, b, sizeof(b)));
+		snprintf(name, sizeof(name), "%s.%s", sec, lokey);
+		saved = cfg_walk_push(w, name);
+		r = cfg_walk_error(w, nlo, "%s is greater than %s.%s %s",
+		    cfg_check_text(nlo, lo, size, a, sizeof(a)), sec, hikey,
+		    cfg_check_text(nhi, hi, size, b, sizeof(b)));
 	}
 	cfg_walk_pop(w, saved);
 out:

@@ -130,11 +130,15 @@ int	cfg_walk_scalar(struct cfg_walk *w, const struct cfg_node *n,
 int	cfg_walk_expect(struct cfg_walk *w, const struct cfg_node *n,
 	    enum cfg_node_type type);
 /*
- * limits.tunnel_window must not be smaller than limits.stream_window (both
- * already in range); the error marks whichever of the two the file sets.
+ * Check sec.lokey <= sec.hikey (values lo and hi, sizes when size is set,
+ * else durations) once both have their values.  The error marks the key the
+ * file sets (hikey first when mark_hi, else lokey) and quotes the values as
+ * written: "limits.tunnel_window: 64KiB is smaller than limits.stream_window
+ * 256KiB".  section is the section's node (NULL when absent).
  */
-int	cfg_check_windows(struct cfg_walk *w, const struct cfg_node *limits,
-	    uint32_t stream_window, uint32_t tunnel_window);
+int	cfg_check_order(struct cfg_walk *w, const struct cfg_node *section,
+	    const char *sec, const char *lokey, uint64_t lo, const char *hikey,
+	    uint64_t hi, int size, int mark_hi);
 /* The folder of path, absolute, into dir ("." when path has none). */
 int	cfg_dirname(const char *path, char *dir, size_t len);
 
