@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "cfg_walk.h"
 #include "cfg_yaml.h"
 
 static char err[512];
@@ -612,10 +613,10 @@ START_TEST(test_yaml_files)
 	ck_assert_str_eq(err, want);
 	/* The folder of a file, absolute, through a relative name. */
 	ck_assert_int_eq(chdir(tmpdir), 0);
-	ck_assert_int_eq(cfg_dirname("big.yaml", dir, sizeof(dir)), 0);
+	ck_assert_int_eq(cfg_walk_dirname("big.yaml", dir, sizeof(dir)), 0);
 	ck_assert_ptr_nonnull(realpath(tmpdir, want));
 	ck_assert_str_eq(dir, want);
-	ck_assert_int_eq(cfg_dirname("nothere.yaml", dir, sizeof(dir)), -1);
+	ck_assert_int_eq(cfg_walk_dirname("nothere.yaml", dir, sizeof(dir)), -1);
 	ck_assert_int_eq(chdir("/"), 0);
 }
 END_TEST

@@ -263,6 +263,8 @@ START_TEST(test_structure_errors)
 	    "sequence, not a value");
 	load_bad(HEAD "services:\n  - smb\n", ":8:5: services[0]: expected "
 	    "a mapping, not a value");
+	load_bad(HEAD "services:\n  -\n", ":8:4: services[0]: expected a "
+	    "mapping, not a value");
 	load_bad(HEAD "services: []\n", ":7:11: services: at least one "
 	    "service is needed");
 	load_bad(HEAD "services:\n", ":7:10: services: at least one service "

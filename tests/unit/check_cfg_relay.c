@@ -76,6 +76,10 @@ START_TEST(test_minimal_defaults)
 	ck_assert_uint_eq(c->nagents, 0);
 	ck_assert_ptr_null(c->agents);
 	ck_assert_ptr_null(cfg_relay_policy(c, "home-nas"));
+	ck_assert_int_eq(cfg_relay_port_allowed(c, "home-nas", 9999), 0);
+	ck_assert_int_eq(cfg_relay_port_allowed(c, "home-nas", 10000), 1);
+	ck_assert_int_eq(cfg_relay_port_allowed(c, "home-nas", 20000), 1);
+	ck_assert_int_eq(cfg_relay_port_allowed(c, "home-nas", 20001), 0);
 	ck_assert_uint_eq(c->max_streams_per_agent, 4096);
 	ck_assert_uint_eq(c->stream_window, 256 * 1024);
 	ck_assert_uint_eq(c->tunnel_window, 16 * 1024 * 1024);
@@ -160,6 +164,12 @@ START_TEST(test_every_key)
 	ck_assert_ptr_nonnull(p);
 	ck_assert_uint_eq(p->nports, 0);
 	ck_assert_ptr_null(cfg_relay_policy(c, "home"));
+	/* A listed identity claims only its ports, others the range. */
+	ck_assert_int_eq(cfg_relay_port_allowed(c, "home-nas", 10445), 1);
+	ck_assert_int_eq(cfg_relay_port_allowed(c, "home-nas", 10446), 0);
+	ck_assert_int_eq(cfg_relay_port_allowed(c, "banned", 10445), 0);
+	ck_assert_int_eq(cfg_relay_port_allowed(c, "home", 10446), 1);
+	ck_assert_int_eq(cfg_relay_port_allowed(c, "home", 1), 1);
 	ck_assert_uint_eq(c->max_streams_per_agent, 1);
 	ck_assert_uint_eq(c->stream_window, 16384);
 	ck_assert_uint_eq(c->tunnel_window, 16384);
