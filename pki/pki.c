@@ -456,14 +456,15 @@ pki_cert_new(const char *cn, EVP_PKEY *pkey, X509 *issuer, ASN1_INTEGER *serial,
 {
 	X509_NAME *name = NULL;
 	X509 *x = NULL;
+	time_t now = time(NULL);	/* one instant for both bounds */
 	int ok = 0;
 
 	if ((x = X509_new()) == NULL || (name = X509_NAME_new()) == NULL ||
 	    X509_set_version(x, X509_VERSION_3) != 1 ||
 	    X509_set_serialNumber(x, serial) != 1 ||
-	    X509_time_adj_ex(X509_getm_notBefore(x), -backdate, 0, NULL) ==
+	    X509_time_adj_ex(X509_getm_notBefore(x), -backdate, 0, &now) ==
 	    NULL ||
-	    X509_time_adj_ex(X509_getm_notAfter(x), days - backdate, 0, NULL) ==
+	    X509_time_adj_ex(X509_getm_notAfter(x), days - backdate, 0, &now) ==
 	    NULL ||
 	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
 	    (const unsigned char *)cn, -1, -1, 0) != 1 ||
@@ -1029,6 +1030,7 @@ pki_crl_build(X509 *ca, EVP_PKEY *key, struct pki_index *idx, int days,
 	X509_CRL *crl = NULL;
 	BIGNUM *bn = NULL;
 	X509V3_CTX ctx;
+	time_t now = time(NULL);
 	size_t i;
 	int ok = 0;
 
@@ -1036,8 +1038,8 @@ pki_crl_build(X509 *ca, EVP_PKEY *key, struct pki_index *idx, int days,
 	if ((crl = X509_CRL_new()) == NULL ||
 	    X509_CRL_set_version(crl, X509_CRL_VERSION_2) != 1 ||
 	    X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) != 1 ||
-	    (last = X509_gmtime_adj(NULL, 0)) == NULL ||
-	    (next = X509_time_adj_ex(NULL, days, 0, NULL)) == NULL ||
+	    (last = X509_time_adj_ex(NULL, 0, 0, &now)) == NULL ||
+	    (next = X509_time_adj_ex(NULL, days, 0, &now)) == NULL ||
 	    X509_CRL_set1_lastUpdate(crl, last) != 1 ||
 	    X509_CRL_set1_nextUpdate(crl, next) != 1)
 		goto out;
