@@ -767,7 +767,7 @@ pki_issue(const struct pki_issue_req *req, struct pki_issued *out, char *err,
 	struct pki_entry e;
 	struct pki_paths p;
 	char prefix[PATH_MAX - 8], keypath[PATH_MAX], crtpath[PATH_MAX];
-	char ca_end[PKI_TIME_LEN + 1];
+	char ca_end[PKI_TIME_LEN + 1], human[32];
 	ASN1_INTEGER *serial = NULL;
 	EVP_PKEY *cakey = NULL, *key = NULL;
 	X509 *ca = NULL, *crt = NULL;
@@ -815,7 +815,8 @@ pki_issue(const struct pki_issue_req *req, struct pki_issued *out, char *err,
 		    sizeof(ca_end)) != 0)
 			snprintf(ca_end, sizeof(ca_end), "?");
 		snprintf(err, len, "--days %d: the certificate would outlive "
-		    "the CA certificate (valid until %s)", req->days, ca_end);
+		    "the CA certificate (valid until %s)", req->days,
+		    pki_time_human(ca_end, human, sizeof(human)));
 		goto out;
 	}
 	if (X509_sign(crt, cakey, EVP_sha256()) <= 0) {
