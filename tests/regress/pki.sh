@@ -338,9 +338,11 @@ expect_eq "unrevoked cert with CRL" "$R.crt: OK" \
 
 # A server that loads the CRL refuses the revoked agent's handshake.
 tls_try s_server_crl "$CA/home-nas" -crl_check -CRL "$CA/ca.crl"
-grep -q "CONNECTION ESTABLISHED" <<<"$HS" && grep -q "Verification: OK" <<<"$HS" &&
-	! grep -q "alert" <<<"$HS" && fail "revoked agent completed a handshake: $HS"
-grep -q "certificate revoked" "$T/s_server_crl.log" || fail "server log: $(cat "$T/s_server_crl.log")"
+# (In TLS 1.3 the client may finish before the server rejects its
+# certificate, so the server's side is the one that tells.)
+grep -q "verify error:certificate revoked" "$T/s_server_crl.log" ||
+	fail "server did not refuse the revoked agent"
+grep -q "^CIPHER is" "$T/s_server_crl.log" && fail "server accepted the revoked agent"
 rm -f "$T/s_server_crl.log"
 ok "TLS server with the CRL refuses the revoked agent"
 
