@@ -53,5 +53,11 @@ void	cfg_relay_free(struct relay_config *c);	/* accepts NULL */
 /* The policy entry for id, or NULL when the identity is not listed. */
 const struct relay_policy *cfg_relay_policy(const struct relay_config *c,
 	    const char *id);
+/*
+ * 1 when identity id may claim public port (a non-zero request): one of its
+ * agents.<id>.ports when it has a policy, else inside public.port_range.
+ */
+int	cfg_relay_port_allowed(const struct relay_config *c, const char *id,
+	    uint16_t port);
 
 #endif
