@@ -478,8 +478,9 @@ atun_event_cb(struct bufferevent *bev, short what, void *arg)
 		atun_tls_done(t);
 		return;
 	}
+	/* libevent also queues SSL_get_error() values (lib 0): skip them. */
 	while ((e = bufferevent_get_openssl_error(bev)) != 0)
-		if (first == 0)
+		if (first == 0 && ERR_GET_LIB(e) != 0)
 			first = e;
 	if (t->state >= ATUN_CLOSING) {
 		atun_lost(t);

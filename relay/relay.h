@@ -50,6 +50,8 @@ struct relay_worker;
 #define RELAY_TLS_HIGH	(256 * 1024)
 /* After close_notify, how long to wait for the peer's. */
 #define RELAY_CLOSE_WAIT_MS	2000
+/* After a failed handshake, read and drop at most this much. */
+#define RELAY_LINGER_MAX	(256 * 1024)
 
 /* A loaded configuration and the SSL_CTX built from it. */
 struct relay_conf {
@@ -162,6 +164,8 @@ struct tunnel {
 	struct event		*timer;	/* handshake / drain / close deadline */
 	struct event		*ping;
 	struct event		*flush;
+	struct event		*linger;	/* failed handshake */
+	size_t			 lingered;
 	struct relay_streams	 streams;
 	struct public_svcs	 svcs;
 	int			 attached;	/* in the registry */

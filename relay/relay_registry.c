@@ -20,6 +20,7 @@ struct reg_port {
 	char		 service[CFG_NAME_MAX + 1];
 	uint64_t	 gen;		/* 0: a reservation */
 	uint64_t	 expires_ms;	/* reservations only */
+	int		 requested;	/* asked for by number (policy applies) */
 };
 
 struct reg_agent {
@@ -190,9 +191,23 @@ registry_policy_allows(const struct relay_policy *pol, uint16_t port)
 	return 0;
 }
 
+/* Is port named in any identity's policy?  Auto picks leave those to the
+ * identities that may ask for them by number. */
+static int
+registry_policy_listed(const struct relay_config *cfg, uint16_t port)
+{
+	size_t i, j;
+
+	for (i = 0; i < cfg->nagents; i++)
+		for (j = 0; j < cfg->agents[i].nports; j++)
+			if (cfg->agents[i].ports[j] == port)
+				return 1;
+	return 0;
+}
+
 static int
 registry_take(struct registry *r, uint16_t port, const char *id, uint64_t gen,
-    const char *service)
+    const char *service, int requested)
 {
 	struct reg_port *p = r->ports[port];
 
@@ -202,42 +217,35 @@ registry_take(struct registry *r, uint16_t port, const char *id, uint64_t gen,
 	snprintf(p->service, sizeof(p->service), "%s", service);
 	p->gen = gen;
 	p->expires_ms = 0;
+	p->requested = requested;
 	r->ports[port] = p;
 	return 0;
 }
 
 /* Pick a port for a service that asked for any: its own reservation first
- * (a reconnecting agent gets the same port back), then the policy's list,
- * then the range from a rotating cursor. */
+ * (a reconnecting agent gets the same port back), then the range from a
+ * rotating cursor, leaving out ports that a policy reserves for requests by
+ * number.  agents.<id>.ports restricts requested ports only (issue 4). */
 static int
 registry_pick(struct registry *r, const struct relay_config *cfg,
-    const struct relay_policy *pol, const char *id, const char *service,
-    uint64_t now_ms)
+    const char *id, const char *service, uint64_t now_ms)
 {
 	uint32_t span, i, port;
 	struct reg_port *p;
 
 	for (port = cfg->port_min; port <= cfg->port_max; port++) {
 		p = r->ports[port];
-		if (p != NULL && p->gen == 0 && strcmp(p->id, id) == 0 &&
+		if (p != NULL && p->gen == 0 && !p->requested &&
+		    strcmp(p->id, id) == 0 &&
 		    strcmp(p->service, service) == 0 &&
-		    !registry_expired(r, (uint16_t)port, now_ms) &&
-		    registry_policy_allows(pol, (uint16_t)port))
+		    !registry_expired(r, (uint16_t)port, now_ms))
 			return (int)port;
-	}
-	if (pol != NULL) {
-		for (i = 0; i < pol->nports; i++) {
-			port = pol->ports[i];
-			if (port >= cfg->port_min && port <= cfg->port_max &&
-			    registry_port_free_for(r, (uint16_t)port, id,
-			    now_ms))
-				return (int)port;
-		}
-		return -1;
 	}
 	span = (uint32_t)cfg->port_max - cfg->port_min + 1;
 	for (i = 0; i < span; i++) {
 		port = cfg->port_min + (r->cursor + i) % span;
+		if (registry_policy_listed(cfg, (uint16_t)port))
+			continue;
 		if (registry_port_free_for(r, (uint16_t)port, id, now_ms)) {
 			r->cursor = (r->cursor + i + 1) % span;
 			return (int)port;
@@ -253,11 +261,11 @@ registry_claim(struct registry *r, const struct relay_config *cfg,
 {
 	const struct relay_policy *pol = cfg_relay_policy(cfg, id);
 	uint32_t code = MUX_CODE_NONE;
-	int p;
+	int p, requested = want != 0;
 
 	pthread_mutex_lock(&r->lock);
 	if (want == 0) {
-		if ((p = registry_pick(r, cfg, pol, id, service, now_ms)) < 0) {
+		if ((p = registry_pick(r, cfg, id, service, now_ms)) < 0) {
 			code = MUX_CODE_NO_PORTS;
 			snprintf(text, len, "no free port in range %u-%u",
 			    cfg->port_min, cfg->port_max);
@@ -279,7 +287,7 @@ registry_claim(struct registry *r, const struct relay_config *cfg,
 		snprintf(text, len, "port %u in use", want);
 		goto out;
 	}
-	if (registry_take(r, want, id, gen, service) != 0) {
+	if (registry_take(r, want, id, gen, service, requested) != 0) {
 		code = MUX_CODE_INTERNAL;
 		snprintf(text, len, "out of memory");
 		goto out;
@@ -315,7 +323,8 @@ registry_check(struct registry *r, const struct relay_config *cfg,
 		code = MUX_CODE_PORT_RANGE;
 		snprintf(text, len, "port %u outside range %u-%u", port,
 		    cfg->port_min, cfg->port_max);
-	} else if (!registry_policy_allows(cfg_relay_policy(cfg, id), port)) {
+	} else if (r->ports[port]->requested &&
+	    !registry_policy_allows(cfg_relay_policy(cfg, id), port)) {
 		code = MUX_CODE_PORT_DENIED;
 		snprintf(text, len, "port %u not allowed for identity %s",
 		    port, id);

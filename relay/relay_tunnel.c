@@ -16,6 +16,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@ static void	tunnel_read_cb(struct bufferevent *, void *);
 static void	tunnel_write_cb(struct bufferevent *, void *);
 static void	tunnel_event_cb(struct bufferevent *, short, void *);
 static void	tunnel_dead(struct tunnel *);
+static void	tunnel_linger(struct tunnel *);
 
 static void	tunnel_mux_control(struct mux *, const struct mux_ctl *, void *);
 static void	tunnel_mux_open(struct mux *, uint32_t, const char *,
@@ -477,7 +479,7 @@ tunnel_read_cb(struct bufferevent *bev, void *arg)
 	t->last_rx_ms = relay_now_ms();
 	r = mux_input(t->mux, in);
 	if (r < 0 && mux_is_fatal(r)) {
-		if (r != MUX_EGOAWAY)
+		if (r != MUX_EGOAWAY && t->state < TUNNEL_CLOSING)
 			log_warnx("tunnel", "%s: lost: %s", t->name,
 			    mux_strerror(r));
 		tunnel_close(t, MUX_CODE_PROTOCOL, mux_strerror(r));
@@ -494,6 +496,47 @@ tunnel_write_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
+tunnel_linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel *t = arg;
+	char buf[4096];
+	ssize_t n;
+
+	(void)what;
+	for (;;) {
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n > 0 && (t->lingered += (size_t)n) < RELAY_LINGER_MAX)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		break;
+	}
+	tunnel_dead(t);
+}
+
+/* A failed handshake: OpenSSL has written its alert.  Closing now, with the
+ * agent's first bytes unread, would send a TCP reset that can destroy the
+ * alert before the agent reads it; so send FIN and read until the agent
+ * closes too (bounded in time and bytes). */
+static void
+tunnel_linger(struct tunnel *t)
+{
+	int fd = (int)bufferevent_getfd(t->bev);
+
+	bufferevent_disable(t->bev, EV_READ | EV_WRITE);
+	tunnel_set_state(t, TUNNEL_CLOSING);
+	evtimer_del(t->timer);
+	if (fd < 0 || (t->linger = event_new(t->w->base, fd,
+	    EV_READ | EV_PERSIST, tunnel_linger_cb, t)) == NULL ||
+	    event_add(t->linger, NULL) != 0) {
+		tunnel_dead(t);
+		return;
+	}
+	(void)shutdown(fd, SHUT_WR);
+	tunnel_timer_in(t, RELAY_CLOSE_WAIT_MS);
+}
+
+static void
 tunnel_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct tunnel *t = arg;
@@ -505,8 +548,9 @@ tunnel_event_cb(struct bufferevent *bev, short what, void *arg)
 		tunnel_tls_done(t);
 		return;
 	}
+	/* libevent also queues SSL_get_error() values (lib 0): skip them. */
 	while ((e = bufferevent_get_openssl_error(bev)) != 0)
-		if (first == 0)
+		if (first == 0 && ERR_GET_LIB(e) != 0)
 			first = e;
 	if (t->state == TUNNEL_CLOSING || t->state == TUNNEL_DEAD) {
 		tunnel_dead(t);
@@ -521,10 +565,12 @@ tunnel_event_cb(struct bufferevent *bev, short what, void *arg)
 	else
 		tls_failure(bufferevent_openssl_get_ssl(bev), first, why,
 		    sizeof(why));
-	if (t->mux == NULL)
+	if (t->mux == NULL) {
 		log_warnx("tls", "handshake with %s failed: %s", t->peer, why);
-	else
-		log_info("tunnel", "%s: lost: %s", t->name, why);
+		tunnel_linger(t);
+		return;
+	}
+	log_info("tunnel", "%s: lost: %s", t->name, why);
 	tunnel_dead(t);
 }
 
@@ -582,6 +628,8 @@ tunnel_dead(struct tunnel *t)
 	event_del(t->ping);
 	evtimer_del(t->timer);
 	event_del(t->flush);
+	if (t->linger != NULL)
+		event_del(t->linger);
 	relay_worker_gc(t->w);
 }
 
@@ -726,6 +774,8 @@ tunnel_free(struct tunnel *t)
 		event_free(t->ping);
 	if (t->flush != NULL)
 		event_free(t->flush);
+	if (t->linger != NULL)
+		event_free(t->linger);
 	relay_conf_put(t->conf);
 	free(t);
 }
