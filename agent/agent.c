@@ -105,6 +105,19 @@ agent_tunnel_ended(struct agent *a, struct agent_tunnel *t)
 }
 
 static void
+agent_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)fd;
+	(void)what;
+	/* The flood counter decays (PROTOCOL.md 6). */
+	if (a->tunnel != NULL && a->tunnel->mux != NULL &&
+	    a->tunnel->state != ATUN_DEAD)
+		mux_tick(a->tunnel->mux);
+}
+
+static void
 agent_gc_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct agent *a = arg;
@@ -208,6 +221,7 @@ struct agent *
 agent_new(struct agent_config *cfg, const char *path)
 {
 	static const int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
+	struct timeval tick = { AGENT_TICK_MS / 1000, 0 };
 	struct agent *a = NULL, *ret = NULL;
 	char err[512];
 	int i;
@@ -232,7 +246,9 @@ agent_new(struct agent_config *cfg, const char *path)
 	if (a->dns == NULL)
 		goto out;
 	if ((a->retry = evtimer_new(a->base, agent_retry_cb, a)) == NULL ||
-	    (a->gc = event_new(a->base, -1, 0, agent_gc_cb, a)) == NULL)
+	    (a->gc = event_new(a->base, -1, 0, agent_gc_cb, a)) == NULL ||
+	    (a->tick = event_new(a->base, -1, EV_PERSIST, agent_tick_cb,
+	    a)) == NULL || event_add(a->tick, &tick) != 0)
 		goto out;
 	for (i = 0; i < 3; i++) {
 		a->ev_sig[i] = evsignal_new(a->base, sigs[i], agent_signal_cb,
@@ -281,6 +297,8 @@ agent_free(struct agent *a)
 		event_free(a->retry);
 	if (a->gc != NULL)
 		event_free(a->gc);
+	if (a->tick != NULL)
+		event_free(a->tick);
 	if (a->dns != NULL)
 		evdns_base_free(a->dns, 0);
 	if (a->base != NULL)

@@ -36,6 +36,7 @@ struct pump;
 
 #define AGENT_TLS_HIGH		(256 * 1024)
 #define AGENT_CLOSE_WAIT_MS	2000
+#define AGENT_TICK_MS		5000
 
 struct agent {
 	const char		*path;
@@ -46,6 +47,7 @@ struct agent {
 	struct event		*ev_sig[3];	/* TERM, INT, HUP */
 	struct event		*retry;		/* reconnect timer */
 	struct event		*gc;
+	struct event		*tick;		/* mux_tick() */
 	struct backoff		 bo;
 	struct agent_tunnel	*tunnel;	/* current, or NULL */
 	int			 stopping;

@@ -7,6 +7,11 @@
  * Tunnels are named by a generation number (unique per process, never 0),
  * so a stale tunnel cannot act on its successor's entries.
  *
+ * Policy (issue 4): a port requested by number must be inside
+ * public.port_range, in agents.<id>.ports when the identity is listed, and
+ * free; a port asked for as "any" comes from the range, skipping the ports
+ * that any policy names (they are kept for requests by number).
+ *
  * Ports: a port is live (owned by a tunnel generation and a service name) or
  * reserved (its tunnel was lost less than port_grace ago; only the same
  * identity may claim it).  Reservations expire lazily: an expired one counts

@@ -102,9 +102,14 @@ static void
 relay_worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay_worker *w = arg;
+	struct tunnel *t;
 
 	(void)fd;
 	(void)what;
+	/* The flood counter decays (PROTOCOL.md 6). */
+	TAILQ_FOREACH(t, &w->tunnels, entry)
+		if (t->mux != NULL && t->state != TUNNEL_DEAD)
+			mux_tick(t->mux);
 	relay_worker_gc(w);
 }
 
