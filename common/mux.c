@@ -641,6 +641,7 @@ mux_output_stream(struct mux *m, struct mux_stream *s, struct evbuffer *out)
 		return added;
 	}
 	mux_stream_ready_update(m, s);
+	mux_stream_writable(m, s);
 	return added;
 }
 
