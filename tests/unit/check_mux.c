@@ -47,6 +47,7 @@ struct side {
 	char		 ctl_name[80];
 	char		 ctl_text[600];
 	int		 wants;
+	int		 sync_output;	/* want_output calls mux_output */
 	int		 closes;
 	int		 input_rc;
 };
@@ -162,8 +163,11 @@ cb_writable(struct mux *m, uint32_t sid, void *sarg)
 static void
 cb_want(struct mux *m, void *arg)
 {
-	(void)m;
-	((struct side *)arg)->wants++;
+	struct side	*sd = arg;
+
+	sd->wants++;
+	if (sd->sync_output)
+		mux_output(m, sd->out, SIZE_MAX);
 }
 
 static const struct mux_callbacks test_cb = {
@@ -1852,6 +1856,79 @@ START_TEST(test_slow_reader)
 }
 END_TEST
 
+/* The daemons' likely style: want_output writes at once, nested in
+ * whatever call queued the output.  Deferred events still get delivered. */
+START_TEST(test_sync_output)
+{
+	struct pair	 p;
+	struct evbuffer	*b = evbuffer_new();
+	uint32_t	 sid;
+	size_t		 moved;
+	int		 i;
+
+	pair_ready(&p, NULL, NULL);
+	p.r.sync_output = p.a.sync_output = 1;
+	p.a.auto_accept = 0;
+	p.a.auto_consume = 0;
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(mux_stream_open(p.r.m, "web", NULL, &p.r,
+		    &sid), 0);
+		evbuffer_add(b, "hello", 5);
+		ck_assert_int_eq(mux_stream_write(p.r.m, sid, b, &moved), 0);
+		ck_assert_int_eq(mux_stream_shutdown(p.r.m, sid), 0);
+		pump(&p);
+		ck_assert_int_eq(mux_stream_accept(p.a.m, sid, &p.a), 0);
+		pump(&p);
+		ck_assert_uint_eq(evbuffer_get_length(ts(&p.a, sid)->data), 5);
+		ck_assert_int_eq(ts(&p.a, sid)->eof, 1);
+		ck_assert_int_eq(mux_stream_shutdown(p.a.m, sid), 0);
+		pump(&p);
+		ck_assert_int_eq(ts(&p.a, sid)->closed, 0);	/* unconsumed */
+		ck_assert_int_eq(mux_stream_consumed(p.a.m, sid, 5), 0);
+		pump(&p);
+		ck_assert_int_eq(ts(&p.a, sid)->closed, 1);
+		ck_assert_uint_eq(ts(&p.a, sid)->code, MUX_CODE_NONE);
+		ck_assert_int_eq(ts(&p.r, sid)->closed, 1);
+	}
+	ck_assert_uint_eq(mux_nstreams(p.a.m), 0);
+	evbuffer_free(b);
+	pair_free(&p);
+}
+END_TEST
+
+/* A peer granting huge credit cannot make us queue more than our own
+ * stream window; the queue refills as the scheduler drains it. */
+START_TEST(test_send_queue_cap)
+{
+	struct side		 v;
+	struct mux_settings	 s;
+	struct frame_ctl	*c;
+	struct evbuffer		*b = evbuffer_new();
+	uint32_t		 sid;
+	size_t			 moved;
+
+	mux_settings_default(&s);
+	s.stream_window = 50000;
+	victim_init(&v, MUX_ROLE_RELAY, &s, 1);
+	ck_assert_int_eq(mux_stream_open(v.m, "web", NULL, &v, &sid), 0);
+	c = ctl(FRAME_WINDOW, sid);
+	c->increment = 0x7fffffffU - 65536;
+	ck_assert_int_eq(inject(&v, c), 0);
+	add_bytes(b, 1 << 20, 4);
+	ck_assert_int_eq(mux_stream_write(v.m, sid, b, &moved), 0);
+	ck_assert_uint_eq(moved, 50000);
+	ck_assert_uint_eq(mux_stream_send_space(v.m, sid), 0);
+	ck_assert_int_eq(ts(&v, sid)->writable, 0);
+	mux_output(v.m, v.out, 1);	/* STREAM_OPEN only: max reached */
+	ck_assert_int_eq(ts(&v, sid)->writable, 0);
+	mux_output(v.m, v.out, 1);	/* one 16 KiB frame leaves */
+	ck_assert_int_eq(ts(&v, sid)->writable, 1);
+	ck_assert_uint_eq(mux_stream_send_space(v.m, sid), 16384);
+	evbuffer_free(b);
+	side_free(&v);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1894,6 +1971,8 @@ main(void)
 	tcase_add_test(tc, test_many_streams);
 	tcase_add_test(tc, test_backpressure_redeliver);
 	tcase_add_test(tc, test_slow_reader);
+	tcase_add_test(tc, test_sync_output);
+	tcase_add_test(tc, test_send_queue_cap);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
