@@ -369,6 +369,19 @@ grep -qF -- "$keyline" "$T/all.out" && fail "CA key material in the output"
 grep -q "PRIVATE KEY" "$T/all.out" && fail "a private key in the output"
 ok "no key material in any output"
 
+# --- concurrent commands do not lose each other's index update -------------
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+	"$PKI" issue --dir "$CA" --cn "par-$i" --role agent --days 5 >/dev/null 2>>"$T/par.err" &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || fail "a concurrent issue failed: $(cat "$T/par.err")"; done
+expect_eq "concurrent issues recorded" 8 "$(grep -c '	par-[1-8]$' "$CA/index.txt")"
+expect_eq "distinct serials" "$(grep -vc '^#' "$CA/index.txt")" \
+	"$(grep -v '^#' "$CA/index.txt" | cut -f2 | sort -u | wc -l)"
+ls "$CA" | grep -q '\.tmp\.' && fail "temporary files left: $(ls "$CA")"
+ok "no temporary files left behind"
+
 # --- a forced init starts over --------------------------------------------
 must "$PKI" init --dir "$CA" --force --days 10
 [ ! -e "$CA/ca.crl" ] && [ ! -e "$CA/crlnumber" ] || fail "forced init kept the old CRL"
