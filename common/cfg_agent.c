@@ -244,13 +244,42 @@ out:
 	return r;
 }
 
+/* Walk a parsed document; name is the file name used in messages. */
+static int
+cfg_agent_tree(const char *name, const char *dir, const struct cfg_node *root,
+    struct agent_config **out, char *err, size_t errlen)
+{
+	struct agent_config *c = NULL;
+	struct cfg_walk w;
+	int r = -1;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->path = strdup(name)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		goto out;
+	}
+	cfg_walk_init(&w, name, dir, err, errlen);
+	if (cfg_walk_map(&w, root, root, cfg_agent_top, c) != 0 ||
+	    cfg_agent_check(&w, root, c) != 0)
+		goto out;
+	if (c->tls_server_name == NULL &&
+	    (c->tls_server_name = strdup(c->relay.host)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		goto out;
+	}
+	*out = c;
+	c = NULL;
+	r = 0;
+out:
+	cfg_agent_free(c);
+	return r;
+}
+
 int
 cfg_agent_load(const char *path, struct agent_config **out, char *err,
     size_t errlen)
 {
-	struct agent_config *c = NULL;
 	struct cfg_node *root = NULL;
-	struct cfg_walk w;
 	char dir[PATH_MAX];
 	int r = -1;
 
@@ -261,25 +290,24 @@ cfg_agent_load(const char *path, struct agent_config **out, char *err,
 		snprintf(err, errlen, "%s: cannot resolve its folder", path);
 		goto out;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->path = strdup(path)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	cfg_walk_init(&w, path, dir, err, errlen);
-	if (cfg_walk_map(&w, root, root, cfg_agent_top, c) != 0 ||
-	    cfg_agent_check(&w, root, c) != 0)
-		goto out;
-	if (c->tls_server_name == NULL &&
-	    (c->tls_server_name = strdup(c->relay.host)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	*out = c;
-	c = NULL;
-	r = 0;
+	r = cfg_agent_tree(path, dir, root, out, err, errlen);
 out:
-	cfg_agent_free(c);
+	cfg_node_free(root);
+	return r;
+}
+
+int
+cfg_agent_parse(const char *name, const char *buf, size_t len,
+    const char *dir, struct agent_config **out, char *err, size_t errlen)
+{
+	struct cfg_node *root = NULL;
+	int r = -1;
+
+	*out = NULL;
+	if (cfg_yaml_parse(name, buf, len, &root, err, errlen) != 0)
+		goto out;
+	r = cfg_agent_tree(name, dir, root, out, err, errlen);
+out:
 	cfg_node_free(root);
 	return r;
 }

@@ -317,13 +317,37 @@ out:
 	return r;
 }
 
+/* Walk a parsed document; name is the file name used in messages. */
+static int
+cfg_relay_tree(const char *name, const char *dir, const struct cfg_node *root,
+    struct relay_config **out, char *err, size_t errlen)
+{
+	struct relay_config *c = NULL;
+	struct cfg_walk w;
+	int r = -1;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->path = strdup(name)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		goto out;
+	}
+	cfg_walk_init(&w, name, dir, err, errlen);
+	if (cfg_walk_map(&w, root, root, cfg_relay_top, c) != 0 ||
+	    cfg_relay_check(&w, root, c) != 0)
+		goto out;
+	*out = c;
+	c = NULL;
+	r = 0;
+out:
+	cfg_relay_free(c);
+	return r;
+}
+
 int
 cfg_relay_load(const char *path, struct relay_config **out, char *err,
     size_t errlen)
 {
-	struct relay_config *c = NULL;
 	struct cfg_node *root = NULL;
-	struct cfg_walk w;
 	char dir[PATH_MAX];
 	int r = -1;
 
@@ -334,20 +358,24 @@ cfg_relay_load(const char *path, struct relay_config **out, char *err,
 		snprintf(err, errlen, "%s: cannot resolve its folder", path);
 		goto out;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->path = strdup(path)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	cfg_walk_init(&w, path, dir, err, errlen);
-	if (cfg_walk_map(&w, root, root, cfg_relay_top, c) != 0 ||
-	    cfg_relay_check(&w, root, c) != 0)
-		goto out;
-	*out = c;
-	c = NULL;
-	r = 0;
+	r = cfg_relay_tree(path, dir, root, out, err, errlen);
 out:
-	cfg_relay_free(c);
+	cfg_node_free(root);
+	return r;
+}
+
+int
+cfg_relay_parse(const char *name, const char *buf, size_t len,
+    const char *dir, struct relay_config **out, char *err, size_t errlen)
+{
+	struct cfg_node *root = NULL;
+	int r = -1;
+
+	*out = NULL;
+	if (cfg_yaml_parse(name, buf, len, &root, err, errlen) != 0)
+		goto out;
+	r = cfg_relay_tree(name, dir, root, out, err, errlen);
+out:
 	cfg_node_free(root);
 	return r;
 }

@@ -72,34 +72,42 @@ cfg_build_add(struct cfg_build *b, struct cfg_node *n)
 {
 	struct cfg_node *p = b->cur, **kids;
 	size_t cap;
+	int r = -1;
 
 	if (p == NULL) {
 		/* One document, so one root: the parser guarantees it. */
 		b->root = n;
-		return 0;
+		r = 0;
+		goto out;
 	}
 	if (p->type == CFG_NODE_MAP && p->nkids % 2 == 0) {
-		if (n->type != CFG_NODE_SCALAR)
-			return cfg_build_error(b, n->line, n->col,
-			    "a mapping key must be a plain value, not a %s",
+		if (n->type != CFG_NODE_SCALAR) {
+			cfg_build_error(b, n->line, n->col, "a mapping key "
+			    "must be a plain value, not a %s",
 			    cfg_node_type_name(n));
-		if (p->nkids / 2 >= CFG_MAP_MAX)
-			return cfg_build_error(b, n->line, n->col,
-			    "too many entries in one mapping (max %d)",
-			    CFG_MAP_MAX);
+			goto out;
+		}
+		if (p->nkids / 2 >= CFG_MAP_MAX) {
+			cfg_build_error(b, n->line, n->col, "too many entries "
+			    "in one mapping (max %d)", CFG_MAP_MAX);
+			goto out;
+		}
 	}
 	if (p->nkids == p->cap) {
 		cap = p->cap == 0 ? 8 : p->cap * 2;
-		kids = reallocarray(p->kids, cap, sizeof(*kids));
-		if (kids == NULL)
-			return cfg_build_error(b, n->line, n->col,
-			    "out of memory");
+		if ((kids = reallocarray(p->kids, cap, sizeof(*kids))) ==
+		    NULL) {
+			cfg_build_error(b, n->line, n->col, "out of memory");
+			goto out;
+		}
 		p->kids = kids;
 		p->cap = cap;
 	}
 	p->kids[p->nkids++] = n;
 	n->parent = p;
-	return 0;
+	r = 0;
+out:
+	return r;
 }
 
 /* Turn one event into the tree.  1 at the end of the stream, 0, or -1. */
@@ -364,15 +372,17 @@ out:
 const struct cfg_node *
 cfg_node_get(const struct cfg_node *map, const char *key)
 {
+	const struct cfg_node *v = NULL;
 	size_t i;
 
 	if (map == NULL || map->type != CFG_NODE_MAP)
-		return NULL;
-	for (i = 0; i + 1 < map->nkids; i += 2) {
+		goto out;
+	for (i = 0; i + 1 < map->nkids && v == NULL; i += 2) {
 		if (strcmp(map->kids[i]->str, key) == 0)
-			return map->kids[i + 1];
+			v = map->kids[i + 1];
 	}
-	return NULL;
+out:
+	return v;
 }
 
 int
@@ -380,14 +390,14 @@ cfg_node_is_null(const struct cfg_node *n)
 {
 	static const char *nulls[] = { "", "~", "null", "Null", "NULL" };
 	size_t i;
+	int null = 0;
 
 	if (n == NULL || n->type != CFG_NODE_SCALAR || !n->plain)
-		return 0;
-	for (i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++) {
-		if (strcmp(n->str, nulls[i]) == 0)
-			return 1;
-	}
-	return 0;
+		goto out;
+	for (i = 0; i < sizeof(nulls) / sizeof(nulls[0]) && !null; i++)
+		null = strcmp(n->str, nulls[i]) == 0;
+out:
+	return null;
 }
 
 const char *

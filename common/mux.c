@@ -202,8 +202,13 @@ mux_enter(struct mux *m)
 void
 mux_leave(struct mux *m)
 {
-	if (--m->depth == 0)
-		mux_stream_reap(m);
+	if (--m->depth > 0)
+		return;
+	mux_stream_reap(m);
+	/* Events deferred while mux_output ran nested in a callback still
+	 * need an outermost mux_output: ask again. */
+	if (!TAILQ_EMPTY(&m->evq) && !m->dead && !m->want)
+		mux_want(m);
 }
 
 void
@@ -427,7 +432,7 @@ mux_ctl_goaway(struct mux *m, const struct frame_ctl *c)
 {
 	struct mux_ctl		 ctl;
 	struct mux_stream	*s;
-	uint32_t		 sid;
+	uint32_t		 i;
 
 	m->goaway_recv = 1;
 	memset(&ctl, 0, sizeof(ctl));
@@ -439,14 +444,18 @@ mux_ctl_goaway(struct mux *m, const struct frame_ctl *c)
 		m->cb.control(m, &ctl, m->arg);
 	if (c->code != MUX_CODE_NONE && c->code != MUX_CODE_SHUTDOWN)
 		return mux_fatal(m, MUX_EGOAWAY, c->code, "%s", c->text);
-	/* Streams we opened above last_sid were never seen: gone. */
-	for (sid = m->last_local_sid; sid > c->last_sid && sid != 0 &&
-	    !m->dead; sid -= 2) {
-		if ((s = mux_stream_find(m, sid)) != NULL)
-			mux_stream_close(m, s, MUX_CODE_SHUTDOWN,
-			    "tunnel going away", 1);
-		if (sid < 2)
-			break;
+	/* Streams we opened above last_sid were never seen: gone.  Walk the
+	 * table, not the ID range (which the peer's last_sid could make
+	 * huge); rescan a chain after each close, callbacks may change it. */
+	for (i = 0; i < m->nbuckets && !m->dead; i++) {
+		for (s = m->buckets[i]; s != NULL; s = s->hnext) {
+			if (s->local && s->sid > c->last_sid) {
+				mux_stream_close(m, s, MUX_CODE_SHUTDOWN,
+				    "tunnel going away", 1);
+				i--;
+				break;
+			}
+		}
 	}
 	return 0;
 }
@@ -641,6 +650,7 @@ mux_output_stream(struct mux *m, struct mux_stream *s, struct evbuffer *out)
 		return added;
 	}
 	mux_stream_ready_update(m, s);
+	mux_stream_writable(m, s);
 	return added;
 }
 

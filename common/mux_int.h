@@ -136,7 +136,7 @@ const char *mux_stream_state_name(enum mux_sstate);
 void	mux_stream_log(struct mux *, struct mux_stream *, enum mux_sstate);
 int	mux_stream_input(struct mux *, uint32_t, struct evbuffer *, uint32_t);
 int	mux_stream_ctl(struct mux *, const struct frame_ctl *);
-size_t	mux_stream_space(const struct mux_stream *);
-void	mux_stream_table_free(struct mux *);
+size_t	mux_stream_space(const struct mux *, const struct mux_stream *);
+void	mux_stream_writable(struct mux *, struct mux_stream *);
 
 #endif

@@ -227,13 +227,6 @@ mux_stream_reap(struct mux *m)
 	}
 }
 
-void
-mux_stream_table_free(struct mux *m)
-{
-	mux_stream_close_all(m, MUX_CODE_TUNNEL_LOST, "tunnel closed");
-	mux_stream_reap(m);
-}
-
 /* A stream-level error: RESET to the peer, stream_closed to the app. */
 int
 mux_stream_abort(struct mux *m, struct mux_stream *s, uint32_t code)
@@ -252,14 +245,32 @@ mux_stream_abort(struct mux *m, struct mux_stream *s, uint32_t code)
 	return r;
 }
 
+/*
+ * Send space: the peer's credit minus what is queued, and never more queued
+ * than our own stream_window, so a peer granting 2^31-1 cannot make us
+ * buffer that much: send memory <= streams x stream_window, by config.
+ */
 size_t
-mux_stream_space(const struct mux_stream *s)
+mux_stream_space(const struct mux *m, const struct mux_stream *s)
 {
-	size_t	q = mux_buflen(s->tx);
+	size_t	q = mux_buflen(s->tx), limit = s->send_credit;
 
 	if (s->dead || s->fin_queued || (!s->local && !s->accepted))
 		return 0;
-	return s->send_credit > q ? s->send_credit - q : 0;
+	if (limit > m->set.stream_window)
+		limit = m->set.stream_window;
+	return limit > q ? limit - q : 0;
+}
+
+/* A write was cut short and there is room again: tell the app. */
+void
+mux_stream_writable(struct mux *m, struct mux_stream *s)
+{
+	if (!s->blocked || mux_stream_space(m, s) == 0)
+		return;
+	s->blocked = 0;
+	if (m->cb.stream_writable != NULL)
+		m->cb.stream_writable(m, s->sid, s->sarg);
 }
 
 void
@@ -497,11 +508,7 @@ mux_stream_ctl_window(struct mux *m, struct mux_stream *s,
 		return 0;
 	}
 	mux_stream_ready_update(m, s);
-	if (s->blocked && mux_stream_space(s) > 0) {
-		s->blocked = 0;
-		if (m->cb.stream_writable != NULL)
-			m->cb.stream_writable(m, s->sid, s->sarg);
-	}
+	mux_stream_writable(m, s);
 	return 0;
 }
 
@@ -732,7 +739,7 @@ mux_stream_write(struct mux *m, uint32_t sid, struct evbuffer *src,
 		goto out;
 	}
 	len = evbuffer_get_length(src);
-	space = mux_stream_space(s);
+	space = mux_stream_space(m, s);
 	n = len < space ? len : space;
 	if (n < len)
 		s->blocked = 1;
@@ -764,7 +771,7 @@ mux_stream_send_space(const struct mux *m, uint32_t sid)
 
 	if (m->dead || (s = mux_stream_find(m, sid)) == NULL)
 		return 0;
-	return mux_stream_space(s);
+	return mux_stream_space(m, s);
 }
 
 int

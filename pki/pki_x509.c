@@ -77,6 +77,7 @@ pki_x509_serial(struct pki_index *idx, char *hex, size_t hexlen, char *err,
 
 	for (tries = 0; tries < 8; tries++) {
 		BN_free(bn);
+		bn = NULL;
 		OPENSSL_free(s);
 		s = NULL;
 		if (RAND_bytes(b, sizeof(b)) != 1)

@@ -253,6 +253,8 @@ refuse 2 "atlax-pki: issue: option '--cn' needs a value $H" \
 	"$PKI" issue --dir "$CA" --role agent --cn
 refuse 2 "atlax-pki: issue: unexpected argument 'extra' $H" \
 	"$PKI" issue --dir "$CA" --cn x --role agent extra
+refuse 1 "atlax-pki: issue: $T/nonexist/x.key: No such file or directory" \
+	"$PKI" issue --dir "$CA" --cn x --role agent --out "$T/nonexist/x"
 [ ! -e "$CA/x.key" ] && [ ! -e "$CA/x.crt" ] || fail "a refused issue wrote files"
 refuse 1 "atlax-pki: issue: $CA/ca: refusing to replace the CA's own files" \
 	"$PKI" issue --dir "$CA" --cn ca --role agent --force
@@ -349,11 +351,36 @@ ok "TLS server with the CRL refuses the revoked agent"
 must "$PKI" crl --dir "$CA"
 expect_eq "second CRL" "wrote $CA/ca.crl: CRL number 2, 3 revoked, next update in 30 days" "$OUT"
 
+# --- a damaged index stops every command that reads it ---------------------
+cp "$CA/index.txt" "$T/index.good"
+printf 'agent\tnot-hex\t20271123133858Z\t-\tx\n' >>"$CA/index.txt"
+n=$(wc -l <"$CA/index.txt")
+bad="$CA/index.txt:$n: malformed entry"
+refuse 1 "atlax-pki: list: $bad" "$PKI" list --dir "$CA"
+refuse 1 "atlax-pki: issue: $bad" "$PKI" issue --dir "$CA" --cn y --role agent
+refuse 1 "atlax-pki: revoke: $bad" "$PKI" revoke --dir "$CA" --cn relay2
+refuse 1 "atlax-pki: crl: $bad" "$PKI" crl --dir "$CA"
+[ ! -e "$CA/y.key" ] || fail "issue wrote a key despite the damaged index"
+cp "$T/index.good" "$CA/index.txt"
+
 # --- the CA key is never printed ------------------------------------------
 keyline=$(sed -n 2p "$CA/ca.key")
 grep -qF -- "$keyline" "$T/all.out" && fail "CA key material in the output"
 grep -q "PRIVATE KEY" "$T/all.out" && fail "a private key in the output"
 ok "no key material in any output"
+
+# --- concurrent commands do not lose each other's index update -------------
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+	"$PKI" issue --dir "$CA" --cn "par-$i" --role agent --days 5 >/dev/null 2>>"$T/par.err" &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || fail "a concurrent issue failed: $(cat "$T/par.err")"; done
+expect_eq "concurrent issues recorded" 8 "$(grep -c '	par-[1-8]$' "$CA/index.txt")"
+expect_eq "distinct serials" "$(grep -vc '^#' "$CA/index.txt")" \
+	"$(grep -v '^#' "$CA/index.txt" | cut -f2 | sort -u | wc -l)"
+ls "$CA" | grep -q '\.tmp\.' && fail "temporary files left: $(ls "$CA")"
+ok "no temporary files left behind"
 
 # --- a forced init starts over --------------------------------------------
 must "$PKI" init --dir "$CA" --force --days 10

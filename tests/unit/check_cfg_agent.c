@@ -388,6 +388,26 @@ START_TEST(test_file_errors)
 }
 END_TEST
 
+START_TEST(test_parse_memory)
+{
+	struct agent_config *c = NULL;
+	const char *bad = MIN "  - name: smb\n    target: \"h:1\"\n";
+	char err[512] = "";
+
+	ck_assert_int_eq(cfg_agent_parse("mem.yaml", MIN, strlen(MIN), "/d",
+	    &c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c->tls_cert, "/d/home-nas.crt");
+	ck_assert_str_eq(c->tls_key, "/k/home-nas.key");
+	cfg_agent_free(c);
+	c = NULL;
+	ck_assert_int_eq(cfg_agent_parse("mem.yaml", bad, strlen(bad), "/d",
+	    &c, err, sizeof(err)), -1);
+	ck_assert_ptr_null(c);
+	ck_assert_str_eq(err, "mem.yaml:10:11: services[1].name: duplicate "
+	    "service name \"smb\" (also services[0])");
+}
+END_TEST
+
 static Suite *
 cfg_agent_suite(void)
 {
@@ -403,6 +423,7 @@ cfg_agent_suite(void)
 	tcase_add_test(tc, test_value_errors);
 	tcase_add_test(tc, test_cross_key_errors);
 	tcase_add_test(tc, test_file_errors);
+	tcase_add_test(tc, test_parse_memory);
 	suite_add_tcase(s, tc);
 	return s;
 }

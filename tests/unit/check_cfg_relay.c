@@ -478,6 +478,31 @@ START_TEST(test_relative_path)
 }
 END_TEST
 
+/* From memory: the same walk, paths from the folder given. */
+START_TEST(test_parse_memory)
+{
+	struct relay_config *c = NULL;
+	const char *bad = MIN "tlss: 1\n";
+	char err[512] = "";
+
+	ck_assert_int_eq(cfg_relay_parse("mem.yaml", MIN, strlen(MIN),
+	    "/etc/atlax", &c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c->path, "mem.yaml");
+	ck_assert_str_eq(c->tls_cert, "/etc/atlax/relay.crt");
+	ck_assert_str_eq(c->tls_ca, "/etc/atlax/sub/ca.crt");
+	cfg_relay_free(c);
+	c = NULL;
+	ck_assert_int_eq(cfg_relay_parse("mem.yaml", bad, strlen(bad),
+	    "/etc/atlax", &c, err, sizeof(err)), -1);
+	ck_assert_ptr_null(c);
+	ck_assert_str_eq(err, "mem.yaml:8:1: tlss: unknown key");
+	/* Only len bytes are read. */
+	ck_assert_int_eq(cfg_relay_parse("mem.yaml", bad, strlen(MIN),
+	    "/etc/atlax", &c, err, sizeof(err)), 0);
+	cfg_relay_free(c);
+}
+END_TEST
+
 static Suite *
 cfg_relay_suite(void)
 {
@@ -494,6 +519,7 @@ cfg_relay_suite(void)
 	tcase_add_test(tc, test_cross_key_errors);
 	tcase_add_test(tc, test_file_errors);
 	tcase_add_test(tc, test_relative_path);
+	tcase_add_test(tc, test_parse_memory);
 	suite_add_tcase(s, tc);
 	return s;
 }
