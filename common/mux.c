@@ -534,6 +534,9 @@ mux_input(struct mux *m, struct evbuffer *in)
 	size_t			 avail;
 	int			 r = 0;
 
+	/* Not from a callback: delivery reuses m->rxbuf. */
+	if (m->depth > 0)
+		return MUX_EINVAL;
 	mux_enter(m);
 	while (!m->dead) {
 		avail = evbuffer_get_length(in);

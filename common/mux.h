@@ -20,9 +20,9 @@
  * want_output asks for) - except a call that ends the tunnel (mux_goaway()
  * with an error code, an allocation failure), inside which every stream
  * gets its stream_closed.  A callback may call any mux function, including
- * mux_stream_reset() on its own stream, except mux_input() and mux_free().
- * A stream freed inside a callback stays valid memory until the outermost
- * mux call returns.
+ * mux_stream_reset() on its own stream, except mux_input() (refused with
+ * MUX_EINVAL) and mux_free().  A stream freed inside a callback stays valid
+ * memory until the outermost mux call returns.
  *
  * Typical use with libevent (one tunnel):
  *  - tunnel read callback: mux_input(m, bufferevent_get_input(tls)); on a

@@ -102,9 +102,12 @@ static void
 cb_accepted(struct mux *m, uint32_t sid, void *sarg)
 {
 	struct side	*sd = sarg;
+	struct evbuffer	*b = evbuffer_new();
 
-	(void)m;
 	ts(sd, sid)->accepted++;
+	/* Feeding input from a callback is refused, not corrupting. */
+	ck_assert_int_eq(mux_input(m, b), MUX_EINVAL);
+	evbuffer_free(b);
 }
 
 static void
