@@ -156,7 +156,10 @@ mux_new(enum mux_role role, const struct mux_settings *s,
 	    (m->rxbuf = evbuffer_new()) == NULL)
 		goto fail;
 
-	/* Our HELLO goes first, before anything the application queues. */
+	/* Our HELLO goes first, before anything the application queues.  No
+	 * want_output from inside mux_new(): the caller does not hold m yet;
+	 * it flushes the HELLO with mux_output() (see mux.h). */
+	m->want = 1;
 	memset(&c, 0, sizeof(c));
 	c.type = FRAME_HELLO;
 	c.version = FRAME_VERSION;

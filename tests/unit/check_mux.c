@@ -14,6 +14,7 @@
 #include <event2/buffer.h>
 
 #include "frame.h"
+#include "log.h"
 #include "mux.h"
 #include "mux_int.h"
 
@@ -301,6 +302,8 @@ START_TEST(test_handshake)
 	struct pair	p;
 
 	pair_init(&p, NULL, NULL);
+	ck_assert_int_eq(p.r.wants, 0);		/* not from inside mux_new */
+	ck_assert_int_eq(mux_has_output(p.r.m), 1);	/* the HELLO */
 	ck_assert_int_eq(mux_is_ready(p.r.m), 0);
 	ck_assert_int_eq(mux_stream_open(p.r.m, "web", NULL, NULL, NULL),
 	    MUX_ESTATE);
@@ -311,7 +314,14 @@ START_TEST(test_handshake)
 	ck_assert_str_eq(p.r.ctl_name, "home-nas");
 	ck_assert_int_eq(p.a.ctl.type, MUX_CTL_HELLO);
 	ck_assert_str_eq(p.a.ctl_name, "");
-	ck_assert_int_gt(p.r.wants, 0);
+	ck_assert_int_eq(p.r.wants, 0);
+	ck_assert_int_eq(mux_ping(p.r.m, 1), 0);
+	ck_assert_int_eq(p.r.wants, 1);
+	ck_assert_int_eq(mux_ping(p.r.m, 2), 0);
+	ck_assert_int_eq(p.r.wants, 1);		/* once until mux_output */
+	pump(&p);
+	ck_assert_int_eq(mux_ping(p.r.m, 3), 0);
+	ck_assert_int_eq(p.r.wants, 2);
 	pair_free(&p);
 }
 END_TEST
@@ -1932,6 +1942,48 @@ START_TEST(test_send_queue_cap)
 }
 END_TEST
 
+/* Each transition of the state machine is one debug line. */
+START_TEST(test_transition_log)
+{
+	struct pair	 p;
+	FILE		*f = tmpfile();
+	char		 buf[8192];
+	size_t		 n;
+	uint32_t	 sid;
+
+	ck_assert_ptr_nonnull(f);
+	log_set_fd(fileno(f));
+	log_set_level(LOG_LEVEL_DEBUG);
+	pair_ready(&p, NULL, NULL);
+	ck_assert_int_eq(mux_stream_open(p.r.m, "web", NULL, &p.r, &sid), 0);
+	pump(&p);
+	ck_assert_int_eq(mux_stream_shutdown(p.r.m, sid), 0);
+	pump(&p);
+	ck_assert_int_eq(mux_stream_shutdown(p.a.m, sid), 0);
+	pump(&p);
+	log_set_level(LOG_LEVEL_INFO);
+	log_set_fd(-1);
+	rewind(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "stream 1: -> OPENING_OUT"));
+	ck_assert_ptr_nonnull(strstr(buf, "stream 1: -> OPENING_IN"));
+	ck_assert_ptr_nonnull(strstr(buf, "stream 1: OPENING_IN -> OPEN"));
+	ck_assert_ptr_nonnull(strstr(buf, "stream 1: OPENING_OUT -> OPEN"));
+	ck_assert_ptr_nonnull(strstr(buf,
+	    "stream 1: OPEN -> HALF_CLOSED_LOCAL"));
+	ck_assert_ptr_nonnull(strstr(buf,
+	    "stream 1: OPEN -> HALF_CLOSED_REMOTE"));
+	ck_assert_ptr_nonnull(strstr(buf,
+	    "stream 1: HALF_CLOSED_LOCAL -> CLOSED"));
+	ck_assert_ptr_nonnull(strstr(buf,
+	    "stream 1: HALF_CLOSED_REMOTE -> CLOSED"));
+	ck_assert_ptr_nonnull(strstr(buf, "stream 1: CLOSED -> FREED"));
+	pair_free(&p);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1951,6 +2003,7 @@ main(void)
 	tcase_add_test(tc, test_goaway_error);
 	tcase_add_test(tc, test_free_closes_streams);
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_transition_log);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
 	tcase_add_test(tc, test_err_frame_size);
