@@ -3,6 +3,7 @@
  * across keys.  The reading itself is cfg_yaml.c's.
  */
 #include <limits.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "cfg.h"
 #include "cfg_agent.h"
+#include "cfg_walk.h"
 #include "cfg_yaml.h"
 #include "log.h"
 
@@ -113,42 +115,107 @@ cfg_agent_services(struct cfg_walk *w, const struct cfg_key *k,
 {
 	struct agent_config *c = obj;
 	size_t i, saved;
+	int r = -1;
 
 	(void)k;
 	if (cfg_walk_expect(w, n, CFG_NODE_SEQ) != 0)
-		return -1;
-	if (cfg_node_is_null(n) || n->nkids == 0)
-		return cfg_walk_error(w, n, "at least one service is needed");
-	if (n->nkids > AGENT_SERVICES_MAX)
-		return cfg_walk_error(w, n, "too many services (max %d)",
+		goto out;
+	if (cfg_node_is_null(n) || n->nkids == 0) {
+		cfg_walk_error(w, n, "at least one service is needed");
+		goto out;
+	}
+	if (n->nkids > AGENT_SERVICES_MAX) {
+		cfg_walk_error(w, n, "too many services (max %d)",
 		    AGENT_SERVICES_MAX);
-	if ((c->services = calloc(n->nkids, sizeof(*c->services))) == NULL)
-		return cfg_walk_error(w, n, "out of memory");
+		goto out;
+	}
+	if ((c->services = calloc(n->nkids, sizeof(*c->services))) == NULL) {
+		cfg_walk_error(w, n, "out of memory");
+		goto out;
+	}
 	for (i = 0; i < n->nkids; i++) {
 		saved = cfg_walk_push_index(w, i);
-		if (cfg_walk_expect(w, n->kids[i], CFG_NODE_MAP) != 0)
-			return -1;
+		/* A null item is not a service: expect a real mapping. */
+		if (n->kids[i]->type != CFG_NODE_MAP) {
+			cfg_walk_error(w, n->kids[i], "expected a mapping, not "
+			    "a %s", cfg_node_type_name(n->kids[i]));
+			goto out;
+		}
 		if (cfg_walk_map(w, n->kids[i], n->kids[i],
 		    cfg_agent_service_keys, &c->services[i]) != 0)
-			return -1;
+			goto out;
 		c->nservices++;
 		cfg_walk_pop(w, saved);
 	}
-	return 0;
+	r = 0;
+out:
+	return r;
 }
 
-/* services[i].<key> for an error about service i. */
-static const struct cfg_node *
-cfg_agent_service_node(struct cfg_walk *w, const struct cfg_node *root,
-    size_t i, const char *key)
-{
-	const struct cfg_node *seq;
+/* Error about services[i].key (its node, or the service's when absent). */
+static int
+cfg_agent_service_error(struct cfg_walk *w, const struct cfg_node *root,
+    size_t i, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
-	seq = cfg_node_get(root, "services");
+static int
+cfg_agent_service_error(struct cfg_walk *w, const struct cfg_node *root,
+    size_t i, const char *key, const char *fmt, ...)
+{
+	const struct cfg_node *item, *n;
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	item = cfg_node_get(root, "services")->kids[i];
+	if ((n = cfg_node_get(item, key)) == NULL)
+		n = item;
+	cfg_walk_pop(w, 0);
 	cfg_walk_push(w, "services");
 	cfg_walk_push_index(w, i);
 	cfg_walk_push(w, key);
-	return cfg_node_get(seq->kids[i], key);
+	return cfg_walk_error(w, n, "%s", msg);
+}
+
+/* Names unique; non-zero remote ports unique; targets dialable. */
+static int
+cfg_agent_check_services(struct cfg_walk *w, const struct cfg_node *root,
+    const struct agent_config *c)
+{
+	const struct agent_service *s, *o;
+	size_t i, j;
+	int r = -1;
+
+	/* At most AGENT_SERVICES_MAX services: quadratic is bounded. */
+	for (i = 0; i < c->nservices; i++) {
+		s = &c->services[i];
+		if (s->target.any) {
+			cfg_agent_service_error(w, root, i, "target", "a target "
+			    "cannot be a wildcard (*)");
+			goto out;
+		}
+		for (j = 0; j < i; j++) {
+			o = &c->services[j];
+			if (strcmp(o->name, s->name) == 0) {
+				cfg_agent_service_error(w, root, i, "name",
+				    "duplicate service name \"%s\" (also "
+				    "services[%zu])", s->name, j);
+				goto out;
+			}
+			if (s->remote_port != 0 &&
+			    o->remote_port == s->remote_port) {
+				cfg_agent_service_error(w, root, i,
+				    "remote_port", "duplicate remote_port %u "
+				    "(also services[%zu])", s->remote_port, j);
+				goto out;
+			}
+		}
+	}
+	r = 0;
+out:
+	return r;
 }
 
 /* Checks across keys, after every key has its value. */
@@ -156,92 +223,48 @@ static int
 cfg_agent_check(struct cfg_walk *w, const struct cfg_node *root,
     struct agent_config *c)
 {
-	const struct agent_service *s, *o;
-	const struct cfg_node *n, *rc;
-	char a[32], b[32];
-	size_t i, j;
+	int r = -1;
 
 	if (c->relay.any) {
 		cfg_walk_push(w, "relay");
-		return cfg_walk_error(w, cfg_node_get(root, "relay"),
-		    "the relay address cannot be a wildcard (*)");
+		cfg_walk_error(w, cfg_node_get(root, "relay"), "the relay "
+		    "address cannot be a wildcard (*)");
+		goto out;
 	}
-	if (c->reconnect_initial_ms > c->reconnect_max_ms) {
-		rc = cfg_node_get(root, "reconnect");
-		if ((n = cfg_node_get(rc, "initial")) != NULL) {
-			cfg_walk_push(w, "reconnect.initial");
-			return cfg_walk_error(w, n, "%s is greater than "
-			    "reconnect.max %s", cfg_fmt_duration(
-			    c->reconnect_initial_ms, a, sizeof(a)),
-			    cfg_fmt_duration(c->reconnect_max_ms, b,
-			    sizeof(b)));
-		}
-		cfg_walk_push(w, "reconnect.max");
-		return cfg_walk_error(w, cfg_node_get(rc, "max"), "%s is "
-		    "smaller than reconnect.initial %s",
-		    cfg_fmt_duration(c->reconnect_max_ms, a, sizeof(a)),
-		    cfg_fmt_duration(c->reconnect_initial_ms, b, sizeof(b)));
-	}
-	if (cfg_check_windows(w, cfg_node_get(root, "limits"),
-	    c->stream_window, c->tunnel_window) != 0)
-		return -1;
-	for (i = 0; i < c->nservices; i++) {
-		s = &c->services[i];
-		if (s->target.any) {
-			n = cfg_agent_service_node(w, root, i, "target");
-			return cfg_walk_error(w, n, "a target cannot be a "
-			    "wildcard (*)");
-		}
-		for (j = 0; j < i; j++) {
-			o = &c->services[j];
-			if (strcmp(o->name, s->name) == 0) {
-				n = cfg_agent_service_node(w, root, i, "name");
-				return cfg_walk_error(w, n, "duplicate service "
-				    "name \"%s\" (also services[%zu])",
-				    s->name, j);
-			}
-			if (s->remote_port != 0 &&
-			    o->remote_port == s->remote_port) {
-				n = cfg_agent_service_node(w, root, i,
-				    "remote_port");
-				return cfg_walk_error(w, n, "duplicate "
-				    "remote_port %u (also services[%zu])",
-				    s->remote_port, j);
-			}
-		}
-	}
-	return 0;
+	if (cfg_walk_order(w, cfg_node_get(root, "reconnect"), "reconnect",
+	    "initial", c->reconnect_initial_ms, "max", c->reconnect_max_ms, 0,
+	    0) != 0 ||
+	    cfg_walk_order(w, cfg_node_get(root, "limits"), "limits",
+	    "stream_window", c->stream_window, "tunnel_window",
+	    c->tunnel_window, 1, 1) != 0 ||
+	    cfg_agent_check_services(w, root, c) != 0)
+		goto out;
+	r = 0;
+out:
+	return r;
 }
 
-int
-cfg_agent_load(const char *path, struct agent_config **out, char *err,
-    size_t errlen)
+/* Walk a parsed document; name is the file name used in messages. */
+static int
+cfg_agent_tree(const char *name, const char *dir, const struct cfg_node *root,
+    struct agent_config **out, char *err, size_t errlen)
 {
 	struct agent_config *c = NULL;
-	struct cfg_node *root = NULL;
 	struct cfg_walk w;
-	char dir[PATH_MAX];
 	int r = -1;
 
-	*out = NULL;
-	if (cfg_yaml_load(path, &root, err, errlen) != 0)
-		goto out;
-	if (cfg_dirname(path, dir, sizeof(dir)) != 0) {
-		snprintf(err, errlen, "%s: cannot resolve its folder", path);
-		goto out;
-	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->path = strdup(path)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
+	    (c->path = strdup(name)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
 		goto out;
 	}
-	cfg_walk_init(&w, path, dir, err, errlen);
+	cfg_walk_init(&w, name, dir, err, errlen);
 	if (cfg_walk_map(&w, root, root, cfg_agent_top, c) != 0 ||
 	    cfg_agent_check(&w, root, c) != 0)
 		goto out;
 	if (c->tls_server_name == NULL &&
 	    (c->tls_server_name = strdup(c->relay.host)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
+		snprintf(err, errlen, "%s: out of memory", name);
 		goto out;
 	}
 	*out = c;
@@ -249,6 +272,42 @@ cfg_agent_load(const char *path, struct agent_config **out, char *err,
 	r = 0;
 out:
 	cfg_agent_free(c);
+	return r;
+}
+
+int
+cfg_agent_load(const char *path, struct agent_config **out, char *err,
+    size_t errlen)
+{
+	struct cfg_node *root = NULL;
+	char dir[PATH_MAX];
+	int r = -1;
+
+	*out = NULL;
+	if (cfg_yaml_load(path, &root, err, errlen) != 0)
+		goto out;
+	if (cfg_walk_dirname(path, dir, sizeof(dir)) != 0) {
+		snprintf(err, errlen, "%s: cannot resolve its folder", path);
+		goto out;
+	}
+	r = cfg_agent_tree(path, dir, root, out, err, errlen);
+out:
+	cfg_node_free(root);
+	return r;
+}
+
+int
+cfg_agent_parse(const char *name, const char *buf, size_t len,
+    const char *dir, struct agent_config **out, char *err, size_t errlen)
+{
+	struct cfg_node *root = NULL;
+	int r = -1;
+
+	*out = NULL;
+	if (cfg_yaml_parse(name, buf, len, &root, err, errlen) != 0)
+		goto out;
+	r = cfg_agent_tree(name, dir, root, out, err, errlen);
+out:
 	cfg_node_free(root);
 	return r;
 }
@@ -270,11 +329,12 @@ cfg_agent_free(struct agent_config *c)
 const struct agent_service *
 cfg_agent_service(const struct agent_config *c, const char *name)
 {
+	const struct agent_service *s = NULL;
 	size_t i;
 
-	for (i = 0; i < c->nservices; i++) {
+	for (i = 0; i < c->nservices && s == NULL; i++) {
 		if (strcmp(c->services[i].name, name) == 0)
-			return &c->services[i];
+			s = &c->services[i];
 	}
-	return NULL;
+	return s;
 }

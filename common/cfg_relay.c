@@ -10,6 +10,7 @@
 
 #include "cfg.h"
 #include "cfg_relay.h"
+#include "cfg_walk.h"
 #include "cfg_yaml.h"
 #include "log.h"
 
@@ -111,15 +112,23 @@ cfg_relay_port_range(struct cfg_walk *w, const struct cfg_key *k,
 	struct relay_config *c = obj;
 	const char *text;
 	char reason[256];
+	int r = -1;
 
 	(void)k;
 	if (cfg_walk_scalar(w, n, "a port range (start-end)", &text) != 0)
-		return -1;
+		goto out;
 	if (cfg_parse_port_range(text, &c->port_min, &c->port_max, reason,
-	    sizeof(reason)) != 0)
-		return cfg_walk_error(w, n, "%s", reason);
-	return 0;
+	    sizeof(reason)) != 0) {
+		cfg_walk_error(w, n, "%s", reason);
+		goto out;
+	}
+	r = 0;
+out:
+	return r;
 }
+
+#define PORT_SET(set, p)	((set)[(p) / 8] |= (uint8_t)(1U << ((p) % 8)))
+#define PORT_ISSET(set, p)	(((set)[(p) / 8] >> ((p) % 8)) & 1U)
 
 /* agents.<id>.ports: a sequence of distinct ports 1..65535. */
 static int
@@ -128,42 +137,53 @@ cfg_relay_ports(struct cfg_walk *w, const struct cfg_key *k,
 {
 	struct relay_policy *p = obj;
 	const struct cfg_node *item;
+	uint8_t seen[65536 / 8];
 	const char *text;
 	char q[80];
 	uint64_t v;
-	size_t i, j, saved;
+	size_t i, saved;
+	int r = -1;
 
 	(void)k;
 	if (cfg_walk_expect(w, n, CFG_NODE_SEQ) != 0)
-		return -1;
-	if (cfg_node_is_null(n))
-		return 0;
-	if (n->nkids > 65535)
-		return cfg_walk_error(w, n, "too many ports");
-	if (n->nkids != 0 &&
-	    (p->ports = calloc(n->nkids, sizeof(*p->ports))) == NULL)
-		return cfg_walk_error(w, n, "out of memory");
+		goto out;
+	if (cfg_node_is_null(n) || n->nkids == 0) {
+		r = 0;
+		goto out;
+	}
+	if ((p->ports = calloc(n->nkids, sizeof(*p->ports))) == NULL) {
+		cfg_walk_error(w, n, "out of memory");
+		goto out;
+	}
+	memset(seen, 0, sizeof(seen));
 	for (i = 0; i < n->nkids; i++) {
 		item = n->kids[i];
 		saved = cfg_walk_push_index(w, i);
 		if (cfg_walk_scalar(w, item, "a port number", &text) != 0)
-			return -1;
-		if (text[strspn(text, "0123456789")] != '\0')
-			return cfg_walk_error(w, item, "%s is not a port "
-			    "number", cfg_quote(text, q, sizeof(q)));
-		/* All digits: a failure can only be an overflow. */
-		if (cfg_parse_uint(text, 65535, &v, NULL, 0) != 0 || v == 0)
-			return cfg_walk_error(w, item,
-			    "port %.20s out of range 1..65535", text);
-		for (j = 0; j < p->nports; j++) {
-			if (p->ports[j] == v)
-				return cfg_walk_error(w, item, "port %u listed "
-				    "twice", (unsigned)v);
+			goto out;
+		if (text[strspn(text, "0123456789")] != '\0') {
+			cfg_walk_error(w, item, "%s is not a port number",
+			    cfg_quote(text, q, sizeof(q)));
+			goto out;
 		}
+		/* All digits: a failure can only be an overflow. */
+		if (cfg_parse_uint(text, 65535, &v, NULL, 0) != 0 || v == 0) {
+			cfg_walk_error(w, item, "port %.20s out of range "
+			    "1..65535", text);
+			goto out;
+		}
+		if (PORT_ISSET(seen, v)) {
+			cfg_walk_error(w, item, "port %u listed twice",
+			    (unsigned)v);
+			goto out;
+		}
+		PORT_SET(seen, v);
 		p->ports[p->nports++] = (uint16_t)v;
 		cfg_walk_pop(w, saved);
 	}
-	return 0;
+	r = 0;
+out:
+	return r;
 }
 
 /* agents: a mapping from identity to policy. */
@@ -175,36 +195,108 @@ cfg_relay_agents(struct cfg_walk *w, const struct cfg_key *k,
 	struct relay_policy *p;
 	const struct cfg_node *key;
 	char q[80];
-	size_t i, j, saved;
+	size_t i, saved;
+	int r = -1;
 
 	(void)k;
 	if (cfg_walk_expect(w, n, CFG_NODE_MAP) != 0)
-		return -1;
-	if (cfg_node_is_null(n) || n->nkids == 0)
-		return 0;
-	if ((c->agents = calloc(n->nkids / 2, sizeof(*c->agents))) == NULL)
-		return cfg_walk_error(w, n, "out of memory");
+		goto out;
+	if (cfg_node_is_null(n) || n->nkids == 0) {
+		r = 0;
+		goto out;
+	}
+	if ((c->agents = calloc(n->nkids / 2, sizeof(*c->agents))) == NULL) {
+		cfg_walk_error(w, n, "out of memory");
+		goto out;
+	}
 	for (i = 0; i + 1 < n->nkids; i += 2) {
 		key = n->kids[i];
 		saved = cfg_walk_push(w, key->str);
-		for (j = 0; j < i; j += 2) {
-			if (strcmp(n->kids[j]->str, key->str) == 0)
-				return cfg_walk_error(w, key, "duplicate key "
-				    "(first at line %u)", n->kids[j]->line);
+		if (cfg_walk_dup(w, n, i) != 0)
+			goto out;
+		if (!cfg_valid_id(key->str)) {
+			cfg_walk_error(w, key, "bad identity %s (letters, "
+			    "digits, '.', '_', '-', starting with a letter or "
+			    "digit, at most %d)", cfg_quote(key->str, q,
+			    sizeof(q)), CFG_ID_MAX);
+			goto out;
 		}
-		if (!cfg_valid_id(key->str))
-			return cfg_walk_error(w, key, "bad identity %s "
-			    "(letters, digits, '.', '_', '-', starting with a "
-			    "letter or digit, at most %d)",
-			    cfg_quote(key->str, q, sizeof(q)), CFG_ID_MAX);
 		p = &c->agents[c->nagents++];
 		memcpy(p->id, key->str, strlen(key->str) + 1);
 		if (cfg_walk_map(w, n->kids[i + 1], key, cfg_relay_policy_keys,
 		    p) != 0)
-			return -1;
+			goto out;
 		cfg_walk_pop(w, saved);
 	}
+	r = 0;
+out:
+	return r;
+}
+
+static int
+cfg_relay_has_port(const struct relay_policy *p, uint16_t port)
+{
+	size_t i;
+
+	for (i = 0; i < p->nports; i++) {
+		if (p->ports[i] == port)
+			return 1;
+	}
 	return 0;
+}
+
+/*
+ * Each policy port inside public.port_range, and given to one identity at
+ * most (a bitmap keeps this linear: a file may list thousands).
+ */
+static int
+cfg_relay_check_ports(struct cfg_walk *w, const struct cfg_node *root,
+    const struct relay_config *c)
+{
+	const struct cfg_node *ports;
+	const struct relay_policy *p;
+	uint8_t claimed[65536 / 8];
+	uint16_t port;
+	size_t i, j, o;
+	int r = -1;
+
+	memset(claimed, 0, sizeof(claimed));
+	for (i = 0; i < c->nagents; i++) {
+		p = &c->agents[i];
+		ports = cfg_node_get(cfg_node_get(cfg_node_get(root, "agents"),
+		    p->id), "ports");
+		for (j = 0; j < p->nports; j++) {
+			port = p->ports[j];
+			cfg_walk_pop(w, 0);
+			cfg_walk_push(w, "agents");
+			cfg_walk_push(w, p->id);
+			cfg_walk_push(w, "ports");
+			cfg_walk_push_index(w, j);
+			if (port < c->port_min || port > c->port_max) {
+				cfg_walk_error(w, ports->kids[j], "port %u is "
+				    "outside public.port_range %u-%u", port,
+				    c->port_min, c->port_max);
+				goto out;
+			}
+			if (PORT_ISSET(claimed, port)) {
+				for (o = 0; o < i; o++) {
+					if (cfg_relay_has_port(&c->agents[o],
+					    port))
+						break;
+				}
+				cfg_walk_error(w, ports->kids[j], "port %u is "
+				    "also given to agents.%s", port,
+				    c->agents[o].id);
+				goto out;
+			}
+			PORT_SET(claimed, port);
+		}
+	}
+	r = 0;
+out:
+	if (r == 0)
+		cfg_walk_pop(w, 0);
+	return r;
 }
 
 /* Checks across keys, after every key has its value. */
@@ -212,68 +304,34 @@ static int
 cfg_relay_check(struct cfg_walk *w, const struct cfg_node *root,
     struct relay_config *c)
 {
-	const struct cfg_node *ports;
-	const struct relay_policy *p, *o;
-	size_t i, j, k, l, saved;
-
-	if (cfg_check_windows(w, cfg_node_get(root, "limits"),
-	    c->stream_window, c->tunnel_window) != 0)
-		return -1;
-	for (i = 0; i < c->nagents; i++) {
-		p = &c->agents[i];
-		ports = cfg_node_get(cfg_node_get(cfg_node_get(root, "agents"),
-		    p->id), "ports");
-		for (j = 0; j < p->nports; j++) {
-			saved = cfg_walk_push(w, "agents");
-			cfg_walk_push(w, p->id);
-			cfg_walk_push(w, "ports");
-			cfg_walk_push_index(w, j);
-			if (p->ports[j] < c->port_min ||
-			    p->ports[j] > c->port_max)
-				return cfg_walk_error(w, ports->kids[j],
-				    "port %u is outside public.port_range "
-				    "%u-%u", p->ports[j], c->port_min,
-				    c->port_max);
-			/* A port belongs to one identity at most. */
-			for (k = 0; k < i; k++) {
-				o = &c->agents[k];
-				for (l = 0; l < o->nports; l++) {
-					if (o->ports[l] == p->ports[j])
-						return cfg_walk_error(w,
-						    ports->kids[j], "port %u "
-						    "is also given to agents.%s",
-						    p->ports[j], o->id);
-				}
-			}
-			cfg_walk_pop(w, saved);
-		}
-	}
-	return 0;
-}
-
-int
-cfg_relay_load(const char *path, struct relay_config **out, char *err,
-    size_t errlen)
-{
-	struct relay_config *c = NULL;
-	struct cfg_node *root = NULL;
-	struct cfg_walk w;
-	char dir[PATH_MAX];
 	int r = -1;
 
-	*out = NULL;
-	if (cfg_yaml_load(path, &root, err, errlen) != 0)
+	if (cfg_walk_order(w, cfg_node_get(root, "limits"), "limits",
+	    "stream_window", c->stream_window, "tunnel_window",
+	    c->tunnel_window, 1, 1) != 0)
 		goto out;
-	if (cfg_dirname(path, dir, sizeof(dir)) != 0) {
-		snprintf(err, errlen, "%s: cannot resolve its folder", path);
+	if (cfg_relay_check_ports(w, root, c) != 0)
 		goto out;
-	}
+	r = 0;
+out:
+	return r;
+}
+
+/* Walk a parsed document; name is the file name used in messages. */
+static int
+cfg_relay_tree(const char *name, const char *dir, const struct cfg_node *root,
+    struct relay_config **out, char *err, size_t errlen)
+{
+	struct relay_config *c = NULL;
+	struct cfg_walk w;
+	int r = -1;
+
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->path = strdup(path)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
+	    (c->path = strdup(name)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
 		goto out;
 	}
-	cfg_walk_init(&w, path, dir, err, errlen);
+	cfg_walk_init(&w, name, dir, err, errlen);
 	if (cfg_walk_map(&w, root, root, cfg_relay_top, c) != 0 ||
 	    cfg_relay_check(&w, root, c) != 0)
 		goto out;
@@ -282,6 +340,42 @@ cfg_relay_load(const char *path, struct relay_config **out, char *err,
 	r = 0;
 out:
 	cfg_relay_free(c);
+	return r;
+}
+
+int
+cfg_relay_load(const char *path, struct relay_config **out, char *err,
+    size_t errlen)
+{
+	struct cfg_node *root = NULL;
+	char dir[PATH_MAX];
+	int r = -1;
+
+	*out = NULL;
+	if (cfg_yaml_load(path, &root, err, errlen) != 0)
+		goto out;
+	if (cfg_walk_dirname(path, dir, sizeof(dir)) != 0) {
+		snprintf(err, errlen, "%s: cannot resolve its folder", path);
+		goto out;
+	}
+	r = cfg_relay_tree(path, dir, root, out, err, errlen);
+out:
+	cfg_node_free(root);
+	return r;
+}
+
+int
+cfg_relay_parse(const char *name, const char *buf, size_t len,
+    const char *dir, struct relay_config **out, char *err, size_t errlen)
+{
+	struct cfg_node *root = NULL;
+	int r = -1;
+
+	*out = NULL;
+	if (cfg_yaml_parse(name, buf, len, &root, err, errlen) != 0)
+		goto out;
+	r = cfg_relay_tree(name, dir, root, out, err, errlen);
+out:
 	cfg_node_free(root);
 	return r;
 }
@@ -308,11 +402,23 @@ cfg_relay_free(struct relay_config *c)
 const struct relay_policy *
 cfg_relay_policy(const struct relay_config *c, const char *id)
 {
+	const struct relay_policy *p = NULL;
 	size_t i;
 
-	for (i = 0; i < c->nagents; i++) {
+	for (i = 0; i < c->nagents && p == NULL; i++) {
 		if (strcmp(c->agents[i].id, id) == 0)
-			return &c->agents[i];
+			p = &c->agents[i];
 	}
-	return NULL;
+	return p;
+}
+
+int
+cfg_relay_port_allowed(const struct relay_config *c, const char *id,
+    uint16_t port)
+{
+	const struct relay_policy *p;
+
+	if ((p = cfg_relay_policy(c, id)) != NULL)
+		return cfg_relay_has_port(p, port);
+	return port >= c->port_min && port <= c->port_max;
 }

@@ -1,6 +1,6 @@
 /*
- * cfg_yaml.c — the strict YAML reader (node tree with marks) and the
- * table-driven walk that both configuration loaders use.  See cfg_yaml.h.
+ * cfg_yaml.c — the strict YAML reader: a node tree that keeps each node's
+ * mark, for cfg_walk.c to read.  See cfg_yaml.h.
  *
  * The tree is built from libyaml's events rather than yaml_parser_load() so
  * that an alias is refused the moment it is seen: nothing is ever expanded,
@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +19,7 @@
 
 #include <yaml.h>
 
-#include "cfg.h"
 #include "cfg_yaml.h"
-#include "log.h"
 
 /* State of the event-to-tree builder. */
 struct cfg_build {
@@ -75,34 +72,42 @@ cfg_build_add(struct cfg_build *b, struct cfg_node *n)
 {
 	struct cfg_node *p = b->cur, **kids;
 	size_t cap;
+	int r = -1;
 
 	if (p == NULL) {
 		/* One document, so one root: the parser guarantees it. */
 		b->root = n;
-		return 0;
+		r = 0;
+		goto out;
 	}
 	if (p->type == CFG_NODE_MAP && p->nkids % 2 == 0) {
-		if (n->type != CFG_NODE_SCALAR)
-			return cfg_build_error(b, n->line, n->col,
-			    "a mapping key must be a plain value, not a %s",
+		if (n->type != CFG_NODE_SCALAR) {
+			cfg_build_error(b, n->line, n->col, "a mapping key "
+			    "must be a plain value, not a %s",
 			    cfg_node_type_name(n));
-		if (p->nkids / 2 >= CFG_MAP_MAX)
-			return cfg_build_error(b, n->line, n->col,
-			    "too many entries in one mapping (max %d)",
-			    CFG_MAP_MAX);
+			goto out;
+		}
+		if (p->nkids / 2 >= CFG_MAP_MAX) {
+			cfg_build_error(b, n->line, n->col, "too many entries "
+			    "in one mapping (max %d)", CFG_MAP_MAX);
+			goto out;
+		}
 	}
 	if (p->nkids == p->cap) {
 		cap = p->cap == 0 ? 8 : p->cap * 2;
-		kids = reallocarray(p->kids, cap, sizeof(*kids));
-		if (kids == NULL)
-			return cfg_build_error(b, n->line, n->col,
-			    "out of memory");
+		if ((kids = reallocarray(p->kids, cap, sizeof(*kids))) ==
+		    NULL) {
+			cfg_build_error(b, n->line, n->col, "out of memory");
+			goto out;
+		}
 		p->kids = kids;
 		p->cap = cap;
 	}
 	p->kids[p->nkids++] = n;
 	n->parent = p;
-	return 0;
+	r = 0;
+out:
+	return r;
 }
 
 /* Turn one event into the tree.  1 at the end of the stream, 0, or -1. */
@@ -367,15 +372,17 @@ out:
 const struct cfg_node *
 cfg_node_get(const struct cfg_node *map, const char *key)
 {
+	const struct cfg_node *v = NULL;
 	size_t i;
 
 	if (map == NULL || map->type != CFG_NODE_MAP)
-		return NULL;
-	for (i = 0; i + 1 < map->nkids; i += 2) {
+		goto out;
+	for (i = 0; i + 1 < map->nkids && v == NULL; i += 2) {
 		if (strcmp(map->kids[i]->str, key) == 0)
-			return map->kids[i + 1];
+			v = map->kids[i + 1];
 	}
-	return NULL;
+out:
+	return v;
 }
 
 int
@@ -383,14 +390,14 @@ cfg_node_is_null(const struct cfg_node *n)
 {
 	static const char *nulls[] = { "", "~", "null", "Null", "NULL" };
 	size_t i;
+	int null = 0;
 
 	if (n == NULL || n->type != CFG_NODE_SCALAR || !n->plain)
-		return 0;
-	for (i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++) {
-		if (strcmp(n->str, nulls[i]) == 0)
-			return 1;
-	}
-	return 0;
+		goto out;
+	for (i = 0; i < sizeof(nulls) / sizeof(nulls[0]) && !null; i++)
+		null = strcmp(n->str, nulls[i]) == 0;
+out:
+	return null;
 }
 
 const char *
@@ -404,396 +411,4 @@ cfg_node_type_name(const struct cfg_node *n)
 	default:
 		return "value";
 	}
-}
-
-/* ---- the walk ---------------------------------------------------------- */
-
-void
-cfg_walk_init(struct cfg_walk *w, const char *file, const char *dir,
-    char *err, size_t errlen)
-{
-	memset(w, 0, sizeof(*w));
-	w->file = file;
-	w->dir = dir;
-	w->err = err;
-	w->errlen = errlen;
-}
-
-size_t
-cfg_walk_push(struct cfg_walk *w, const char *name)
-{
-	size_t saved = w->pathlen, room;
-	char clean[CFG_PATH_MAX];
-
-	log_sanitize(clean, sizeof(clean), name, strlen(name));
-	room = sizeof(w->path) - w->pathlen;
-	snprintf(w->path + w->pathlen, room, "%s%s",
-	    w->pathlen == 0 ? "" : ".", clean);
-	w->pathlen += strlen(w->path + w->pathlen);
-	return saved;
-}
-
-size_t
-cfg_walk_push_index(struct cfg_walk *w, size_t i)
-{
-	size_t saved = w->pathlen;
-
-	snprintf(w->path + w->pathlen, sizeof(w->path) - w->pathlen, "[%zu]",
-	    i);
-	w->pathlen += strlen(w->path + w->pathlen);
-	return saved;
-}
-
-void
-cfg_walk_pop(struct cfg_walk *w, size_t saved)
-{
-	w->pathlen = saved;
-	w->path[saved] = '\0';
-}
-
-int
-cfg_walk_error(struct cfg_walk *w, const struct cfg_node *n,
-    const char *fmt, ...)
-{
-	char msg[384], pos[32] = "";
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (n != NULL)
-		snprintf(pos, sizeof(pos), ":%u:%u", n->line, n->col);
-	if (w->pathlen != 0)
-		snprintf(w->err, w->errlen, "%s%s: %s: %s", w->file, pos,
-		    w->path, msg);
-	else
-		snprintf(w->err, w->errlen, "%s%s: %s", w->file, pos, msg);
-	return -1;
-}
-
-int
-cfg_walk_scalar(struct cfg_walk *w, const struct cfg_node *n,
-    const char *what, const char **text)
-{
-	if (n->type != CFG_NODE_SCALAR)
-		return cfg_walk_error(w, n, "expected %s, not a %s", what,
-		    cfg_node_type_name(n));
-	if (cfg_node_is_null(n) || n->str[0] == '\0')
-		return cfg_walk_error(w, n, "missing value (expected %s)",
-		    what);
-	*text = n->str;
-	return 0;
-}
-
-int
-cfg_walk_expect(struct cfg_walk *w, const struct cfg_node *n,
-    enum cfg_node_type type)
-{
-	const char *want = type == CFG_NODE_MAP ? "a mapping" : "a sequence";
-
-	if (cfg_node_is_null(n) || n->type == type)
-		return 0;
-	return cfg_walk_error(w, n, "expected %s, not a %s", want,
-	    cfg_node_type_name(n));
-}
-
-int
-cfg_dirname(const char *path, char *dir, size_t len)
-{
-	char *real = NULL, *slash;
-	int r = -1;
-
-	if ((real = realpath(path, NULL)) == NULL)
-		goto out;
-	slash = strrchr(real, '/');
-	if (slash == real)
-		slash[1] = '\0';	/* a file in "/" */
-	else if (slash != NULL)
-		*slash = '\0';
-	if ((size_t)snprintf(dir, len, "%s", real) >= len)
-		goto out;
-	r = 0;
-out:
-	free(real);
-	return r;
-}
-
-int
-cfg_check_windows(struct cfg_walk *w, const struct cfg_node *limits,
-    uint32_t stream_window, uint32_t tunnel_window)
-{
-	const struct cfg_node *n;
-	char a[32], b[32];
-	size_t saved;
-	int r = 0;
-
-	if (tunnel_window >= stream_window)
-		goto out;
-	if ((n = cfg_node_get(limits, "tunnel_window")) != NULL) {
-		saved = cfg_walk_push(w, "limits.tunnel_window");
-		r = cfg_walk_error(w, n, "%s is smaller than "
-		    "limits.stream_window %s", cfg_fmt_size(tunnel_window, a,
-		    sizeof(a)), cfg_fmt_size(stream_window, b, sizeof(b)));
-	} else {
-		n = cfg_node_get(limits, "stream_window");
-		saved = cfg_walk_push(w, "limits.stream_window");
-		r = cfg_walk_error(w, n, "%s is greater than "
-		    "limits.tunnel_window %s", cfg_fmt_size(stream_window, a,
-		    sizeof(a)), cfg_fmt_size(tunnel_window, b, sizeof(b)));
-	}
-	cfg_walk_pop(w, saved);
-out:
-	return r;
-}
-
-static const char *
-cfg_type_what(enum cfg_type t)
-{
-	static const char *what[] = {
-		[CFG_T_STRING] = "a string",
-		[CFG_T_PATH] = "a path",
-		[CFG_T_HOST] = "a host name",
-		[CFG_T_IP] = "an IP address",
-		[CFG_T_ID] = "an identity",
-		[CFG_T_NAME] = "a name",
-		[CFG_T_ADDR] = "an address (host:port)",
-		[CFG_T_PORT] = "a port number",
-		[CFG_T_UINT] = "a number",
-		[CFG_T_SIZE] = "a size",
-		[CFG_T_DURATION] = "a duration",
-		[CFG_T_LOGLEVEL] = "a log level",
-		[CFG_T_WORKERS] = "auto or a number",
-		[CFG_T_MAP] = "a mapping",
-		[CFG_T_FUNC] = "a value",
-	};
-
-	return what[t];
-}
-
-/* Replace the char * at p with a copy of s. */
-static int
-cfg_walk_setstr(struct cfg_walk *w, const struct cfg_node *n, char **p,
-    const char *s)
-{
-	char *copy;
-
-	if ((copy = strdup(s)) == NULL)
-		return cfg_walk_error(w, n, "out of memory");
-	free(*p);
-	*p = copy;
-	return 0;
-}
-
-static int
-cfg_walk_path(struct cfg_walk *w, const struct cfg_node *n, char **p,
-    const char *text)
-{
-	char buf[PATH_MAX];
-
-	if (text[0] == '/')
-		return cfg_walk_setstr(w, n, p, text);
-	if ((size_t)snprintf(buf, sizeof(buf), "%s/%s", w->dir, text) >=
-	    sizeof(buf))
-		return cfg_walk_error(w, n, "path too long");
-	return cfg_walk_setstr(w, n, p, buf);
-}
-
-/* Numbers with a range: integers, sizes, durations. */
-static int
-cfg_walk_number(struct cfg_walk *w, const struct cfg_key *k,
-    const struct cfg_node *n, const char *text, uint64_t *v)
-{
-	char reason[256], q[80], lo[32], hi[32];
-	int r;
-
-	switch (k->type) {
-	case CFG_T_SIZE:
-		r = cfg_parse_size(text, v, reason, sizeof(reason));
-		break;
-	case CFG_T_DURATION:
-		r = cfg_parse_duration(text, v, reason, sizeof(reason));
-		break;
-	default:
-		r = cfg_parse_uint(text, UINT64_MAX, v, reason,
-		    sizeof(reason));
-		if (r != 0 && text[strspn(text, "0123456789")] == '\0') {
-			/* All digits: it overflowed, so it is out of range. */
-			*v = UINT64_MAX;
-			r = 0;
-		}
-		break;
-	}
-	if (r != 0)
-		return cfg_walk_error(w, n, "%s", reason);
-	if (*v >= k->min && *v <= k->max)
-		return 0;
-	log_sanitize(q, sizeof(q), text, strlen(text));
-	switch (k->type) {
-	case CFG_T_SIZE:
-		cfg_fmt_size(k->min, lo, sizeof(lo));
-		cfg_fmt_size(k->max, hi, sizeof(hi));
-		break;
-	case CFG_T_DURATION:
-		cfg_fmt_duration(k->min, lo, sizeof(lo));
-		cfg_fmt_duration(k->max, hi, sizeof(hi));
-		break;
-	default:
-		snprintf(lo, sizeof(lo), "%" PRIu64, k->min);
-		snprintf(hi, sizeof(hi), "%" PRIu64, k->max);
-		break;
-	}
-	return cfg_walk_error(w, n, "%s%s out of range %s..%s",
-	    k->type == CFG_T_PORT ? "port " : "", q, lo, hi);
-}
-
-/* Convert text (from node n, or a default when n is NULL) into obj. */
-static int
-cfg_walk_text(struct cfg_walk *w, const struct cfg_key *k,
-    const struct cfg_node *n, const char *text, void *obj)
-{
-	char reason[256], q[80];
-	void *p = (char *)obj + k->off;
-	enum log_level level;
-	uint64_t v;
-
-	cfg_quote(text, q, sizeof(q));
-	switch (k->type) {
-	case CFG_T_STRING:
-		return cfg_walk_setstr(w, n, p, text);
-	case CFG_T_PATH:
-		return cfg_walk_path(w, n, p, text);
-	case CFG_T_HOST:
-		if (!cfg_valid_host(text))
-			return cfg_walk_error(w, n, "bad host name %s", q);
-		return cfg_walk_setstr(w, n, p, text);
-	case CFG_T_IP:
-		if (!cfg_valid_ip(text))
-			return cfg_walk_error(w, n, "%s is not an IP address",
-			    q);
-		return cfg_walk_setstr(w, n, p, text);
-	case CFG_T_ID:
-	case CFG_T_NAME:
-		if (!cfg_valid_id(text) || (k->type == CFG_T_NAME &&
-		    strlen(text) > CFG_NAME_MAX))
-			return cfg_walk_error(w, n, "bad %s %s (letters, "
-			    "digits, '.', '_', '-', starting with a letter or "
-			    "digit, at most %d)", k->type == CFG_T_ID ?
-			    "identity" : "name", q, k->type == CFG_T_ID ?
-			    CFG_ID_MAX : CFG_NAME_MAX);
-		memcpy(p, text, strlen(text) + 1);
-		return 0;
-	case CFG_T_ADDR:
-		if (cfg_parse_addr(text, p, 0, reason, sizeof(reason)) != 0)
-			return cfg_walk_error(w, n, "%s", reason);
-		return 0;
-	case CFG_T_PORT:
-	case CFG_T_UINT:
-	case CFG_T_SIZE:
-	case CFG_T_DURATION:
-		if (cfg_walk_number(w, k, n, text, &v) != 0)
-			return -1;
-		if (k->type == CFG_T_PORT)
-			*(uint16_t *)p = (uint16_t)v;
-		else if (k->type == CFG_T_DURATION)
-			*(uint64_t *)p = v;
-		else
-			*(uint32_t *)p = (uint32_t)v;	/* max <= UINT32_MAX */
-		return 0;
-	case CFG_T_LOGLEVEL:
-		if (log_level_parse(text, &level) != 0)
-			return cfg_walk_error(w, n, "%s is not a log level "
-			    "(error, warn, info, debug)", q);
-		*(enum log_level *)p = level;
-		return 0;
-	case CFG_T_WORKERS:
-		if (strcmp(text, "auto") == 0) {
-			*(int *)p = 0;
-			return 0;
-		}
-		if (text[0] == '\0' || text[strspn(text, "0123456789")] != '\0')
-			return cfg_walk_error(w, n, "%s is not auto or a number "
-			    "%" PRIu64 "..%" PRIu64, q, k->min, k->max);
-		if (cfg_walk_number(w, k, n, text, &v) != 0)
-			return -1;
-		*(int *)p = (int)v;
-		return 0;
-	default:
-		return cfg_walk_error(w, n, "internal error: bad key type");
-	}
-}
-
-static int
-cfg_walk_value(struct cfg_walk *w, const struct cfg_key *k,
-    const struct cfg_node *n, void *obj)
-{
-	const char *text;
-
-	switch (k->type) {
-	case CFG_T_MAP:
-		return cfg_walk_map(w, n, n, k->sub, obj);
-	case CFG_T_FUNC:
-		return k->fn(w, k, n, obj);
-	default:
-		if (cfg_walk_scalar(w, n, cfg_type_what(k->type), &text) != 0)
-			return -1;
-		return cfg_walk_text(w, k, n, text, obj);
-	}
-}
-
-int
-cfg_walk_map(struct cfg_walk *w, const struct cfg_node *map,
-    const struct cfg_node *where, const struct cfg_key *table, void *obj)
-{
-	const struct cfg_key *k;
-	const struct cfg_node *key, *at;
-	size_t i, j, saved;
-	int r = -1;
-
-	if (map != NULL && cfg_walk_expect(w, map, CFG_NODE_MAP) != 0)
-		return -1;
-	if (cfg_node_is_null(map))
-		map = NULL;
-	for (i = 0; map != NULL && i + 1 < map->nkids; i += 2) {
-		key = map->kids[i];
-		saved = cfg_walk_push(w, key->str);
-		for (j = 0; j < i; j += 2) {
-			if (strcmp(map->kids[j]->str, key->str) == 0) {
-				cfg_walk_error(w, key, "duplicate key (first "
-				    "at line %u)", map->kids[j]->line);
-				goto out;
-			}
-		}
-		for (k = table; k->name != NULL; k++) {
-			if (strcmp(k->name, key->str) == 0)
-				break;
-		}
-		if (k->name == NULL) {
-			cfg_walk_error(w, key, "unknown key");
-			goto out;
-		}
-		if (cfg_walk_value(w, k, map->kids[i + 1], obj) != 0)
-			goto out;
-		cfg_walk_pop(w, saved);
-	}
-	/* Fill defaults after parsing: absent keys only. */
-	at = map != NULL ? map : where;
-	for (k = table; k->name != NULL; k++) {
-		if (cfg_node_get(map, k->name) != NULL)
-			continue;
-		saved = cfg_walk_push(w, k->name);
-		if (k->flags & CFG_REQUIRED) {
-			cfg_walk_error(w, at, "missing required key");
-			goto out;
-		}
-		if (k->type == CFG_T_MAP &&
-		    cfg_walk_map(w, NULL, at, k->sub, obj) != 0)
-			goto out;
-		if (k->type != CFG_T_MAP && k->def != NULL &&
-		    cfg_walk_text(w, k, NULL, k->def, obj) != 0)
-			goto out;
-		cfg_walk_pop(w, saved);
-	}
-	r = 0;
-out:
-	return r;
 }

@@ -1,5 +1,6 @@
 /*
- * pki.c — CA operations for atlax-pki: keys, certificates, revocation, CRL.
+ * pki.c — CA operations for atlax-pki on a CA folder: init, issue, list,
+ * revoke, crl.  The OpenSSL objects are made in pki_x509.c.
  *
  * Invariants:
  *   - a private key only ever exists on disk in a file created 0600 (see
@@ -29,7 +30,6 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -37,9 +37,8 @@
 #include "pki.h"
 #include "pki_file.h"
 #include "pki_index.h"
+#include "pki_x509.h"
 
-#define PKI_CURVE	"P-256"
-#define PKI_SERIAL_LEN	16		/* 128-bit serials */
 #define PKI_CN_SYNTAX	"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 
 /* Paths of one CA folder. */
@@ -50,23 +49,6 @@ struct pki_paths {
 	char	index[PATH_MAX];
 	char	crlnumber[PATH_MAX];
 };
-
-/* Format err and append the drained OpenSSL error queue, if any. */
-static void LOG_PRINTF(3, 4)
-pki_ssl_error(char *err, size_t len, const char *fmt, ...)
-{
-	char errs[512];
-	va_list ap;
-	size_t n;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	log_ssl_errors(errs, sizeof(errs));
-	n = strlen(err);
-	if (errs[0] != '\0' && n < len)
-		snprintf(err + n, len - n, ": %s", errs);
-}
 
 /* Arguments are echoed in errors: keep them to one printable line. */
 static const char *
@@ -204,7 +186,7 @@ pki_serial_parse(const char *s, char *out, size_t outlen, char *err,
 	if (BN_num_bytes(bn) > PKI_SERIAL_HEX_MAX / 2)
 		goto bad;
 	if ((hex = BN_bn2hex(bn)) == NULL) {
-		pki_ssl_error(err, len, "serial");
+		pki_x509_error(err, len, "serial");
 		r = PKI_ERR;
 		goto out;
 	}
@@ -267,76 +249,6 @@ pki_check_cn(const char *cn, char *err, size_t len)
 	return PKI_OK;
 }
 
-static EVP_PKEY *
-pki_keygen(char *err, size_t len)
-{
-	EVP_PKEY_CTX *ctx = NULL;
-	EVP_PKEY *pkey = NULL;
-
-	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-	    EVP_PKEY_keygen_init(ctx) <= 0 ||
-	    EVP_PKEY_CTX_set_group_name(ctx, PKI_CURVE) <= 0 ||
-	    EVP_PKEY_generate(ctx, &pkey) <= 0) {
-		pki_ssl_error(err, len, "%s key generation failed", PKI_CURVE);
-		EVP_PKEY_free(pkey);
-		pkey = NULL;
-	}
-	EVP_PKEY_CTX_free(ctx);
-	return pkey;
-}
-
-/*
- * A random positive 128-bit serial, not yet in idx (may be NULL).  The top
- * bit is cleared so the INTEGER is positive without a sign octet and the next
- * one set so every serial has the same 32-digit length: 126 random bits.
- */
-static ASN1_INTEGER *
-pki_serial_new(struct pki_index *idx, char *hex, size_t hexlen, char *err,
-    size_t len)
-{
-	unsigned char b[PKI_SERIAL_LEN];
-	ASN1_INTEGER *ai = NULL;
-	BIGNUM *bn = NULL;
-	char *s = NULL;
-	int tries;
-
-	for (tries = 0; tries < 8; tries++) {
-		BN_free(bn);
-		OPENSSL_free(s);
-		s = NULL;
-		if (RAND_bytes(b, sizeof(b)) != 1)
-			break;
-		b[0] = (b[0] & 0x7f) | 0x40;
-		if ((bn = BN_bin2bn(b, sizeof(b), NULL)) == NULL ||
-		    (s = BN_bn2hex(bn)) == NULL)
-			break;
-		if (idx == NULL || pki_index_find(idx, s) == NULL) {
-			ai = BN_to_ASN1_INTEGER(bn, NULL);
-			break;
-		}
-	}
-	if (ai == NULL)
-		pki_ssl_error(err, len, "serial number generation failed");
-	else
-		snprintf(hex, hexlen, "%s", s);
-	OPENSSL_cleanse(b, sizeof(b));
-	OPENSSL_free(s);
-	BN_free(bn);
-	return ai;
-}
-
-/* t as "YYYYMMDDHHMMSSZ". */
-static int
-pki_time_str(const ASN1_TIME *t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (ASN1_TIME_to_tm(t, &tm) != 1 ||
-	    strftime(buf, len, "%Y%m%d%H%M%SZ", &tm) == 0)
-		return -1;
-	return 0;
-}
-
 /* "20271123133325Z" -> "2027-11-23T13:33:25Z" for people. */
 static const char *
 pki_time_human(const char *t, char *buf, size_t len)
@@ -348,159 +260,11 @@ pki_time_human(const char *t, char *buf, size_t len)
 	return buf;
 }
 
-/* Add one extension given in openssl.cnf syntax ("critical,CA:TRUE"). */
-static int
-pki_add_ext(X509 *x, X509 *issuer, int nid, const char *value, char *err,
-    size_t len)
-{
-	X509_EXTENSION *ext = NULL;
-	X509V3_CTX ctx;
-	int r = PKI_ERR;
-
-	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value)) == NULL ||
-	    X509_add_ext(x, ext, -1) != 1) {
-		pki_ssl_error(err, len, "extension %s=%s", OBJ_nid2sn(nid),
-		    value);
-		goto out;
-	}
-	r = PKI_OK;
-out:
-	X509_EXTENSION_free(ext);
-	return r;
-}
-
-/* Append DNS:name or IP:addr (already checked) to gens, skipping duplicates
- * so "--san DNS:NAME" next to the default SAN does not repeat it. */
-static int
-pki_san_add(GENERAL_NAMES *gens, const char *san)
-{
-	GENERAL_NAME *gen = NULL, *other;
-	ASN1_IA5STRING *dns = NULL;
-	ASN1_OCTET_STRING *ip = NULL;
-	int i, r = -1;
-
-	if ((gen = GENERAL_NAME_new()) == NULL)
-		goto out;
-	if (strncasecmp(san, "DNS:", 4) == 0) {
-		if ((dns = ASN1_IA5STRING_new()) == NULL ||
-		    ASN1_STRING_set(dns, san + 4, -1) != 1)
-			goto out;
-		GENERAL_NAME_set0_value(gen, GEN_DNS, dns);
-		dns = NULL;
-	} else {
-		if ((ip = a2i_IPADDRESS(san + 3)) == NULL)
-			goto out;
-		GENERAL_NAME_set0_value(gen, GEN_IPADD, ip);
-		ip = NULL;
-	}
-	for (i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
-		other = sk_GENERAL_NAME_value(gens, i);
-		if (other->type == gen->type && (gen->type == GEN_DNS ?
-		    strcasecmp((const char *)ASN1_STRING_get0_data(
-		    other->d.dNSName), (const char *)ASN1_STRING_get0_data(
-		    gen->d.dNSName)) == 0 :
-		    ASN1_OCTET_STRING_cmp(other->d.iPAddress,
-		    gen->d.iPAddress) == 0)) {
-			r = 0;
-			goto out;
-		}
-	}
-	if (sk_GENERAL_NAME_push(gens, gen) <= 0)
-		goto out;
-	gen = NULL;
-	r = 0;
-out:
-	GENERAL_NAME_free(gen);
-	ASN1_IA5STRING_free(dns);
-	ASN1_OCTET_STRING_free(ip);
-	return r;
-}
-
-static int
-pki_add_sans(X509 *x, const char *cn, const char *const *sans, size_t nsans,
-    char *err, size_t len)
-{
-	GENERAL_NAMES *gens = NULL;
-	char dflt[PKI_CN_MAX + 5];
-	size_t i;
-	int r = PKI_ERR;
-
-	snprintf(dflt, sizeof(dflt), "DNS:%s", cn);
-	if ((gens = sk_GENERAL_NAME_new_null()) == NULL ||
-	    pki_san_add(gens, dflt) != 0)
-		goto fail;
-	for (i = 0; i < nsans; i++) {
-		if (pki_san_add(gens, sans[i]) != 0)
-			goto fail;
-	}
-	if (X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0,
-	    X509V3_ADD_DEFAULT) != 1)
-		goto fail;
-	r = PKI_OK;
-	goto out;
-fail:
-	pki_ssl_error(err, len, "subjectAltName");
-out:
-	GENERAL_NAMES_free(gens);
-	return r;
-}
-
-/*
- * A new unsigned certificate for cn and pkey, issued by issuer (NULL: self),
- * valid from backdate days ago for days days.
- */
-static X509 *
-pki_cert_new(const char *cn, EVP_PKEY *pkey, X509 *issuer, ASN1_INTEGER *serial,
-    int days, int backdate, char *err, size_t len)
-{
-	X509_NAME *name = NULL;
-	X509 *x = NULL;
-	int ok = 0;
-
-	if ((x = X509_new()) == NULL || (name = X509_NAME_new()) == NULL ||
-	    X509_set_version(x, X509_VERSION_3) != 1 ||
-	    X509_set_serialNumber(x, serial) != 1 ||
-	    X509_time_adj_ex(X509_getm_notBefore(x), -backdate, 0, NULL) ==
-	    NULL ||
-	    X509_time_adj_ex(X509_getm_notAfter(x), days - backdate, 0, NULL) ==
-	    NULL ||
-	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-	    (const unsigned char *)cn, -1, -1, 0) != 1 ||
-	    X509_set_subject_name(x, name) != 1 ||
-	    X509_set_issuer_name(x, issuer != NULL ?
-	    X509_get_subject_name(issuer) : name) != 1 ||
-	    X509_set_pubkey(x, pkey) != 1) {
-		pki_ssl_error(err, len, "certificate for %s", cn);
-		goto out;
-	}
-	ok = 1;
-out:
-	X509_NAME_free(name);
-	if (!ok) {
-		X509_free(x);
-		x = NULL;
-	}
-	return x;
-}
-
-/* Refuse to ask for a passphrase: the CA key is stored unencrypted (0600). */
-static int
-pki_no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return -1;
-}
-
 /* Load DIR's CA certificate and (if key != NULL) its matching key. */
 static int
 pki_ca_load(const char *dir, const struct pki_paths *p, X509 **crt,
     EVP_PKEY **key, char *err, size_t len)
 {
-	FILE *f = NULL;
 	int r = PKI_ERR;
 
 	*crt = NULL;
@@ -512,32 +276,14 @@ pki_ca_load(const char *dir, const struct pki_paths *p, X509 **crt,
 		    "%s' first)", dir, dir);
 		goto out;
 	}
-	if ((f = fopen(p->crt, "re")) == NULL) {
-		snprintf(err, len, "%s: %s", p->crt, strerror(errno));
+	if ((*crt = pki_x509_read_cert(p->crt, err, len)) == NULL)
 		goto out;
-	}
-	if ((*crt = PEM_read_X509(f, NULL, pki_no_passphrase, NULL)) == NULL) {
-		pki_ssl_error(err, len, "%s: not a PEM certificate", p->crt);
-		goto out;
-	}
-	fclose(f);
-	f = NULL;
 	if (key == NULL) {
 		r = PKI_OK;
 		goto out;
 	}
-	if ((f = fopen(p->key, "re")) == NULL) {
-		snprintf(err, len, "%s: %s", p->key, strerror(errno));
+	if ((*key = pki_x509_read_key(p->key, err, len)) == NULL)
 		goto out;
-	}
-	if ((*key = PEM_read_PrivateKey(f, NULL, pki_no_passphrase, NULL)) ==
-	    NULL) {
-		/* Not pki_ssl_error: the queue could quote the file. */
-		ERR_clear_error();
-		snprintf(err, len, "%s: not an unencrypted PEM private key",
-		    p->key);
-		goto out;
-	}
 	if (X509_check_private_key(*crt, *key) != 1) {
 		ERR_clear_error();
 		snprintf(err, len, "%s does not match %s", p->key, p->crt);
@@ -545,8 +291,6 @@ pki_ca_load(const char *dir, const struct pki_paths *p, X509 **crt,
 	}
 	r = PKI_OK;
 out:
-	if (f != NULL)
-		fclose(f);
 	if (r != PKI_OK) {
 		X509_free(*crt);
 		*crt = NULL;
@@ -574,7 +318,7 @@ pki_write_pair(struct pki_file *kf, const char *keypath, EVP_PKEY *key,
 	if (pki_file_open(cf, crtpath, PKI_MODE_PUBLIC, err, len) != 0)
 		return PKI_ERR;
 	if (PEM_write_X509(cf->f, crt) != 1) {
-		pki_ssl_error(err, len, "%s: cannot write the certificate",
+		pki_x509_error(err, len, "%s: cannot write the certificate",
 		    crtpath);
 		return PKI_ERR;
 	}
@@ -649,24 +393,24 @@ pki_init(const char *dir, const char *cn, int days, int force, char *err,
 	if (!force && (pki_refuse_existing(p.key, p.crt, err, len) != PKI_OK ||
 	    pki_refuse_existing(p.index, p.index, err, len) != PKI_OK))
 		goto out;
-	if ((key = pki_keygen(err, len)) == NULL ||
-	    (serial = pki_serial_new(NULL, hex, sizeof(hex), err, len)) ==
+	if ((key = pki_x509_keygen(err, len)) == NULL ||
+	    (serial = pki_x509_serial(NULL, hex, sizeof(hex), err, len)) ==
 	    NULL ||
-	    (crt = pki_cert_new(cn, key, NULL, serial, days, 0, err, len)) ==
+	    (crt = pki_x509_cert(cn, key, NULL, serial, days, 0, err, len)) ==
 	    NULL)
 		goto out;
 	/* SKI before AKI: the AKI of a self-signed cert copies its SKI. */
-	if (pki_add_ext(crt, crt, NID_basic_constraints, "critical,CA:TRUE",
+	if (pki_x509_ext(crt, crt, NID_basic_constraints, "critical,CA:TRUE",
 	    err, len) != PKI_OK ||
-	    pki_add_ext(crt, crt, NID_key_usage, "critical,keyCertSign,cRLSign",
+	    pki_x509_ext(crt, crt, NID_key_usage, "critical,keyCertSign,cRLSign",
 	    err, len) != PKI_OK ||
-	    pki_add_ext(crt, crt, NID_subject_key_identifier, "hash", err,
+	    pki_x509_ext(crt, crt, NID_subject_key_identifier, "hash", err,
 	    len) != PKI_OK ||
-	    pki_add_ext(crt, crt, NID_authority_key_identifier,
+	    pki_x509_ext(crt, crt, NID_authority_key_identifier,
 	    "keyid:always", err, len) != PKI_OK)
 		goto out;
 	if (X509_sign(crt, key, EVP_sha256()) <= 0) {
-		pki_ssl_error(err, len, "signing the CA certificate");
+		pki_x509_error(err, len, "signing the CA certificate");
 		goto out;
 	}
 	if ((idx = pki_index_new()) == NULL) {
@@ -742,18 +486,18 @@ pki_leaf_exts(X509 *x, X509 *ca, const struct pki_issue_req *req, char *err,
 	const char *eku = req->role == PKI_ROLE_RELAY ? "serverAuth" :
 	    "clientAuth";
 
-	if (pki_add_ext(x, ca, NID_basic_constraints, "critical,CA:FALSE", err,
+	if (pki_x509_ext(x, ca, NID_basic_constraints, "critical,CA:FALSE", err,
 	    len) != PKI_OK ||
-	    pki_add_ext(x, ca, NID_key_usage, "critical,digitalSignature", err,
+	    pki_x509_ext(x, ca, NID_key_usage, "critical,digitalSignature", err,
 	    len) != PKI_OK ||
-	    pki_add_ext(x, ca, NID_ext_key_usage, eku, err, len) != PKI_OK ||
-	    pki_add_ext(x, ca, NID_subject_key_identifier, "hash", err, len) !=
+	    pki_x509_ext(x, ca, NID_ext_key_usage, eku, err, len) != PKI_OK ||
+	    pki_x509_ext(x, ca, NID_subject_key_identifier, "hash", err, len) !=
 	    PKI_OK ||
-	    pki_add_ext(x, ca, NID_authority_key_identifier, "keyid:always",
+	    pki_x509_ext(x, ca, NID_authority_key_identifier, "keyid:always",
 	    err, len) != PKI_OK)
 		return PKI_ERR;
 	if (req->role == PKI_ROLE_RELAY)
-		return pki_add_sans(x, req->cn, req->sans, req->nsans, err, len);
+		return pki_x509_sans(x, req->cn, req->sans, req->nsans, err, len);
 	return PKI_OK;
 }
 
@@ -766,7 +510,7 @@ pki_issue(const struct pki_issue_req *req, struct pki_issued *out, char *err,
 	struct pki_entry e;
 	struct pki_paths p;
 	char prefix[PATH_MAX - 8], keypath[PATH_MAX], crtpath[PATH_MAX];
-	char ca_end[PKI_TIME_LEN + 1];
+	char ca_end[PKI_TIME_LEN + 1], human[32];
 	ASN1_INTEGER *serial = NULL;
 	EVP_PKEY *cakey = NULL, *key = NULL;
 	X509 *ca = NULL, *crt = NULL;
@@ -801,29 +545,30 @@ pki_issue(const struct pki_issue_req *req, struct pki_issued *out, char *err,
 		goto out;
 	}
 	memset(&e, 0, sizeof(e));
-	if ((key = pki_keygen(err, len)) == NULL ||
-	    (serial = pki_serial_new(idx, e.serial, sizeof(e.serial), err,
+	if ((key = pki_x509_keygen(err, len)) == NULL ||
+	    (serial = pki_x509_serial(idx, e.serial, sizeof(e.serial), err,
 	    len)) == NULL ||
-	    (crt = pki_cert_new(req->cn, key, ca, serial, req->days,
+	    (crt = pki_x509_cert(req->cn, key, ca, serial, req->days,
 	    req->backdate, err, len)) == NULL ||
 	    pki_leaf_exts(crt, ca, req, err, len) != PKI_OK)
 		goto out;
 	if (ASN1_TIME_compare(X509_get0_notAfter(crt),
 	    X509_get0_notAfter(ca)) > 0) {
-		if (pki_time_str(X509_get0_notAfter(ca), ca_end,
+		if (pki_x509_time(X509_get0_notAfter(ca), ca_end,
 		    sizeof(ca_end)) != 0)
 			snprintf(ca_end, sizeof(ca_end), "?");
 		snprintf(err, len, "--days %d: the certificate would outlive "
-		    "the CA certificate (valid until %s)", req->days, ca_end);
+		    "the CA certificate (valid until %s)", req->days,
+		    pki_time_human(ca_end, human, sizeof(human)));
 		goto out;
 	}
 	if (X509_sign(crt, cakey, EVP_sha256()) <= 0) {
-		pki_ssl_error(err, len, "signing the certificate");
+		pki_x509_error(err, len, "signing the certificate");
 		goto out;
 	}
 	e.role = req->role;
 	snprintf(e.cn, sizeof(e.cn), "%s", req->cn);
-	if (pki_time_str(X509_get0_notAfter(crt), e.not_after,
+	if (pki_x509_time(X509_get0_notAfter(crt), e.not_after,
 	    sizeof(e.not_after)) != 0 ||
 	    pki_index_add(idx, &e, err, len) != 0)
 		goto out;
@@ -1016,80 +761,6 @@ out:
 	return r;
 }
 
-/* Build and sign the CRL listing every revoked entry of idx. */
-static X509_CRL *
-pki_crl_build(X509 *ca, EVP_PKEY *key, struct pki_index *idx, int days,
-    unsigned long number, size_t *count, char *err, size_t len)
-{
-	X509_EXTENSION *aki = NULL;
-	X509_REVOKED *rev = NULL;
-	ASN1_INTEGER *num = NULL, *sn = NULL;
-	ASN1_TIME *last = NULL, *next = NULL, *when = NULL;
-	struct pki_entry *e;
-	X509_CRL *crl = NULL;
-	BIGNUM *bn = NULL;
-	X509V3_CTX ctx;
-	size_t i;
-	int ok = 0;
-
-	*count = 0;
-	if ((crl = X509_CRL_new()) == NULL ||
-	    X509_CRL_set_version(crl, X509_CRL_VERSION_2) != 1 ||
-	    X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) != 1 ||
-	    (last = X509_gmtime_adj(NULL, 0)) == NULL ||
-	    (next = X509_time_adj_ex(NULL, days, 0, NULL)) == NULL ||
-	    X509_CRL_set1_lastUpdate(crl, last) != 1 ||
-	    X509_CRL_set1_nextUpdate(crl, next) != 1)
-		goto out;
-	for (i = 0; i < pki_index_count(idx); i++) {
-		e = pki_index_get(idx, i);
-		if (e->revoked[0] == '\0')
-			continue;
-		if ((rev = X509_REVOKED_new()) == NULL ||
-		    BN_hex2bn(&bn, e->serial) == 0 ||
-		    (sn = BN_to_ASN1_INTEGER(bn, NULL)) == NULL ||
-		    X509_REVOKED_set_serialNumber(rev, sn) != 1 ||
-		    (when = ASN1_TIME_new()) == NULL ||
-		    ASN1_TIME_set_string_X509(when, e->revoked) != 1 ||
-		    X509_REVOKED_set_revocationDate(rev, when) != 1 ||
-		    X509_CRL_add0_revoked(crl, rev) != 1)
-			goto out;
-		rev = NULL;	/* owned by crl now */
-		ASN1_INTEGER_free(sn);
-		sn = NULL;
-		ASN1_TIME_free(when);
-		when = NULL;
-		BN_free(bn);
-		bn = NULL;
-		(*count)++;
-	}
-	X509V3_set_ctx(&ctx, ca, NULL, NULL, crl, 0);
-	if (X509_CRL_sort(crl) != 1 || (num = ASN1_INTEGER_new()) == NULL ||
-	    ASN1_INTEGER_set_uint64(num, number) != 1 ||
-	    X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) != 1 ||
-	    (aki = X509V3_EXT_conf_nid(NULL, &ctx,
-	    NID_authority_key_identifier, "keyid:always")) == NULL ||
-	    X509_CRL_add_ext(crl, aki, -1) != 1 ||
-	    X509_CRL_sign(crl, key, EVP_sha256()) <= 0)
-		goto out;
-	ok = 1;
-out:
-	if (!ok) {
-		pki_ssl_error(err, len, "building the CRL");
-		X509_CRL_free(crl);
-		crl = NULL;
-	}
-	X509_EXTENSION_free(aki);
-	X509_REVOKED_free(rev);
-	ASN1_INTEGER_free(num);
-	ASN1_INTEGER_free(sn);
-	ASN1_TIME_free(last);
-	ASN1_TIME_free(next);
-	ASN1_TIME_free(when);
-	BN_free(bn);
-	return crl;
-}
-
 int
 pki_crl(const char *dir, int days, unsigned long *number, size_t *count,
     char *err, size_t len)
@@ -1113,7 +784,7 @@ pki_crl(const char *dir, int days, unsigned long *number, size_t *count,
 	    pki_index_load(p.index, 0, &idx, err, len) != 0 ||
 	    pki_crlnumber_read(p.crlnumber, &last, err, len) != PKI_OK)
 		goto out;
-	if ((crl = pki_crl_build(ca, key, idx, days, last + 1, &n, err,
+	if ((crl = pki_x509_crl(ca, key, idx, days, last + 1, &n, err,
 	    len)) == NULL)
 		goto out;
 	/* The number first: a crash between the two skips a number, which is
@@ -1125,7 +796,7 @@ pki_crl(const char *dir, int days, unsigned long *number, size_t *count,
 	    pki_file_open(&lf, p.crl, PKI_MODE_PUBLIC, err, len) != 0)
 		goto out;
 	if (PEM_write_X509_CRL(lf.f, crl) != 1) {
-		pki_ssl_error(err, len, "%s: cannot write the CRL", p.crl);
+		pki_x509_error(err, len, "%s: cannot write the CRL", p.crl);
 		goto out;
 	}
 	if (pki_file_commit(&lf, 1, err, len) != 0)

@@ -58,7 +58,10 @@ pki_file_open(struct pki_file *pf, const char *path, mode_t mode, char *err,
 	fd = open(pf->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    mode);
 	if (fd == -1) {
-		snprintf(err, len, "%s: %s", pf->tmp, strerror(errno));
+		/* Name the file the user asked for, unless the temporary
+		 * name itself is the problem (a leftover of a crash). */
+		snprintf(err, len, "%s: %s", errno == EEXIST ? pf->tmp : path,
+		    strerror(errno));
 		pf->tmp[0] = '\0';
 		goto out;
 	}
