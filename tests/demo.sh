@@ -42,6 +42,15 @@ die() {
 	exit 1
 }
 
+wait_listen() {	# port what: until something listens on 127.0.0.1:port
+	n=0
+	until [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; do
+		n=$((n + 1))
+		[ $n -le 100 ] || die "$2 not listening on 127.0.0.1:$1 after 10 s"
+		sleep 0.1
+	done
+}
+
 # Free loopback ports: one for the relay's agent listener, one for the web
 # server and a range of 10 for the public listeners.
 set -- $("$PY" - <<'PY'
@@ -122,11 +131,13 @@ H
 "$PY" -u -m http.server --bind 127.0.0.1 --directory "$D/www" "$WEB_PORT" \
     >"$D/web.log" 2>&1 &
 pids="$pids $!"
+wait_listen "$WEB_PORT" "the web server"
 
 # 4. Relay and agent.
 "$BIN/atlax-relay" -c "$D/relay.yaml" >"$D/relay.log" 2>&1 &
 relay=$!
 pids="$pids $relay"
+wait_listen "$RELAY_PORT" "the relay"
 "$BIN/atlax-agent" -c "$D/agent.yaml" >"$D/agent.log" 2>&1 &
 agent=$!
 pids="$pids $agent"
