@@ -320,3 +320,55 @@ client() {	# mode [client.py options...]
 
 # Elapsed time since a mark, in milliseconds.
 now_ms() { date +%s%3N; }
+
+# tests/run.sh runs every tests/regress/*.sh, this file too: run directly, it
+# checks the harness itself, the helpers against each other with no daemon in
+# between, so a tunnel test's failure is never the harness's.
+_lib_selftest() {
+	local e d g f i p s1 s2
+	need ss
+	start_svc echo echo
+	start_svc digest digest --reply-bytes 300000
+	start_svc greet greet --reply-bytes 200000
+	start_svc flood flood --bytes $((1024 * 1024 * 1024))
+	e=$(helper_port echo); d=$(helper_port digest)
+	g=$(helper_port greet); f=$(helper_port flood)
+	client echo --port "$e" --streams 8 --bytes 1000000 >"$T/c.out" 2>&1 ||
+	    fail "echo client: $(cat "$T/c.out")"
+	ok "svc echo + client echo: $(cat "$T/c.out")"
+	client digest --port "$d" --bytes 400000 --reply-bytes 300000 >"$T/c.out" 2>&1 ||
+	    fail "digest client: $(cat "$T/c.out")"
+	ok "svc digest + client digest"
+	client greet --port "$g" --bytes 400000 --reply-bytes 200000 >"$T/c.out" 2>&1 ||
+	    fail "greet client: $(cat "$T/c.out")"
+	wait_log greet "^got $(sed -n 's/^sent //p' "$T/c.out")\$" 5 ||
+	    fail "greet service did not log what the client sent"
+	ok "svc greet + client greet"
+	client digest --port "$d" --bytes 1000 --reply-bytes 999 >"$T/c.out" 2>&1 &&
+	    fail "client digest accepted a reply of the wrong size"
+	ok "client digest detects a wrong reply"
+	start_bg idle "$PY" -u "$HELPERS/client.py" idle --port "$f" --seconds 10
+	wait_log idle '^connected$' 5 || fail "idle client did not connect"
+	sleep 1.5
+	s1=$(grep -E '^sent' "$T/flood.log" | tail -n 1)
+	sleep 1.1
+	s2=$(grep -E '^sent' "$T/flood.log" | tail -n 1)
+	[ -n "$s1" ] && [ "$s1" = "$s2" ] || fail "flood service not blocked by a reader that never reads ($s1, $s2)"
+	ok "svc flood blocks on an idle client at '$s2'"
+	"$PY" "$HELPERS/rss.py" "$(pid_of flood)" 0.5 0.1 >"$T/rss.out" ||
+	    fail "rss.py failed"
+	grep -Eq '^max_rss_kb [1-9][0-9]*$' "$T/rss.out" || fail "rss.py: $(cat "$T/rss.out")"
+	ok "rss.py: $(tail -n 1 "$T/rss.out")"
+	pick_range 20
+	for ((p = PUB_LO; p <= PUB_HI; p++)); do
+		port_listening "$p" && fail "pick_range gave busy port $p"
+	done
+	ok "pick_range: $PUB_LO-$PUB_HI free"
+	p=$(pid_of idle)
+	stop_bg idle
+	wait_exit "$p" 2 || fail "stop_bg left pid $p running"
+	ok "stop_bg, wait_exit"
+}
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	_lib_selftest
+fi
