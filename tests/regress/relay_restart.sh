@@ -1,7 +1,9 @@
 #!/bin/bash
-# The relay stops (SIGTERM, exits 0) and comes back on the same address: the
-# agent notices, retries with backoff (each delay within reconnect.max), then
-# reconnects, registers its services again and they work.
+# The relay stops (SIGTERM) with a public stream open and an agent handshake
+# stalled half-way: it exits 0 once its shutdown timeout (2 s) has cut the
+# stream.  It comes back on the same address: the agent notices, retries with
+# backoff (each delay within reconnect.max), then reconnects, registers its
+# services again and they work.
 . "$(dirname "$0")/lib.sh"
 need ss curl
 
@@ -21,12 +23,22 @@ client echo --port "$((PUB_LO + 3))" --bytes 100000 >"$T/echo.out" 2>&1 ||
     fail "echo before the restart: $(cat "$T/echo.out")"
 ok "service works before the restart"
 
+start_bg hold "$PY" -u "$HELPERS/client.py" hold --port "$((PUB_LO + 3))"
+wait_log hold '^held$' $((5 * TM)) || fail "hold: stream never opened"
+start_bg stall "$PY" -u "$HELPERS/stall_handshake.py" "$RELAY_PORT" 1
+wait_log stall '^stalled' $((10 * TM)) || fail "could not start a handshake"
+
 mark=$(log_lines agent)
 rpid=$(pid_of relay)
+t0=$(now_ms)
 kill -TERM "$rpid"
 wait_exit "$rpid" $((8 * TM)) || fail "relay still running 8 s after SIGTERM"
+t1=$(now_ms)
 stop_bg relay; rc=$?
 expect_eq "relay exit status after SIGTERM" 0 "$rc"
+ok "relay exited $((t1 - t0)) ms after SIGTERM (shutdown timeout 2 s, one stream open)"
+wait_exit "$(pid_of hold)" 2 || fail "public stream still open after the relay exited"
+ok "open public stream ended: $(tail -n 1 "$T/hold.log")"
 port_listening "$((PUB_LO + 3))" && fail "public port still open with the relay gone"
 
 # Down for 3 s: the agent must keep trying, never waiting past reconnect.max.
