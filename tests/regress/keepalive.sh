@@ -11,7 +11,7 @@
 need ss
 
 LIMIT=$((6 * TM))	# seconds; 500ms x 3 misses should take 1.5 to 2 s (the agent
-		# takes about 3.7 s today, see the report)
+		# took about 3.7 s when this test was written)
 tunnel_setup home
 start_svc echo echo
 ECHO=$(helper_port echo)
