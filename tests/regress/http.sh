@@ -12,8 +12,9 @@ WEB=$(free_port)
 start_bg web "$PY" -u -m http.server --bind 127.0.0.1 --directory "$T/www" "$WEB"
 wait_listening "$WEB" || fail "http.server did not start"
 
+DEAD=$(free_port)	# nothing listens there
 relay_conf "$T/relay.yaml"
-agent_conf "$T/agent.yaml" home home "$(svc_yaml web "$WEB")"
+agent_conf "$T/agent.yaml" home home "$(svc_yaml web "$WEB"; svc_yaml dead "$DEAD")"
 start_relay relay "$T/relay.yaml"
 start_agent agent "$T/agent.yaml"
 wait_log agent "connected to relay" $(( 10 * TM )) || fail "agent did not connect"
@@ -45,5 +46,17 @@ for i in 1 2 3 4 5 6 7 8; do
 	cmp -s "$T/www/page.txt" "$T/par.$i" || fail "parallel GET $i: body differs"
 done
 ok "8 parallel GETs identical"
+
+# A target that refuses: the public connection is closed at once, not left
+# hanging, and the agent says why.
+PX=$(exposed_port agent dead) || fail "service dead never exposed"
+t0=$(now_ms)
+curl -sS --max-time 10 -o /dev/null "http://127.0.0.1:$PX/" 2>"$T/curl.err" &&
+    fail "curl through a refusing target succeeded"
+t1=$(now_ms)
+[ $((t1 - t0)) -lt $((2000 * TM)) ] || fail "refused target: curl took $((t1 - t0)) ms"
+wait_log agent "dead.*127\.0\.0\.1:$DEAD.*[Cc]onnection refused" 5 ||
+    fail "agent did not log the refused connect"
+ok "refused target: curl failed in $((t1 - t0)) ms ($(cat "$T/curl.err"))"
 
 finish
