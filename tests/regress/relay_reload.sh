@@ -1,0 +1,76 @@
+#!/bin/bash
+# SIGHUP on the relay reloads its policy and CRL, keeps the running tunnels,
+# and keeps the old config when the new one is broken.
+#  - agent "late" is revoked after it connected and the CRL is republished:
+#    after SIGHUP its running tunnel keeps working (the CRL is for new
+#    connections); restarted, it is refused with "certificate revoked".
+#  - agents.home.ports is narrowed to port A: authorisation is checked on
+#    every stream open, so a new public connection to B is refused at once
+#    while A works; the restarted agent gets A and B is refused "not allowed".
+. "$(dirname "$0")/lib.sh"
+need ss
+
+tunnel_setup home
+pki_issue late agent
+"$BIN/atlax-pki" crl --dir "$T/pki" >"$T/pki.out" 2>&1 || fail "atlax-pki crl: $(cat "$T/pki.out")"
+RELAY_CRL=$T/pki/ca.crl
+start_svc echo echo
+ECHO=$(helper_port echo)
+A=$((PUB_LO + 1)) B=$((PUB_LO + 2)) L=$((PUB_LO + 3))
+relay_conf "$T/relay.yaml"
+agent_conf "$T/home.yaml" home home "$(svc_yaml a "$ECHO" "$A"; svc_yaml b "$ECHO" "$B")"
+agent_conf "$T/late.yaml" late late "$(svc_yaml l "$ECHO" "$L")"
+start_relay relay "$T/relay.yaml"
+start_agent home "$T/home.yaml"
+start_agent late "$T/late.yaml"
+exposed_port home a >/dev/null || fail "a not exposed"
+exposed_port home b >/dev/null || fail "b not exposed"
+exposed_port late l >/dev/null || fail "l not exposed"
+
+"$BIN/atlax-pki" revoke --dir "$T/pki" --cn late >"$T/pki.out" 2>&1 || fail "revoke: $(cat "$T/pki.out")"
+"$BIN/atlax-pki" crl --dir "$T/pki" >"$T/pki.out" 2>&1 || fail "crl: $(cat "$T/pki.out")"
+relay_conf "$T/relay.yaml" "agents:
+  home:
+    ports: [$A]"
+mark=$(log_lines relay)
+kill -HUP "$(pid_of relay)"
+wait_log relay 'reloaded' 5 || fail "relay did not log its reload"
+for port in "$A" "$L"; do
+	client echo --port "$port" --bytes 100000 --timeout $((10 * TM)) >"$T/echo.out" 2>&1 ||
+	    fail "port $port broken by the relay's reload: $(cat "$T/echo.out")"
+done
+ok "running tunnels still serve after SIGHUP"
+t0=$(now_ms)
+client echo --port "$B" --bytes 100000 --timeout 5 >"$T/echo.out" 2>&1 &&
+    fail "port $B still serves after the policy dropped it"
+t1=$(now_ms)
+[ $((t1 - t0)) -lt $((2000 * TM)) ] || fail "port $B: refusal took $((t1 - t0)) ms"
+wait_log relay "$B.*not allowed for identity home" 5 || fail "relay did not log why $B was refused"
+ok "new stream on $B refused in $((t1 - t0)) ms: $(grep -Eo "connection from.*not allowed.*" "$T/relay.log" | head -n 1)"
+
+stop_bg late
+start_agent late2 "$T/late.yaml"
+wait_log relay "certificate revoked" $((10 * TM)) || fail "revoked agent not refused after the reload"
+ok "relay: $(tail -n "+$((mark + 1))" "$T/relay.log" | grep -E 'certificate revoked' | head -n 1)"
+grep -q 'exposed at' "$T/late2.log" && fail "revoked agent got a port after the reload"
+stop_bg late2
+
+stop_bg home
+start_agent home2 "$T/home.yaml"
+P=$(exposed_port home2 a $((10 * TM))) || fail "a not exposed after the policy reload"
+expect_eq "a on its allowed port" "$A" "$P"
+wait_log home2 "service b refused by relay: .*port $B not allowed for identity home" $((10 * TM)) ||
+    fail "b not refused under the narrowed policy"
+ok "narrowed policy: $(grep -Eo 'service b refused.*' "$T/home2.log" | head -n 1)"
+
+# A broken config on SIGHUP: reported, the old one stays.
+mark=$(log_lines relay)
+printf 'bogus_key: 1\n' >>"$T/relay.yaml"
+kill -HUP "$(pid_of relay)"
+wait_log relay 'bogus_key' 5 || fail "broken relay config on SIGHUP not reported"
+ok "reported: $(grep -E 'bogus_key' "$T/relay.log" | tail -n 1)"
+client echo --port "$A" --bytes 100000 --timeout $((10 * TM)) >"$T/echo.out" 2>&1 ||
+    fail "relay broken by a bad reload: $(cat "$T/echo.out")"
+ok "relay still serves under the old config"
+
+finish
