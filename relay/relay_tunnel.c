@@ -255,6 +255,10 @@ tunnel_new(struct relay_worker *w, int fd, const struct sockaddr *peer)
 	bufferevent_setcb(t->bev, tunnel_read_cb, tunnel_write_cb,
 	    tunnel_event_cb, t);
 	bufferevent_setwatermark(t->bev, EV_WRITE, RELAY_TLS_HIGH / 2, 0);
+	/* libevent moves 16 KiB per callback by default: far too little
+	 * for a tunnel carrying many streams. */
+	bufferevent_set_max_single_read(t->bev, RELAY_TLS_HIGH);
+	bufferevent_set_max_single_write(t->bev, RELAY_TLS_HIGH);
 	bufferevent_enable(t->bev, EV_READ | EV_WRITE);
 	if ((t->timer = evtimer_new(base, tunnel_timer_cb, t)) == NULL ||
 	    (t->ping = event_new(base, -1, EV_PERSIST, tunnel_ping_cb,
