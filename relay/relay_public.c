@@ -48,7 +48,7 @@ public_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 
 	(void)lev;
 	(void)salen;
-	tunnel_open_stream(svc->tunnel, svc, (int)fd, sa);
+	relay_stream_open(svc->tunnel, svc, (int)fd, sa);
 }
 
 /* Bind host:port for listening; -errno on failure. */
