@@ -118,6 +118,12 @@ public_register(struct tunnel *t, const char *name, uint16_t want)
 	int i, e, fd = -1;
 
 	log_sanitize(sname, sizeof(sname), name, CFG_NAME_MAX);
+	if (strcmp(sname, name) != 0 || name[0] == '\0') {
+		/* Names end up in logs and labels: printable ASCII only. */
+		public_reply_err(t, sname, MUX_CODE_PROTOCOL,
+		    "invalid service name");
+		goto out;
+	}
 	if (t->state != TUNNEL_READY) {
 		public_reply_err(t, sname, MUX_CODE_SHUTDOWN,
 		    "tunnel is closing");
