@@ -17,10 +17,28 @@
  * the stream calls and the tunnel-level calls fire at most want_output (data
  * left over at accept time, EOF and clean closes found by
  * mux_stream_consumed() are delivered from the next mux_output(), which
- * want_output asks for).  A callback may call any mux function, including
- * mux_stream_reset() on its own stream, except mux_input() and mux_free().
- * A stream freed inside a callback stays valid memory until the outermost
- * mux call returns.
+ * want_output asks for) - except a call that ends the tunnel (mux_goaway()
+ * with an error code, an allocation failure), inside which every stream
+ * gets its stream_closed.  A callback may call any mux function, including
+ * mux_stream_reset() on its own stream, except mux_input() (refused with
+ * MUX_EINVAL) and mux_free().  A stream freed inside a callback stays valid
+ * memory until the outermost mux call returns.
+ *
+ * Typical use with libevent (one tunnel):
+ *  - tunnel read callback: mux_input(m, bufferevent_get_input(tls)); on a
+ *    fatal error flush mux_output() and close once the output has drained;
+ *  - want_output, and the tunnel write callback (output below its low
+ *    mark): mux_output(m, bufferevent_get_output(tls), room below the high
+ *    mark) - large pulls batch many frames into large TLS records;
+ *  - stream socket read callback: mux_stream_write(m, sid, input, &moved);
+ *    if input still holds bytes, disable EV_READ until stream_writable;
+ *  - stream_data: evbuffer_add_buffer(socket output, data); report the bytes
+ *    the kernel took with mux_stream_consumed() (evbuffer_add_cb() on the
+ *    socket's output gives n_deleted);
+ *  - stream_eof: shutdown(fd, SHUT_WR) once the socket output is empty;
+ *  - stream_closed: code NONE: close(); otherwise reset the socket
+ *    (SO_LINGER 0) so the client sees the stream was incomplete;
+ *  - a timer every few seconds: mux_ping() as the heartbeat, mux_tick().
  *
  * Errors: functions return 0 (or a count) on success and a negative MUX_E*
  * value on failure; mux_strerror() names it.  mux_is_fatal() tells whether the
@@ -199,6 +217,10 @@ int	mux_has_output(const struct mux *m);
 /* Tunnel-level control. */
 int	mux_send_ctl(struct mux *m, const struct mux_ctl *ctl);	/* REGISTER* */
 int	mux_ping(struct mux *m, uint64_t opaque);
+/* Graceful (code NONE or SHUTDOWN): no new streams either way, existing
+ * ones finish; close the tunnel when mux_nstreams() is 0 or at a deadline.
+ * Any other code ends the tunnel now: GOAWAY queued (flush it), every stream
+ * closed with that code, later calls get MUX_ECLOSED / MUX_ECLOSING. */
 int	mux_goaway(struct mux *m, uint32_t code, const char *text);
 int	mux_is_ready(const struct mux *m);	/* both HELLOs exchanged */
 int	mux_is_dead(const struct mux *m);	/* a fatal error happened */
@@ -225,7 +247,9 @@ size_t	mux_stream_send_space(const struct mux *m, uint32_t sid);
 int	mux_stream_shutdown(struct mux *m, uint32_t sid);	/* FIN after queue */
 int	mux_stream_reset(struct mux *m, uint32_t sid, uint32_t code);
 /* n bytes handed over by stream_data have left the process: credit returns
- * to the peer (half-window rule).  MUX_EINVAL if more than was handed. */
+ * to the peer (half-window rule).  MUX_EINVAL if more than was handed;
+ * MUX_ENOSTREAM once the stream is closed (ignore it: the mux already
+ * returned that stream's credit to the tunnel). */
 int	mux_stream_consumed(struct mux *m, uint32_t sid, size_t n);
 /* Bytes the callee left in stream_data's buffer are offered again (and a
  * pending EOF) from the next mux_output().  0 or MUX_ENOSTREAM. */

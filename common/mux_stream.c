@@ -626,12 +626,14 @@ mux_stream_open(struct mux *m, const char *service,
 		goto out;
 	}
 	m->last_local_sid = sid;
-	s->sarg = sarg;
 	if ((r = mux_queue_ctl(m, &c)) != 0) {
+		/* The caller learns of this stream by the error alone. */
+		mux_stream_close(m, s, MUX_CODE_INTERNAL, NULL, 0);
 		r = mux_fatal(m, MUX_ENOMEM, MUX_CODE_INTERNAL,
 		    "out of memory");
 		goto out;
 	}
+	s->sarg = sarg;
 	log_debug("mux", "stream %u: -> OPENING_OUT", sid);
 	if (sidp != NULL)
 		*sidp = sid;

@@ -14,6 +14,7 @@
 #include <event2/buffer.h>
 
 #include "frame.h"
+#include "log.h"
 #include "mux.h"
 #include "mux_int.h"
 
@@ -102,9 +103,12 @@ static void
 cb_accepted(struct mux *m, uint32_t sid, void *sarg)
 {
 	struct side	*sd = sarg;
+	struct evbuffer	*b = evbuffer_new();
 
-	(void)m;
 	ts(sd, sid)->accepted++;
+	/* Feeding input from a callback is refused, not corrupting. */
+	ck_assert_int_eq(mux_input(m, b), MUX_EINVAL);
+	evbuffer_free(b);
 }
 
 static void
@@ -298,6 +302,8 @@ START_TEST(test_handshake)
 	struct pair	p;
 
 	pair_init(&p, NULL, NULL);
+	ck_assert_int_eq(p.r.wants, 0);		/* not from inside mux_new */
+	ck_assert_int_eq(mux_has_output(p.r.m), 1);	/* the HELLO */
 	ck_assert_int_eq(mux_is_ready(p.r.m), 0);
 	ck_assert_int_eq(mux_stream_open(p.r.m, "web", NULL, NULL, NULL),
 	    MUX_ESTATE);
@@ -308,7 +314,14 @@ START_TEST(test_handshake)
 	ck_assert_str_eq(p.r.ctl_name, "home-nas");
 	ck_assert_int_eq(p.a.ctl.type, MUX_CTL_HELLO);
 	ck_assert_str_eq(p.a.ctl_name, "");
-	ck_assert_int_gt(p.r.wants, 0);
+	ck_assert_int_eq(p.r.wants, 0);
+	ck_assert_int_eq(mux_ping(p.r.m, 1), 0);
+	ck_assert_int_eq(p.r.wants, 1);
+	ck_assert_int_eq(mux_ping(p.r.m, 2), 0);
+	ck_assert_int_eq(p.r.wants, 1);		/* once until mux_output */
+	pump(&p);
+	ck_assert_int_eq(mux_ping(p.r.m, 3), 0);
+	ck_assert_int_eq(p.r.wants, 2);
 	pair_free(&p);
 }
 END_TEST
@@ -1179,6 +1192,26 @@ START_TEST(test_err_floods)
 	ck_assert_int_eq(mux_is_dead(v.m), 0);
 	side_free(&v);
 
+	/* Unsolicited PONGs; answered ones are free. */
+	victim_init(&v, MUX_ROLE_AGENT, NULL, 1);
+	for (i = 0; i < 2000; i++)
+		ck_assert_int_eq(mux_ping(v.m, (uint64_t)i), 0);
+	for (i = 0; i < 2000; i++)
+		ck_assert_int_eq(inject(&v, ctl(FRAME_PONG, 0)), 0);
+	for (i = 0; i < 1000; i++)
+		ck_assert_int_eq(inject(&v, ctl(FRAME_PONG, 0)), 0);
+	expect_tunnel(&v, inject(&v, ctl(FRAME_PONG, 0)), MUX_EFLOOD,
+	    MUX_CODE_FLOOD, "too many frames that carry nothing");
+	side_free(&v);
+
+	/* Repeated GOAWAYs (each would walk the stream table). */
+	victim_init(&v, MUX_ROLE_AGENT, NULL, 1);
+	for (i = 0; i < 1001; i++)
+		ck_assert_int_eq(inject(&v, ctl(FRAME_GOAWAY, 0)), 0);
+	expect_tunnel(&v, inject(&v, ctl(FRAME_GOAWAY, 0)), MUX_EFLOOD,
+	    MUX_CODE_FLOOD, "too many frames that carry nothing");
+	side_free(&v);
+
 	/* Provoked answers never read: capped even when the budget decays. */
 	victim_init(&v, MUX_ROLE_AGENT, NULL, 1);
 	for (i = 0; i < 4096; i++) {
@@ -1929,6 +1962,48 @@ START_TEST(test_send_queue_cap)
 }
 END_TEST
 
+/* Each transition of the state machine is one debug line. */
+START_TEST(test_transition_log)
+{
+	struct pair	 p;
+	FILE		*f = tmpfile();
+	char		 buf[8192];
+	size_t		 n;
+	uint32_t	 sid;
+
+	ck_assert_ptr_nonnull(f);
+	log_set_fd(fileno(f));
+	log_set_level(LOG_LEVEL_DEBUG);
+	pair_ready(&p, NULL, NULL);
+	ck_assert_int_eq(mux_stream_open(p.r.m, "web", NULL, &p.r, &sid), 0);
+	pump(&p);
+	ck_assert_int_eq(mux_stream_shutdown(p.r.m, sid), 0);
+	pump(&p);
+	ck_assert_int_eq(mux_stream_shutdown(p.a.m, sid), 0);
+	pump(&p);
+	log_set_level(LOG_LEVEL_INFO);
+	log_set_fd(-1);
+	rewind(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "stream 1: -> OPENING_OUT"));
+	ck_assert_ptr_nonnull(strstr(buf, "stream 1: -> OPENING_IN"));
+	ck_assert_ptr_nonnull(strstr(buf, "stream 1: OPENING_IN -> OPEN"));
+	ck_assert_ptr_nonnull(strstr(buf, "stream 1: OPENING_OUT -> OPEN"));
+	ck_assert_ptr_nonnull(strstr(buf,
+	    "stream 1: OPEN -> HALF_CLOSED_LOCAL"));
+	ck_assert_ptr_nonnull(strstr(buf,
+	    "stream 1: OPEN -> HALF_CLOSED_REMOTE"));
+	ck_assert_ptr_nonnull(strstr(buf,
+	    "stream 1: HALF_CLOSED_LOCAL -> CLOSED"));
+	ck_assert_ptr_nonnull(strstr(buf,
+	    "stream 1: HALF_CLOSED_REMOTE -> CLOSED"));
+	ck_assert_ptr_nonnull(strstr(buf, "stream 1: CLOSED -> FREED"));
+	pair_free(&p);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1948,6 +2023,7 @@ main(void)
 	tcase_add_test(tc, test_goaway_error);
 	tcase_add_test(tc, test_free_closes_streams);
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_transition_log);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
 	tcase_add_test(tc, test_err_frame_size);
