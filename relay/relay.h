@@ -166,6 +166,7 @@ struct tunnel {
 	struct event		*timer;	/* handshake / drain / close deadline */
 	struct event		*ping;
 	struct event		*flush;
+	struct evbuffer		*pack;		/* mux_output() before tls_pack */
 	struct event		*linger;	/* failed handshake */
 	size_t			 lingered;
 	struct relay_streams	 streams;
