@@ -124,8 +124,11 @@ atun_fill(struct agent_tunnel *t)
 		return;
 	out = bufferevent_get_output(t->bev);
 	len = evbuffer_get_length(out);
-	if (len < AGENT_TLS_HIGH)
-		(void)mux_output(t->mux, out, AGENT_TLS_HIGH - len);
+	if (len < AGENT_TLS_HIGH) {
+		(void)mux_output(t->mux, t->pack, AGENT_TLS_HIGH - len);
+		if (tls_pack(out, t->pack) != 0)
+			evbuffer_add_buffer(out, t->pack);	/* unpacked */
+	}
 	if (t->state != ATUN_CLOSING || evbuffer_get_length(out) != 0)
 		return;
 	/* All out: close_notify ourselves (libevent 2.1 does not). */
@@ -207,7 +210,8 @@ agent_tunnel_new(struct agent *a)
 	if ((t->timer = evtimer_new(a->base, atun_timer_cb, t)) == NULL ||
 	    (t->ping = event_new(a->base, -1, EV_PERSIST, atun_ping_cb,
 	    t)) == NULL ||
-	    (t->flush = event_new(a->base, -1, 0, atun_flush_cb, t)) == NULL) {
+	    (t->flush = event_new(a->base, -1, 0, atun_flush_cb, t)) == NULL ||
+	    (t->pack = evbuffer_new()) == NULL) {
 		agent_tunnel_free(t);
 		return NULL;
 	}
@@ -230,6 +234,10 @@ agent_tunnel_new(struct agent *a)
 	bufferevent_setcb(t->bev, atun_read_cb, atun_write_cb, atun_event_cb,
 	    t);
 	bufferevent_setwatermark(t->bev, EV_WRITE, AGENT_TLS_HIGH / 2, 0);
+	/* libevent moves 16 KiB per callback by default: far too little
+	 * for a tunnel carrying many streams. */
+	bufferevent_set_max_single_read(t->bev, AGENT_TLS_HIGH);
+	bufferevent_set_max_single_write(t->bev, AGENT_TLS_HIGH);
 	bufferevent_enable(t->bev, EV_READ | EV_WRITE);
 	atun_timer_in(t, cfg->handshake_timeout_ms);
 	log_debug("tunnel", "connecting to relay %s", t->relay);
@@ -604,5 +612,7 @@ agent_tunnel_free(struct agent_tunnel *t)
 		event_free(t->ping);
 	if (t->flush != NULL)
 		event_free(t->flush);
+	if (t->pack != NULL)
+		evbuffer_free(t->pack);
 	free(t);
 }

@@ -145,6 +145,7 @@ mux_new(enum mux_role role, const struct mux_settings *s,
 	m->cb = *cb;
 	m->arg = arg;
 	m->alloc_fail = -1;
+	m->goaway_last = UINT32_MAX;
 	flow_recv_init(&m->rxf, s->tunnel_window);
 	TAILQ_INIT(&m->ready);
 	TAILQ_INIT(&m->evq);
@@ -430,13 +431,30 @@ mux_ctl_ping(struct mux *m, const struct frame_ctl *c)
 	return mux_queue_answer(m, &pong);
 }
 
+/* A PONG nobody asked for carries nothing: a glitch. */
+static int
+mux_ctl_pong(struct mux *m, const struct frame_ctl *c)
+{
+	int	r;
+
+	if (m->pings_out > 0)
+		m->pings_out--;
+	else if ((r = mux_glitch(m, 1)) != 0)
+		return r;
+	return mux_ctl_app(m, c);
+}
+
 static int
 mux_ctl_goaway(struct mux *m, const struct frame_ctl *c)
 {
 	struct mux_ctl		 ctl;
 	struct mux_stream	*s;
 	uint32_t		 i;
+	int			 r;
 
+	/* Only the first GOAWAY is free: repeats cost a glitch each. */
+	if (m->goaway_recv && (r = mux_glitch(m, 1)) != 0)
+		return r;
 	m->goaway_recv = 1;
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.type = MUX_CTL_GOAWAY;
@@ -449,7 +467,12 @@ mux_ctl_goaway(struct mux *m, const struct frame_ctl *c)
 		return mux_fatal(m, MUX_EGOAWAY, c->code, "%s", c->text);
 	/* Streams we opened above last_sid were never seen: gone.  Walk the
 	 * table, not the ID range (which the peer's last_sid could make
-	 * huge); rescan a chain after each close, callbacks may change it. */
+	 * huge), and only when last_sid went down (no work amplification by
+	 * repeated GOAWAYs); rescan a chain after each close, callbacks may
+	 * change it. */
+	if (c->last_sid >= m->goaway_last)
+		return 0;
+	m->goaway_last = c->last_sid;
 	for (i = 0; i < m->nbuckets && !m->dead; i++) {
 		for (s = m->buckets[i]; s != NULL; s = s->hnext) {
 			if (s->local && s->sid > c->last_sid) {
@@ -484,7 +507,7 @@ static const struct mux_ctl_entry mux_ctl_table[] = {
 	{ FRAME_RESET, 1, 1, mux_stream_ctl },
 	{ FRAME_WINDOW, 1, 1, mux_stream_ctl },
 	{ FRAME_PING, 1, 1, mux_ctl_ping },
-	{ FRAME_PONG, 1, 1, mux_ctl_app },
+	{ FRAME_PONG, 1, 1, mux_ctl_pong },
 	{ FRAME_GOAWAY, 1, 1, mux_ctl_goaway },
 };
 
@@ -776,6 +799,8 @@ mux_ping(struct mux *m, uint64_t opaque)
 		r = MUX_ECLOSING;
 	else if ((r = mux_queue_ctl(m, &c)) == MUX_ENOMEM)
 		r = mux_fatal(m, r, MUX_CODE_INTERNAL, "out of memory");
+	else if (m->pings_out < UINT32_MAX)
+		m->pings_out++;
 	mux_leave(m);
 	return r;
 }

@@ -90,6 +90,8 @@ struct mux {
 	unsigned		 answers;	/* provoked answers in ctlq */
 	unsigned		 pongs;		/* PONGs in ctlq */
 	unsigned		 glitch;	/* flood budget used */
+	unsigned		 pings_out;	/* our PINGs not yet answered */
+	uint32_t		 goaway_last;	/* lowest last_sid received */
 
 	int			 goaway_sent;
 	int			 goaway_recv;

@@ -1192,6 +1192,26 @@ START_TEST(test_err_floods)
 	ck_assert_int_eq(mux_is_dead(v.m), 0);
 	side_free(&v);
 
+	/* Unsolicited PONGs; answered ones are free. */
+	victim_init(&v, MUX_ROLE_AGENT, NULL, 1);
+	for (i = 0; i < 2000; i++)
+		ck_assert_int_eq(mux_ping(v.m, (uint64_t)i), 0);
+	for (i = 0; i < 2000; i++)
+		ck_assert_int_eq(inject(&v, ctl(FRAME_PONG, 0)), 0);
+	for (i = 0; i < 1000; i++)
+		ck_assert_int_eq(inject(&v, ctl(FRAME_PONG, 0)), 0);
+	expect_tunnel(&v, inject(&v, ctl(FRAME_PONG, 0)), MUX_EFLOOD,
+	    MUX_CODE_FLOOD, "too many frames that carry nothing");
+	side_free(&v);
+
+	/* Repeated GOAWAYs (each would walk the stream table). */
+	victim_init(&v, MUX_ROLE_AGENT, NULL, 1);
+	for (i = 0; i < 1001; i++)
+		ck_assert_int_eq(inject(&v, ctl(FRAME_GOAWAY, 0)), 0);
+	expect_tunnel(&v, inject(&v, ctl(FRAME_GOAWAY, 0)), MUX_EFLOOD,
+	    MUX_CODE_FLOOD, "too many frames that carry nothing");
+	side_free(&v);
+
 	/* Provoked answers never read: capped even when the budget decays. */
 	victim_init(&v, MUX_ROLE_AGENT, NULL, 1);
 	for (i = 0; i < 4096; i++) {
