@@ -15,16 +15,20 @@ need ss
 BOUND_MB=${BOUND_MB:-64}
 [ -n "${ATLAX_ASAN:-}" ] && BOUND_MB=${ASAN_BOUND_MB:-512}
 INFLIGHT_MB=64		# the most a stuck stream may have taken in, all buffers
-SECS=10
+SECS=6
 
 tunnel_setup home
 start_svc flood flood --bytes $((1024 * 1024 * 1024))
 start_svc echo echo
 start_svc idle idle
 FLOOD=$(helper_port flood); ECHO=$(helper_port echo); IDLE=$(helper_port idle)
-relay_conf "$T/relay.yaml"
+# The stalled streams never end by themselves: a short shutdown timeout lets
+# finish() stop the daemons quickly.
+short="timeouts:
+  shutdown: 1s"
+relay_conf "$T/relay.yaml" "$short"
 agent_conf "$T/agent.yaml" home home \
-    "$(svc_yaml flood "$FLOOD"; svc_yaml echo "$ECHO"; svc_yaml idle "$IDLE")"
+    "$(svc_yaml flood "$FLOOD"; svc_yaml echo "$ECHO"; svc_yaml idle "$IDLE")" "$short"
 start_relay relay "$T/relay.yaml"
 start_agent agent "$T/agent.yaml"
 PF=$(exposed_port agent flood) || fail "flood not exposed"
@@ -51,7 +55,7 @@ start_bg rss-relay "$PY" -u "$HELPERS/rss.py" "$RPID" "$SECS"
 start_bg rss-agent "$PY" -u "$HELPERS/rss.py" "$APID" "$SECS"
 start_bg stall "$PY" -u "$HELPERS/client.py" idle --port "$PF" --seconds $((SECS + 5))
 wait_log stall '^connected$' 5 || fail "could not connect to the flood service"
-sleep 3
+sleep 2
 t0=$(now_ms)
 client echo --port "$PE" --streams 4 --bytes $((4 * 1024 * 1024)) --timeout $((15 * TM)) \
     >"$T/echo.out" 2>&1 || fail "second stream stuck behind the stalled one: $(cat "$T/echo.out")"
@@ -74,7 +78,7 @@ start_bg rss-relay "$PY" -u "$HELPERS/rss.py" "$RPID" "$SECS"
 start_bg rss-agent "$PY" -u "$HELPERS/rss.py" "$APID" "$SECS"
 start_bg push "$PY" -u "$HELPERS/client.py" flood --port "$PI" \
     --bytes $((1024 * 1024 * 1024)) --seconds "$SECS"
-sleep 3
+sleep 2
 client echo --port "$PE" --streams 4 --bytes $((4 * 1024 * 1024)) --timeout $((15 * TM)) \
     >"$T/echo.out" 2>&1 || fail "second stream stuck behind the stalled service: $(cat "$T/echo.out")"
 ok "4 x 4 MB echoed on the same tunnel meanwhile"
