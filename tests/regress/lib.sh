@@ -9,11 +9,14 @@
 # wait_log NAME REGEX [SECONDS], expect_eq WHAT WANT GOT.
 # Only processes started here are ever killed, by PID.
 #
-# Tunnel helpers (see each function): pki_init, pki_issue, pick_range,
-# relay_conf, agent_conf, start_relay, start_agent, exposed_port,
+# Tunnel helpers (see each function): tunnel_setup (PKI + ports), pki_init,
+# pki_issue, pick_range, relay_conf, agent_conf, svc_yaml, start_relay,
+# start_agent, exposed_port, finish (every daemon must exit 0 on SIGTERM),
 # start_svc + helper_port (python3 services in helpers/svc.py), client
-# (helpers/client.py), wait_exit, port_listening, rss_kb, need.
+# (helpers/client.py), wait_exit, wait_listening, port_listening, rss_kb,
+# log_lines, now_ms, need.
 # $TM is a slowness factor for waits: 1, or 4 under `make asan`.
+# KEEP_TMP=1 keeps $T; `bash tests/regress/lib.sh` self-tests the harness.
 
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
