@@ -53,6 +53,7 @@ wait_listen() {	# port what: until something listens on 127.0.0.1:port
 
 # Free loopback ports: one for the relay's agent listener, one for the web
 # server and a range of 10 for the public listeners.
+# shellcheck disable=SC2046 # four numbers, split on purpose
 set -- $("$PY" - <<'PY'
 import random, socket
 def free(p=0):

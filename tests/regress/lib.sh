@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2120
 # Shared harness for the end-to-end scripts in tests/regress/ (sourced, bash).
 #
 #   . "$(dirname "$0")/lib.sh"
@@ -146,8 +147,7 @@ rss_kb() {	# pid: resident set size in KiB
 # PUB_LO..PUB_HI: COUNT consecutive free ports below the ephemeral range, for
 # public.port_range.  Random so parallel runs rarely meet.
 pick_range() {	# count
-	local try
-	for try in 1 2 3 4 5 6 7 8 9 10; do
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		PUB_LO=$(( 20000 + (RANDOM % 600) * 20 ))
 		PUB_HI=$(( PUB_LO + $1 - 1 ))
 		"$PY" - "$PUB_LO" "$PUB_HI" <<'PY' && return 0

@@ -20,7 +20,7 @@ pki_issue revoked agent
 "$BIN/atlax-pki" crl --dir "$T/pki" >"$T/pki.out" 2>&1 ||
     fail "atlax-pki crl: $(cat "$T/pki.out")"
 [ -s "$T/pki/ca.crl" ] || fail "atlax-pki crl wrote no $T/pki/ca.crl"
-RELAY_CRL=$T/pki/ca.crl
+export RELAY_CRL=$T/pki/ca.crl	# read by relay_conf
 PKI_DIR=$T/other pki_init "$T/other"
 PKI_DIR=$T/other pki_issue stranger agent
 sh "$HELPERS/expired_cert.sh" "$T/pki" old "$T/pki/old" 2>"$T/exp.out" ||

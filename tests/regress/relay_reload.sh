@@ -13,7 +13,7 @@ need ss
 tunnel_setup home
 pki_issue late agent
 "$BIN/atlax-pki" crl --dir "$T/pki" >"$T/pki.out" 2>&1 || fail "atlax-pki crl: $(cat "$T/pki.out")"
-RELAY_CRL=$T/pki/ca.crl
+export RELAY_CRL=$T/pki/ca.crl	# read by relay_conf
 start_svc echo echo
 ECHO=$(helper_port echo)
 A=$((PUB_LO + 1)) B=$((PUB_LO + 2)) L=$((PUB_LO + 3))

@@ -39,7 +39,7 @@ client echo --port "$PA" --streams 2 --bytes 1000000 --timeout $((10 * TM)) \
 ok "added works"
 
 gone=0
-for i in $(seq 50); do
+for _ in $(seq 50); do
 	if ! client echo --port "$PD" --bytes 10000 --timeout 3 >"$T/echo.out" 2>&1; then
 		gone=1; break
 	fi
