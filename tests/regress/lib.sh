@@ -23,6 +23,7 @@ set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${ATLAX_BIN:-$TOP/bin}
 T=$(mktemp -d /tmp/atlax-regress.XXXXXX)
+[ -n "${KEEP_TMP:-}" ] && echo "keeping $T" >&2
 declare -A _PIDS=()
 
 _cleanup() {
