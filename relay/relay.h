@@ -140,6 +140,7 @@ struct relay_stream {
 	struct tunnel		*tunnel;
 	struct pump		*pump;
 	int			 dead;
+	char			 label[256];	/* "id/service client" */
 };
 TAILQ_HEAD(relay_streams, relay_stream);
 
