@@ -93,9 +93,9 @@ relay_stream_on_closed(struct mux *m, uint32_t sid, uint32_t code, const char *t
 
 	(void)m;
 	if (rs != NULL && text != NULL && code != MUX_CODE_NONE) {
-		/* The agent's reason (refused, unreachable, unknown). */
+		/* Why: the agent's refusal or reset, or the tunnel's end. */
 		log_sanitize(why, sizeof(why), text, 512);
-		log_info("tunnel", "%s: stream %u closed by agent: %s: %s",
+		log_info("tunnel", "%s: stream %u closed: %s: %s",
 		    rs->label, sid, mux_code_name(code), why);
 	} else
 		log_debug("tunnel", "stream %u closed: %s", sid,
