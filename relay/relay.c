@@ -108,32 +108,32 @@ static void
 relay_reload(struct relay *r)
 {
 	struct relay_config *cfg = NULL;
-	struct relay_conf *c, *old;
+	struct relay_conf *c = NULL, *old = NULL;
 	char err[512], a[300], b[300];
 
-	if (cfg_relay_load(r->path, &cfg, err, sizeof(err)) != 0) {
-		log_warnx("relay", "reload failed, keeping the old "
-		    "configuration: %s", err);
-		return;
-	}
-	if ((c = relay_conf_new(cfg, err, sizeof(err))) == NULL) {
-		log_warnx("relay", "reload failed, keeping the old "
-		    "configuration: %s", err);
-		cfg_relay_free(cfg);
-		return;
-	}
+	if (cfg_relay_load(r->path, &cfg, err, sizeof(err)) != 0)
+		goto fail;
+	if ((c = relay_conf_new(cfg, err, sizeof(err))) == NULL)
+		goto fail;
+	cfg = NULL;	/* c owns it */
 	pthread_mutex_lock(&r->lock);
 	old = r->conf;
 	r->conf = c;
 	pthread_mutex_unlock(&r->lock);
 	if (strcmp(cfg_addr_str(&old->cfg->listen, a, sizeof(a)),
-	    cfg_addr_str(&cfg->listen, b, sizeof(b))) != 0 ||
-	    old->cfg->workers != cfg->workers)
+	    cfg_addr_str(&c->cfg->listen, b, sizeof(b))) != 0 ||
+	    old->cfg->workers != c->cfg->workers)
 		log_warnx("relay", "listen and workers changes need a "
 		    "restart; still listening on %s", a);
-	log_set_level(cfg->log_level);
-	relay_conf_put(old);
+	log_set_level(c->cfg->log_level);
 	log_info("relay", "configuration reloaded from %s", r->path);
+	goto out;
+fail:
+	log_warnx("relay", "reload failed, keeping the old configuration: %s",
+	    err);
+out:
+	cfg_relay_free(cfg);
+	relay_conf_put(old);
 }
 
 static void
