@@ -160,12 +160,27 @@ fail:
 }
 
 static void
+relay_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+
+	(void)fd;
+	(void)what;
+	if (r->listener != NULL)
+		evconnlistener_enable(r->listener);
+}
+
+/* EMFILE and friends: pause, or the level-triggered listener spins. */
+static void
 relay_listen_error_cb(struct evconnlistener *lev, void *arg)
 {
-	(void)lev;
-	(void)arg;
-	/* EMFILE and friends: libevent keeps the listener; say so once. */
+	struct relay *r = arg;
+	struct timeval tv = { RELAY_ACCEPT_PAUSE_MS / 1000,
+	    (RELAY_ACCEPT_PAUSE_MS % 1000) * 1000 };
+
 	log_warn("relay", "accepting agents");
+	evconnlistener_disable(lev);
+	evtimer_add(r->listen_pause, &tv);
 }
 
 static int
@@ -260,7 +275,9 @@ relay_new(struct relay_config *cfg, const char *path)
 		goto out;
 	}
 	if ((r->reg = registry_new()) == NULL ||
-	    (r->base = event_base_new()) == NULL)
+	    (r->base = event_base_new()) == NULL ||
+	    (r->listen_pause = evtimer_new(r->base, relay_resume_cb,
+	    r)) == NULL)
 		goto out;
 	n = cfg->workers;
 	if (n <= 0 && (n = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
@@ -324,6 +341,8 @@ relay_free(struct relay *r)
 		return;
 	if (r->listener != NULL)
 		evconnlistener_free(r->listener);
+	if (r->listen_pause != NULL)
+		event_free(r->listen_pause);
 	for (i = 0; i < 3; i++)
 		if (r->ev_sig[i] != NULL)
 			event_free(r->ev_sig[i]);
