@@ -11,6 +11,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -474,6 +475,17 @@ atun_write_cb(struct bufferevent *bev, void *arg)
 	atun_fill(arg);
 }
 
+/* Did TCP ever connect?  (getpeername fails with ENOTCONN if not.) */
+static int
+atun_tcp_up(struct bufferevent *bev)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd = (int)bufferevent_getfd(bev);
+
+	return fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0;
+}
+
 static void
 atun_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -508,7 +520,13 @@ atun_event_cb(struct bufferevent *bev, short what, void *arg)
 		else
 			atun_reason(t, "TLS error from relay %s: %s", t->relay,
 			    why);
-	} else if ((what & BEV_EVENT_ERROR) && serr != 0)
+	} else if (t->state == ATUN_CONNECTING && !atun_tcp_up(bev))
+		/* Dirty shutdowns are allowed, so a refused connect shows up
+		 * as EOF: say what it was. */
+		atun_reason(t, "connect to relay %s: %s", t->relay,
+		    serr != 0 && serr != EAGAIN ?
+		    evutil_socket_error_to_string(serr) : "connection failed");
+	else if ((what & BEV_EVENT_ERROR) && serr != 0)
 		atun_reason(t, "%s relay %s: %s", t->state == ATUN_CONNECTING ?
 		    "connect to" : "connection to", t->relay,
 		    evutil_socket_error_to_string(serr));

@@ -533,6 +533,8 @@ tunnel_dead(struct tunnel *t)
 {
 	if (t->state == TUNNEL_DEAD)
 		return;
+	if (t->state == TUNNEL_CLOSING && t->mux != NULL)
+		log_info("tunnel", "%s: closed", t->name);
 	relay_stream_abort_all(t);
 	public_close_all(t);
 	tunnel_detach(t);
