@@ -23,8 +23,11 @@
 static void
 relay_worker_maybe_exit(struct relay_worker *w)
 {
+	/* loopexit, not loopbreak: a tunnel freed in this iteration has queued
+	 * its bufferevent's finalizers, which must run before the loop ends
+	 * or the bufferevent, its SSL and the SSL_CTX it holds are lost. */
 	if (w->stopping && TAILQ_EMPTY(&w->tunnels))
-		event_base_loopbreak(w->base);
+		event_base_loopexit(w->base, NULL);
 }
 
 static void
@@ -194,6 +197,9 @@ relay_worker_free(struct relay_worker *w)
 		TAILQ_REMOVE(&w->tunnels, t, entry);
 		tunnel_free(t);
 	}
+	/* Run the finalizers bufferevent_free() queued (thread joined). */
+	if (w->base != NULL)
+		event_base_loop(w->base, EVLOOP_NONBLOCK);
 	while ((cmd = TAILQ_FIRST(&w->cmds)) != NULL) {
 		TAILQ_REMOVE(&w->cmds, cmd, entry);
 		if (cmd->fd >= 0 && cmd->type == RELAY_CMD_CONN)
