@@ -128,8 +128,10 @@ agent_gc_cb(evutil_socket_t fd, short what, void *arg)
 		agent_tunnel_free(a->tunnel);
 		a->tunnel = NULL;
 	}
+	/* loopexit: the tunnel's bufferevent finalizers, queued by the free
+	 * above, run before the loop ends (see relay_worker.c). */
 	if (a->stopping && a->tunnel == NULL)
-		event_base_loopbreak(a->base);
+		event_base_loopexit(a->base, NULL);
 }
 
 /* Services: what changed between old and new, applied to a live tunnel. */
