@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent.h"
 #include "cfg_agent.h"
 #include "log.h"
 
@@ -34,8 +35,9 @@ main(int argc, char **argv)
 	};
 	const char *path = AGENT_DEFAULT_CONFIG;
 	struct agent_config *cfg = NULL;
+	struct agent *a;
 	char err[512];
-	int ch, test = 0;
+	int ch, rc, test = 0;
 
 	log_init("atlax-agent", LOG_LEVEL_INFO);
 	while ((ch = getopt_long(argc, argv, "c:th", longopts, NULL)) != -1) {
@@ -71,7 +73,10 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_set_level(cfg->log_level);
-	fprintf(stderr, "atlax-agent: the daemon is not built yet (issue 4)\n");
-	cfg_agent_free(cfg);
-	return 1;
+	/* agent_new takes cfg, also when it fails. */
+	if ((a = agent_new(cfg, path)) == NULL)
+		return 1;
+	rc = agent_run(a);
+	agent_free(a);
+	return rc;
 }

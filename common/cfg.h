@@ -35,4 +35,17 @@ int	cfg_valid_id(const char *s);
 /* Format a cfg_addr as "host:port" / "[v6]:port" / "*:port". */
 char	*cfg_addr_str(const struct cfg_addr *a, char *buf, size_t len);
 
+/* Decimal digits only, no sign, at most max ("70000" > 65535 is an error). */
+int	cfg_parse_uint(const char *s, uint64_t max, uint64_t *v, char *err,
+	    size_t len);
+/* Host name or IP literal as accepted in addresses (no brackets).  1 if valid. */
+int	cfg_valid_host(const char *s);
+/* A numeric IPv4 or IPv6 address ("0.0.0.0", "::").  1 if valid. */
+int	cfg_valid_ip(const char *s);
+/* Shortest exact form: 1500 -> "1500ms", 60000 -> "1m", 65536 -> "64KiB". */
+char	*cfg_fmt_duration(uint64_t ms, char *buf, size_t len);
+char	*cfg_fmt_size(uint64_t bytes, char *buf, size_t len);
+/* Copy s for an error message: sanitised, quoted, cut at 64 characters. */
+char	*cfg_quote(const char *s, char *buf, size_t len);
+
 #endif

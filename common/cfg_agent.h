@@ -43,6 +43,10 @@ struct agent_config {
 
 int	cfg_agent_load(const char *path, struct agent_config **out,
 	    char *err, size_t errlen);
+/* From memory, as cfg_relay_parse(). */
+int	cfg_agent_parse(const char *name, const char *buf, size_t len,
+	    const char *dir, struct agent_config **out, char *err,
+	    size_t errlen);
 void	cfg_agent_free(struct agent_config *c);		/* accepts NULL */
 const struct agent_service *cfg_agent_service(const struct agent_config *c,
 	    const char *name);

@@ -49,9 +49,23 @@ struct relay_config {
 
 int	cfg_relay_load(const char *path, struct relay_config **out,
 	    char *err, size_t errlen);
+/*
+ * The same from memory (tests, fuzzing): name is used in messages, relative
+ * paths are taken from dir (absolute).  The file checks (regular, size cap)
+ * are the caller's.
+ */
+int	cfg_relay_parse(const char *name, const char *buf, size_t len,
+	    const char *dir, struct relay_config **out, char *err,
+	    size_t errlen);
 void	cfg_relay_free(struct relay_config *c);	/* accepts NULL */
 /* The policy entry for id, or NULL when the identity is not listed. */
 const struct relay_policy *cfg_relay_policy(const struct relay_config *c,
 	    const char *id);
+/*
+ * 1 when identity id may claim public port (a non-zero request): one of its
+ * agents.<id>.ports when it has a policy, else inside public.port_range.
+ */
+int	cfg_relay_port_allowed(const struct relay_config *c, const char *id,
+	    uint16_t port);
 
 #endif

@@ -13,9 +13,32 @@
  *  - a stream's application pointer (sarg) is the application's; the mux hands
  *    it back in callbacks and forgets it after stream_closed.
  *
- * Re-entrancy: callbacks run inside mux_input(), mux_output() and the stream
- * calls; a callback may call any mux function, including mux_stream_reset() on
- * its own stream.  mux_free() must not be called from a callback.
+ * Re-entrancy: callbacks run inside mux_input(), mux_output() and mux_free();
+ * the stream calls and the tunnel-level calls fire at most want_output (data
+ * left over at accept time, EOF and clean closes found by
+ * mux_stream_consumed() are delivered from the next mux_output(), which
+ * want_output asks for) - except a call that ends the tunnel (mux_goaway()
+ * with an error code, an allocation failure), inside which every stream
+ * gets its stream_closed.  A callback may call any mux function, including
+ * mux_stream_reset() on its own stream, except mux_input() (refused with
+ * MUX_EINVAL) and mux_free().  A stream freed inside a callback stays valid
+ * memory until the outermost mux call returns.
+ *
+ * Typical use with libevent (one tunnel):
+ *  - tunnel read callback: mux_input(m, bufferevent_get_input(tls)); on a
+ *    fatal error flush mux_output() and close once the output has drained;
+ *  - want_output, and the tunnel write callback (output below its low
+ *    mark): mux_output(m, bufferevent_get_output(tls), room below the high
+ *    mark) - large pulls batch many frames into large TLS records;
+ *  - stream socket read callback: mux_stream_write(m, sid, input, &moved);
+ *    if input still holds bytes, disable EV_READ until stream_writable;
+ *  - stream_data: evbuffer_add_buffer(socket output, data); report the bytes
+ *    the kernel took with mux_stream_consumed() (evbuffer_add_cb() on the
+ *    socket's output gives n_deleted);
+ *  - stream_eof: shutdown(fd, SHUT_WR) once the socket output is empty;
+ *  - stream_closed: code NONE: close(); otherwise reset the socket
+ *    (SO_LINGER 0) so the client sees the stream was incomplete;
+ *  - a timer every few seconds: mux_ping() as the heartbeat, mux_tick().
  *
  * Errors: functions return 0 (or a count) on success and a negative MUX_E*
  * value on failure; mux_strerror() names it.  mux_is_fatal() tells whether the
@@ -75,6 +98,8 @@ enum mux_err {
 	MUX_ESTATE = -10,	/* stream: call not valid in stream's state */
 	MUX_EINVAL = -11,	/* bad argument */
 	MUX_ECLOSING = -12,	/* tunnel going away: no new streams */
+	MUX_ECLOSED = -13,	/* tunnel-fatal: we ended it (mux_goaway with
+				   an error code) */
 };
 
 enum mux_role {
@@ -123,8 +148,11 @@ struct mux_ctl {
 struct mux_callbacks {
 	/* A control message arrived (strings valid only during the call). */
 	void	(*control)(struct mux *m, const struct mux_ctl *ctl, void *arg);
-	/* The peer opened stream sid for service, from client.  Answer with
-	 * mux_stream_accept() or mux_stream_refuse(), now or later. */
+	/* The peer opened stream sid for service, from client (family 0 if
+	 * the peer gave none).  Answer with mux_stream_accept() or
+	 * mux_stream_refuse(), now or later; until then the stream may be
+	 * closed by the peer (stream_closed with the sarg set by
+	 * mux_stream_set_arg(), NULL by default). */
 	void	(*stream_open)(struct mux *m, uint32_t sid, const char *service,
 		    const struct mux_peer *client, void *arg);
 	/* The peer accepted a stream we opened. */
@@ -135,11 +163,18 @@ struct mux_callbacks {
 	 * mux keeps whatever the callee leaves in data, counted in the window. */
 	void	(*stream_data)(struct mux *m, uint32_t sid, struct evbuffer *data,
 		    void *sarg);
-	/* The peer will send no more on this stream (FIN). */
+	/* The peer will send no more on this stream (FIN), and every byte
+	 * before the FIN was handed over with stream_data. */
 	void	(*stream_eof)(struct mux *m, uint32_t sid, void *sarg);
 	/* The stream has ended: cleanly (code MUX_CODE_NONE, after FIN both
-	 * ways), reset or refused by the peer, or torn down with the tunnel.
-	 * Last callback for sid; sarg may be freed by the callee. */
+	 * ways and every received byte reported with mux_stream_consumed()),
+	 * reset or refused by the peer (its code, text NULL for RESET), reset
+	 * by the mux for a peer's protocol error on the stream (PROTOCOL), or
+	 * torn down with the tunnel (the fatal error's code; TUNNEL_LOST from
+	 * mux_free()).  Not called after the application's own
+	 * mux_stream_reset() or mux_stream_refuse().  Last callback for sid;
+	 * sarg may be freed by the callee.  A code other than NONE means the
+	 * stream is incomplete: close the socket with a TCP reset. */
 	void	(*stream_closed)(struct mux *m, uint32_t sid, uint32_t code,
 		    const char *text, void *sarg);
 	/* Send space opened again on a stream whose mux_stream_write() had
@@ -150,9 +185,19 @@ struct mux_callbacks {
 	void	(*want_output)(struct mux *m, void *arg);
 };
 
+/* Defaults: 256 KiB stream window, 16 MiB tunnel window, 32 KiB frames,
+ * 16384 streams, empty identity. */
+void	mux_settings_default(struct mux_settings *s);
+
+/* A new mux with our HELLO already queued (flush mux_output()).  s NULL means
+ * defaults; s is copied (identity too).  NULL if a setting is out of range
+ * (windows 1..2^31-1, max_frame 1024..16 MiB, identity <= 64 bytes) or out of
+ * memory.  cb is copied; any callback may be NULL. */
 struct mux *mux_new(enum mux_role role, const struct mux_settings *s,
 	    const struct mux_callbacks *cb, void *arg);
-void	mux_free(struct mux *m);		/* accepts NULL */
+/* Closes every remaining stream (stream_closed, TUNNEL_LOST), frees all.
+ * Accepts NULL. */
+void	mux_free(struct mux *m);
 
 /* Feed tunnel bytes.  Consumes every complete frame in `in` (partial frames
  * stay there).  Returns 0, or a negative error; if mux_is_fatal() the tunnel is
@@ -162,15 +207,28 @@ int	mux_input(struct mux *m, struct evbuffer *in);
 /* Append frames to `out` until about `max` bytes were added or nothing is
  * left to send: control frames first, then DATA round-robin across streams
  * with queued bytes and credit, each frame at most the peer's max_frame.
- * Returns the number of bytes appended. */
+ * Returns the number of bytes appended.  When it stopped at max, call again
+ * (e.g. from the tunnel's write callback): want_output is signalled only for
+ * output that appears after a mux_output() call.  Runs deferred events
+ * first (buffered data, EOF, clean closes). */
 size_t	mux_output(struct mux *m, struct evbuffer *out, size_t max);
 int	mux_has_output(const struct mux *m);
 
 /* Tunnel-level control. */
 int	mux_send_ctl(struct mux *m, const struct mux_ctl *ctl);	/* REGISTER* */
 int	mux_ping(struct mux *m, uint64_t opaque);
+/* Graceful (code NONE or SHUTDOWN): no new streams either way, existing
+ * ones finish; close the tunnel when mux_nstreams() is 0 or at a deadline.
+ * Any other code ends the tunnel now: GOAWAY queued (flush it), every stream
+ * closed with that code, later calls get MUX_ECLOSED / MUX_ECLOSING. */
 int	mux_goaway(struct mux *m, uint32_t code, const char *text);
 int	mux_is_ready(const struct mux *m);	/* both HELLOs exchanged */
+int	mux_is_dead(const struct mux *m);	/* a fatal error happened */
+/* Call every few seconds: halves the flood counter (PROTOCOL.md section 6),
+ * so that legitimate bursts of pings, window updates or resets decay. */
+void	mux_tick(struct mux *m);
+/* Tests: the allocation after n successful ones fails (once); -1: off. */
+void	mux_set_alloc_fail(struct mux *m, long n);
 int	mux_is_going_away(const struct mux *m);	/* GOAWAY sent or received */
 size_t	mux_nstreams(const struct mux *m);	/* incl. closing ones */
 
@@ -188,7 +246,14 @@ int	mux_stream_write(struct mux *m, uint32_t sid, struct evbuffer *src,
 size_t	mux_stream_send_space(const struct mux *m, uint32_t sid);
 int	mux_stream_shutdown(struct mux *m, uint32_t sid);	/* FIN after queue */
 int	mux_stream_reset(struct mux *m, uint32_t sid, uint32_t code);
+/* n bytes handed over by stream_data have left the process: credit returns
+ * to the peer (half-window rule).  MUX_EINVAL if more than was handed;
+ * MUX_ENOSTREAM once the stream is closed (ignore it: the mux already
+ * returned that stream's credit to the tunnel). */
 int	mux_stream_consumed(struct mux *m, uint32_t sid, size_t n);
+/* Bytes the callee left in stream_data's buffer are offered again (and a
+ * pending EOF) from the next mux_output().  0 or MUX_ENOSTREAM. */
+int	mux_stream_redeliver(struct mux *m, uint32_t sid);
 void	*mux_stream_arg(const struct mux *m, uint32_t sid);
 int	mux_stream_set_arg(struct mux *m, uint32_t sid, void *sarg);
 

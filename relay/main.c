@@ -9,6 +9,7 @@
 
 #include "cfg_relay.h"
 #include "log.h"
+#include "relay.h"
 
 #define RELAY_DEFAULT_CONFIG "/etc/atlax/relay.yaml"
 
@@ -34,8 +35,9 @@ main(int argc, char **argv)
 	};
 	const char *path = RELAY_DEFAULT_CONFIG;
 	struct relay_config *cfg = NULL;
+	struct relay *r;
 	char err[512];
-	int ch, test = 0;
+	int ch, rc, test = 0;
 
 	log_init("atlax-relay", LOG_LEVEL_INFO);
 	while ((ch = getopt_long(argc, argv, "c:th", longopts, NULL)) != -1) {
@@ -71,7 +73,10 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_set_level(cfg->log_level);
-	fprintf(stderr, "atlax-relay: the daemon is not built yet (issue 4)\n");
-	cfg_relay_free(cfg);
-	return 1;
+	/* relay_new takes cfg, also when it fails. */
+	if ((r = relay_new(cfg, path)) == NULL)
+		return 1;
+	rc = relay_run(r) == 0 ? 0 : 1;
+	relay_free(r);
+	return rc;
 }

@@ -1,0 +1,424 @@
+/*
+ * cfg_relay.c — relay.yaml: the key table, the agents: policy section and the
+ * checks across keys.  The reading itself is cfg_yaml.c's.
+ */
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "cfg_relay.h"
+#include "cfg_walk.h"
+#include "cfg_yaml.h"
+#include "log.h"
+
+#define RELAY_OFF(f)	offsetof(struct relay_config, f)
+
+static int cfg_relay_port_range(struct cfg_walk *, const struct cfg_key *,
+    const struct cfg_node *, void *);
+static int cfg_relay_agents(struct cfg_walk *, const struct cfg_key *,
+    const struct cfg_node *, void *);
+static int cfg_relay_ports(struct cfg_walk *, const struct cfg_key *,
+    const struct cfg_node *, void *);
+
+static const struct cfg_key cfg_relay_tls[] = {
+	{ "cert", CFG_T_PATH, CFG_REQUIRED, NULL, 0, 0,
+	    RELAY_OFF(tls_cert), NULL, NULL },
+	{ "key", CFG_T_PATH, CFG_REQUIRED, NULL, 0, 0,
+	    RELAY_OFF(tls_key), NULL, NULL },
+	{ "ca", CFG_T_PATH, CFG_REQUIRED, NULL, 0, 0,
+	    RELAY_OFF(tls_ca), NULL, NULL },
+	{ "crl", CFG_T_PATH, 0, NULL, 0, 0,
+	    RELAY_OFF(tls_crl), NULL, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+static const struct cfg_key cfg_relay_public[] = {
+	{ "bind", CFG_T_IP, 0, "0.0.0.0", 0, 0,
+	    RELAY_OFF(public_bind), NULL, NULL },
+	{ "port_range", CFG_T_FUNC, CFG_REQUIRED, NULL, 0, 0,
+	    0, NULL, cfg_relay_port_range },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+static const struct cfg_key cfg_relay_limits[] = {
+	{ "max_streams_per_agent", CFG_T_UINT, 0, "4096", 1, 1000000,
+	    RELAY_OFF(max_streams_per_agent), NULL, NULL },
+	{ "stream_window", CFG_T_SIZE, 0, "256KiB", 16 * 1024,
+	    16 * 1024 * 1024, RELAY_OFF(stream_window), NULL, NULL },
+	{ "tunnel_window", CFG_T_SIZE, 0, "16MiB", 16 * 1024,
+	    1024 * 1024 * 1024, RELAY_OFF(tunnel_window), NULL, NULL },
+	{ "max_frame", CFG_T_SIZE, 0, "16KiB", 1024, 1024 * 1024,
+	    RELAY_OFF(max_frame), NULL, NULL },
+	{ "max_agents", CFG_T_UINT, 0, "1024", 1, 100000,
+	    RELAY_OFF(max_agents), NULL, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+static const struct cfg_key cfg_relay_timeouts[] = {
+	{ "handshake", CFG_T_DURATION, 0, "10s", 100, 3600 * 1000,
+	    RELAY_OFF(handshake_timeout_ms), NULL, NULL },
+	{ "shutdown", CFG_T_DURATION, 0, "10s", 0, 3600 * 1000,
+	    RELAY_OFF(shutdown_timeout_ms), NULL, NULL },
+	{ "port_grace", CFG_T_DURATION, 0, "60s", 0, 24 * 3600 * 1000,
+	    RELAY_OFF(port_grace_ms), NULL, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+static const struct cfg_key cfg_relay_keepalive[] = {
+	{ "interval", CFG_T_DURATION, 0, "15s", 100, 3600 * 1000,
+	    RELAY_OFF(ping_interval_ms), NULL, NULL },
+	{ "misses", CFG_T_UINT, 0, "3", 1, 100,
+	    RELAY_OFF(ping_misses), NULL, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+static const struct cfg_key cfg_relay_log[] = {
+	{ "level", CFG_T_LOGLEVEL, 0, "info", 0, 0,
+	    RELAY_OFF(log_level), NULL, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+static const struct cfg_key cfg_relay_top[] = {
+	{ "listen", CFG_T_ADDR, CFG_REQUIRED, NULL, 0, 0,
+	    RELAY_OFF(listen), NULL, NULL },
+	{ "tls", CFG_T_MAP, CFG_REQUIRED, NULL, 0, 0, 0, cfg_relay_tls, NULL },
+	{ "public", CFG_T_MAP, CFG_REQUIRED, NULL, 0, 0, 0, cfg_relay_public,
+	    NULL },
+	{ "agents", CFG_T_FUNC, 0, NULL, 0, 0, 0, NULL, cfg_relay_agents },
+	{ "limits", CFG_T_MAP, 0, NULL, 0, 0, 0, cfg_relay_limits, NULL },
+	{ "timeouts", CFG_T_MAP, 0, NULL, 0, 0, 0, cfg_relay_timeouts, NULL },
+	{ "keepalive", CFG_T_MAP, 0, NULL, 0, 0, 0, cfg_relay_keepalive,
+	    NULL },
+	{ "workers", CFG_T_WORKERS, 0, "auto", 1, 64,
+	    RELAY_OFF(workers), NULL, NULL },
+	{ "log", CFG_T_MAP, 0, NULL, 0, 0, 0, cfg_relay_log, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+/* agents.<id>: the policy of one identity. */
+static const struct cfg_key cfg_relay_policy_keys[] = {
+	{ "ports", CFG_T_FUNC, CFG_REQUIRED, NULL, 0, 0, 0, NULL,
+	    cfg_relay_ports },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+static int
+cfg_relay_port_range(struct cfg_walk *w, const struct cfg_key *k,
+    const struct cfg_node *n, void *obj)
+{
+	struct relay_config *c = obj;
+	const char *text;
+	char reason[256];
+	int r = -1;
+
+	(void)k;
+	if (cfg_walk_scalar(w, n, "a port range (start-end)", &text) != 0)
+		goto out;
+	if (cfg_parse_port_range(text, &c->port_min, &c->port_max, reason,
+	    sizeof(reason)) != 0) {
+		cfg_walk_error(w, n, "%s", reason);
+		goto out;
+	}
+	r = 0;
+out:
+	return r;
+}
+
+#define PORT_SET(set, p)	((set)[(p) / 8] |= (uint8_t)(1U << ((p) % 8)))
+#define PORT_ISSET(set, p)	(((set)[(p) / 8] >> ((p) % 8)) & 1U)
+
+/* agents.<id>.ports: a sequence of distinct ports 1..65535. */
+static int
+cfg_relay_ports(struct cfg_walk *w, const struct cfg_key *k,
+    const struct cfg_node *n, void *obj)
+{
+	struct relay_policy *p = obj;
+	const struct cfg_node *item;
+	uint8_t seen[65536 / 8];
+	const char *text;
+	char q[80];
+	uint64_t v;
+	size_t i, saved;
+	int r = -1;
+
+	(void)k;
+	if (cfg_walk_expect(w, n, CFG_NODE_SEQ) != 0)
+		goto out;
+	if (cfg_node_is_null(n) || n->nkids == 0) {
+		r = 0;
+		goto out;
+	}
+	if ((p->ports = calloc(n->nkids, sizeof(*p->ports))) == NULL) {
+		cfg_walk_error(w, n, "out of memory");
+		goto out;
+	}
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < n->nkids; i++) {
+		item = n->kids[i];
+		saved = cfg_walk_push_index(w, i);
+		if (cfg_walk_scalar(w, item, "a port number", &text) != 0)
+			goto out;
+		if (text[strspn(text, "0123456789")] != '\0') {
+			cfg_walk_error(w, item, "%s is not a port number",
+			    cfg_quote(text, q, sizeof(q)));
+			goto out;
+		}
+		/* All digits: a failure can only be an overflow. */
+		if (cfg_parse_uint(text, 65535, &v, NULL, 0) != 0 || v == 0) {
+			cfg_walk_error(w, item, "port %.20s out of range "
+			    "1..65535", text);
+			goto out;
+		}
+		if (PORT_ISSET(seen, v)) {
+			cfg_walk_error(w, item, "port %u listed twice",
+			    (unsigned)v);
+			goto out;
+		}
+		PORT_SET(seen, v);
+		p->ports[p->nports++] = (uint16_t)v;
+		cfg_walk_pop(w, saved);
+	}
+	r = 0;
+out:
+	return r;
+}
+
+/* agents: a mapping from identity to policy. */
+static int
+cfg_relay_agents(struct cfg_walk *w, const struct cfg_key *k,
+    const struct cfg_node *n, void *obj)
+{
+	struct relay_config *c = obj;
+	struct relay_policy *p;
+	const struct cfg_node *key;
+	char q[80];
+	size_t i, saved;
+	int r = -1;
+
+	(void)k;
+	if (cfg_walk_expect(w, n, CFG_NODE_MAP) != 0)
+		goto out;
+	if (cfg_node_is_null(n) || n->nkids == 0) {
+		r = 0;
+		goto out;
+	}
+	if ((c->agents = calloc(n->nkids / 2, sizeof(*c->agents))) == NULL) {
+		cfg_walk_error(w, n, "out of memory");
+		goto out;
+	}
+	for (i = 0; i + 1 < n->nkids; i += 2) {
+		key = n->kids[i];
+		saved = cfg_walk_push(w, key->str);
+		if (cfg_walk_dup(w, n, i) != 0)
+			goto out;
+		if (!cfg_valid_id(key->str)) {
+			cfg_walk_error(w, key, "bad identity %s (letters, "
+			    "digits, '.', '_', '-', starting with a letter or "
+			    "digit, at most %d)", cfg_quote(key->str, q,
+			    sizeof(q)), CFG_ID_MAX);
+			goto out;
+		}
+		p = &c->agents[c->nagents++];
+		memcpy(p->id, key->str, strlen(key->str) + 1);
+		if (cfg_walk_map(w, n->kids[i + 1], key, cfg_relay_policy_keys,
+		    p) != 0)
+			goto out;
+		cfg_walk_pop(w, saved);
+	}
+	r = 0;
+out:
+	return r;
+}
+
+static int
+cfg_relay_has_port(const struct relay_policy *p, uint16_t port)
+{
+	size_t i;
+
+	for (i = 0; i < p->nports; i++) {
+		if (p->ports[i] == port)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Each policy port inside public.port_range, and given to one identity at
+ * most (a bitmap keeps this linear: a file may list thousands).
+ */
+static int
+cfg_relay_check_ports(struct cfg_walk *w, const struct cfg_node *root,
+    const struct relay_config *c)
+{
+	const struct cfg_node *ports;
+	const struct relay_policy *p;
+	uint8_t claimed[65536 / 8];
+	uint16_t port;
+	size_t i, j, o;
+	int r = -1;
+
+	memset(claimed, 0, sizeof(claimed));
+	for (i = 0; i < c->nagents; i++) {
+		p = &c->agents[i];
+		ports = cfg_node_get(cfg_node_get(cfg_node_get(root, "agents"),
+		    p->id), "ports");
+		for (j = 0; j < p->nports; j++) {
+			port = p->ports[j];
+			cfg_walk_pop(w, 0);
+			cfg_walk_push(w, "agents");
+			cfg_walk_push(w, p->id);
+			cfg_walk_push(w, "ports");
+			cfg_walk_push_index(w, j);
+			if (port < c->port_min || port > c->port_max) {
+				cfg_walk_error(w, ports->kids[j], "port %u is "
+				    "outside public.port_range %u-%u", port,
+				    c->port_min, c->port_max);
+				goto out;
+			}
+			if (PORT_ISSET(claimed, port)) {
+				for (o = 0; o < i; o++) {
+					if (cfg_relay_has_port(&c->agents[o],
+					    port))
+						break;
+				}
+				cfg_walk_error(w, ports->kids[j], "port %u is "
+				    "also given to agents.%s", port,
+				    c->agents[o].id);
+				goto out;
+			}
+			PORT_SET(claimed, port);
+		}
+	}
+	r = 0;
+out:
+	if (r == 0)
+		cfg_walk_pop(w, 0);
+	return r;
+}
+
+/* Checks across keys, after every key has its value. */
+static int
+cfg_relay_check(struct cfg_walk *w, const struct cfg_node *root,
+    struct relay_config *c)
+{
+	int r = -1;
+
+	if (cfg_walk_order(w, cfg_node_get(root, "limits"), "limits",
+	    "stream_window", c->stream_window, "tunnel_window",
+	    c->tunnel_window, 1, 1) != 0)
+		goto out;
+	if (cfg_relay_check_ports(w, root, c) != 0)
+		goto out;
+	r = 0;
+out:
+	return r;
+}
+
+/* Walk a parsed document; name is the file name used in messages. */
+static int
+cfg_relay_tree(const char *name, const char *dir, const struct cfg_node *root,
+    struct relay_config **out, char *err, size_t errlen)
+{
+	struct relay_config *c = NULL;
+	struct cfg_walk w;
+	int r = -1;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->path = strdup(name)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		goto out;
+	}
+	cfg_walk_init(&w, name, dir, err, errlen);
+	if (cfg_walk_map(&w, root, root, cfg_relay_top, c) != 0 ||
+	    cfg_relay_check(&w, root, c) != 0)
+		goto out;
+	*out = c;
+	c = NULL;
+	r = 0;
+out:
+	cfg_relay_free(c);
+	return r;
+}
+
+int
+cfg_relay_load(const char *path, struct relay_config **out, char *err,
+    size_t errlen)
+{
+	struct cfg_node *root = NULL;
+	char dir[PATH_MAX];
+	int r = -1;
+
+	*out = NULL;
+	if (cfg_yaml_load(path, &root, err, errlen) != 0)
+		goto out;
+	if (cfg_walk_dirname(path, dir, sizeof(dir)) != 0) {
+		snprintf(err, errlen, "%s: cannot resolve its folder", path);
+		goto out;
+	}
+	r = cfg_relay_tree(path, dir, root, out, err, errlen);
+out:
+	cfg_node_free(root);
+	return r;
+}
+
+int
+cfg_relay_parse(const char *name, const char *buf, size_t len,
+    const char *dir, struct relay_config **out, char *err, size_t errlen)
+{
+	struct cfg_node *root = NULL;
+	int r = -1;
+
+	*out = NULL;
+	if (cfg_yaml_parse(name, buf, len, &root, err, errlen) != 0)
+		goto out;
+	r = cfg_relay_tree(name, dir, root, out, err, errlen);
+out:
+	cfg_node_free(root);
+	return r;
+}
+
+void
+cfg_relay_free(struct relay_config *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nagents; i++)
+		free(c->agents[i].ports);
+	free(c->agents);
+	free(c->path);
+	free(c->tls_cert);
+	free(c->tls_key);
+	free(c->tls_ca);
+	free(c->tls_crl);
+	free(c->public_bind);
+	free(c);
+}
+
+const struct relay_policy *
+cfg_relay_policy(const struct relay_config *c, const char *id)
+{
+	const struct relay_policy *p = NULL;
+	size_t i;
+
+	for (i = 0; i < c->nagents && p == NULL; i++) {
+		if (strcmp(c->agents[i].id, id) == 0)
+			p = &c->agents[i];
+	}
+	return p;
+}
+
+int
+cfg_relay_port_allowed(const struct relay_config *c, const char *id,
+    uint16_t port)
+{
+	const struct relay_policy *p;
+
+	if ((p = cfg_relay_policy(c, id)) != NULL)
+		return cfg_relay_has_port(p, port);
+	return port >= c->port_min && port <= c->port_max;
+}

@@ -1,0 +1,339 @@
+/*
+ * pump.c — see pump.h.  The pump is a small state machine over two flags per
+ * direction:
+ *
+ *   socket -> stream:  reading --(EOF, all handed over)--> fin_sent
+ *   stream -> socket:  writing --(peer FIN, output drained)--> wr_shut
+ *   the stream:        open --(stream_closed / reset / abort)--> gone
+ *
+ * The pump is finished when the stream is gone and the socket closed.  A
+ * clean end waits for the socket's output to drain before closing; every
+ * other end closes with a reset at once and drops what was queued.
+ *
+ * Invariant: the socket's output holds at most one stream window, because the
+ * mux delivers no more than our window and credit returns only when bytes
+ * leave for the kernel (pump_output_cb).
+ */
+#include "pump.h"
+
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "log.h"
+#include "mux.h"
+
+struct pump {
+	struct bufferevent	*bev;	/* NULL once the socket is closed */
+	struct evbuffer_cb_entry *ocb;
+	struct mux		*mux;	/* NULL once the stream is gone */
+	uint32_t		 sid;
+	int			 started;
+	int			 blocked;	/* reading off: no send space */
+	int			 sock_eof;	/* EOF read from the socket */
+	int			 fin_sent;	/* mux_stream_shutdown() done */
+	int			 peer_fin;	/* stream_eof seen */
+	int			 wr_shut;	/* shutdown(SHUT_WR) done */
+	int			 clean;		/* stream ended with NONE */
+	int			 done;
+	pump_done_cb		 done_cb;
+	void			*arg;
+	char			 label[64];
+};
+
+static void	pump_read_cb(struct bufferevent *, void *);
+static void	pump_write_cb(struct bufferevent *, void *);
+static void	pump_event_cb(struct bufferevent *, short, void *);
+static void	pump_output_cb(struct evbuffer *,
+		    const struct evbuffer_cb_info *, void *);
+static void	pump_close(struct pump *, int);
+static void	pump_fail(struct pump *, uint32_t);
+
+void
+pump_set_rst(int fd)
+{
+	struct linger l = { 1, 0 };
+
+	if (fd >= 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+}
+
+struct pump *
+pump_new(struct bufferevent *bev, struct mux *m, const char *label,
+    pump_done_cb done, void *arg)
+{
+	struct pump *p;
+	int one = 1, fd;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->bev = bev;
+	p->mux = m;
+	p->done_cb = done;
+	p->arg = arg;
+	snprintf(p->label, sizeof(p->label), "%s", label);
+	fd = (int)bufferevent_getfd(bev);
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+	p->ocb = evbuffer_add_cb(bufferevent_get_output(bev), pump_output_cb,
+	    p);
+	bufferevent_setcb(bev, pump_read_cb, pump_write_cb, pump_event_cb, p);
+	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	bufferevent_disable(bev, EV_READ);
+	bufferevent_enable(bev, EV_WRITE);
+	return p;
+}
+
+void
+pump_set_stream(struct pump *p, uint32_t sid)
+{
+	p->sid = sid;
+}
+
+uint32_t
+pump_sid(const struct pump *p)
+{
+	return p->sid;
+}
+
+int
+pump_is_done(const struct pump *p)
+{
+	return p->done;
+}
+
+size_t
+pump_pending(const struct pump *p)
+{
+	if (p->bev == NULL)
+		return 0;
+	return evbuffer_get_length(bufferevent_get_output(p->bev));
+}
+
+/* Hand what the socket gave us to the stream, as far as its space goes. */
+static void
+pump_feed(struct pump *p)
+{
+	struct evbuffer *in;
+	size_t moved = 0;
+	int r;
+
+	if (p->bev == NULL || p->mux == NULL || !p->started || p->fin_sent)
+		return;
+	in = bufferevent_get_input(p->bev);
+	if (evbuffer_get_length(in) > 0) {
+		r = mux_stream_write(p->mux, p->sid, in, &moved);
+		if (r < 0) {
+			log_debug("pump", "%s: stream write: %s", p->label,
+			    mux_strerror(r));
+			pump_fail(p, MUX_CODE_INTERNAL);
+			return;
+		}
+	}
+	if (evbuffer_get_length(in) > 0) {
+		/* Stop reading where we cannot send (STYLE rule 9). */
+		p->blocked = 1;
+		bufferevent_disable(p->bev, EV_READ);
+		return;
+	}
+	p->blocked = 0;
+	if (p->sock_eof) {
+		p->fin_sent = 1;
+		r = mux_stream_shutdown(p->mux, p->sid);
+		if (r < 0)
+			log_debug("pump", "%s: shutdown: %s", p->label,
+			    mux_strerror(r));
+		return;
+	}
+	bufferevent_enable(p->bev, EV_READ);
+}
+
+void
+pump_start(struct pump *p)
+{
+	if (p->done || p->started)
+		return;
+	p->started = 1;
+	pump_feed(p);
+}
+
+static void
+pump_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct pump *p = arg;
+
+	(void)bev;
+	pump_feed(p);
+}
+
+/* The output drained: finish a half-close or a clean close. */
+static void
+pump_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct pump *p = arg;
+	int fd;
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return;
+	if (p->peer_fin && !p->wr_shut) {
+		p->wr_shut = 1;
+		fd = (int)bufferevent_getfd(bev);
+		if (fd >= 0)
+			(void)shutdown(fd, SHUT_WR);
+	}
+	if (p->clean && p->mux == NULL)
+		pump_close(p, 0);
+}
+
+static void
+pump_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct pump *p = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_EOF) {
+		p->sock_eof = 1;
+		if (p->mux == NULL) {
+			/* Stream already gone; only the socket was left. */
+			pump_close(p, !p->clean);
+			return;
+		}
+		pump_feed(p);
+		return;
+	}
+	if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+		log_debug("pump", "%s: socket %s: %s", p->label,
+		    (what & BEV_EVENT_WRITING) ? "write" : "read",
+		    (what & BEV_EVENT_TIMEOUT) ? "timeout" :
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		pump_fail(p, MUX_CODE_CANCEL);
+	}
+}
+
+/* Credit goes back when bytes leave the process (STYLE rule 8). */
+static void
+pump_output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct pump *p = arg;
+
+	(void)buf;
+	if (info->n_deleted > 0 && p->mux != NULL)
+		(void)mux_stream_consumed(p->mux, p->sid, info->n_deleted);
+}
+
+void
+pump_stream_data(struct pump *p, struct evbuffer *data)
+{
+	size_t n;
+
+	if (p->bev == NULL || p->wr_shut) {
+		/* Nowhere to go: still consumed, or the tunnel deadlocks. */
+		n = evbuffer_get_length(data);
+		evbuffer_drain(data, n);
+		if (p->mux != NULL && n > 0)
+			(void)mux_stream_consumed(p->mux, p->sid, n);
+		return;
+	}
+	evbuffer_add_buffer(bufferevent_get_output(p->bev), data);
+}
+
+void
+pump_stream_eof(struct pump *p)
+{
+	p->peer_fin = 1;
+	if (p->bev != NULL)
+		pump_write_cb(p->bev, p);
+}
+
+void
+pump_stream_writable(struct pump *p)
+{
+	if (p->blocked)
+		pump_feed(p);
+}
+
+void
+pump_stream_closed(struct pump *p, uint32_t code)
+{
+	if (p->mux == NULL)
+		return;
+	p->mux = NULL;
+	if (code != MUX_CODE_NONE || p->bev == NULL) {
+		log_debug("pump", "%s: stream closed: %s", p->label,
+		    mux_code_name(code));
+		pump_close(p, code != MUX_CODE_NONE);
+		return;
+	}
+	p->clean = 1;
+	p->peer_fin = 1;
+	/* Close once the last bytes are out; pump_write_cb does it. */
+	pump_write_cb(p->bev, p);
+}
+
+/* Reset the stream and the socket: an abnormal end on our side. */
+static void
+pump_fail(struct pump *p, uint32_t code)
+{
+	struct mux *m = p->mux;
+
+	p->mux = NULL;
+	if (m != NULL) {
+		/* The mux must not hand the pump back after this. */
+		(void)mux_stream_set_arg(m, p->sid, NULL);
+		(void)mux_stream_reset(m, p->sid, code);
+	}
+	pump_close(p, 1);
+}
+
+static void
+pump_close(struct pump *p, int rst)
+{
+	if (p->bev != NULL) {
+		if (rst)
+			pump_set_rst((int)bufferevent_getfd(p->bev));
+		if (p->ocb != NULL)
+			evbuffer_remove_cb_entry(bufferevent_get_output(p->bev),
+			    p->ocb);
+		p->ocb = NULL;
+		bufferevent_free(p->bev);
+		p->bev = NULL;
+	}
+	if (p->mux == NULL && !p->done) {
+		p->done = 1;
+		if (p->done_cb != NULL)
+			p->done_cb(p, p->arg);
+	}
+}
+
+void
+pump_abort(struct pump *p)
+{
+	if (p->mux != NULL)
+		(void)mux_stream_set_arg(p->mux, p->sid, NULL);
+	p->mux = NULL;
+	p->done = 1;	/* the owner is tearing down: no done() */
+	pump_close(p, 1);
+}
+
+void
+pump_free(struct pump *p)
+{
+	if (p == NULL)
+		return;
+	if (p->bev != NULL) {
+		p->done = 1;
+		pump_close(p, 1);
+	}
+	free(p);
+}

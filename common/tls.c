@@ -1,0 +1,228 @@
+/*
+ * tls.c — see tls.h.  Everything that makes a handshake strict lives here, so
+ * the relay and the agent cannot drift apart.
+ */
+#include "tls.h"
+
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#define TLS_VERIFY_DEPTH 2
+
+static void
+tls_err(char *err, size_t len, const char *what, const char *path)
+{
+	char reason[256] = "";
+	unsigned long e;
+
+	/* The last error in the queue is usually the most specific. */
+	while ((e = ERR_get_error()) != 0)
+		ERR_error_string_n(e, reason, sizeof(reason));
+	snprintf(err, len, "%s %s: %s", what, path,
+	    reason[0] != '\0' ? reason : "failed");
+}
+
+int
+tls_check_key_file(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int r = -1;
+
+	if (stat(path, &st) != 0) {
+		snprintf(err, errlen, "tls.key %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "tls.key %s: not a regular file", path);
+		goto out;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		snprintf(err, errlen, "tls.key %s: permissions %04o are too "
+		    "open (group or others may access it); chmod 600 it", path,
+		    (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	r = 0;
+out:
+	return r;
+}
+
+static int
+tls_load_crl(SSL_CTX *ctx, const char *crl, char *err, size_t errlen)
+{
+	X509_STORE *st = SSL_CTX_get_cert_store(ctx);
+	X509_LOOKUP *lu;
+	int r = -1;
+
+	if ((lu = X509_STORE_add_lookup(st, X509_LOOKUP_file())) == NULL ||
+	    X509_load_crl_file(lu, crl, X509_FILETYPE_PEM) <= 0) {
+		tls_err(err, errlen, "tls.crl", crl);
+		goto out;
+	}
+	/* The leaf only: the CA's own status is not something it can revoke. */
+	X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK);
+	r = 0;
+out:
+	return r;
+}
+
+SSL_CTX *
+tls_ctx_new(enum tls_role role, const struct tls_files *f, char *err,
+    size_t errlen)
+{
+	SSL_CTX *ctx = NULL, *ret = NULL;
+	STACK_OF(X509_NAME) *names = NULL;
+	X509_VERIFY_PARAM *vp;
+
+	ERR_clear_error();
+	if (tls_check_key_file(f->key, err, errlen) != 0)
+		goto out;
+	ctx = SSL_CTX_new(role == TLS_ROLE_RELAY ? TLS_server_method() :
+	    TLS_client_method());
+	if (ctx == NULL) {
+		tls_err(err, errlen, "tls", "context");
+		goto out;
+	}
+	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) ||
+	    !SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION)) {
+		tls_err(err, errlen, "tls", "version");
+		goto out;
+	}
+	/* Full handshakes only: a resumed session would skip the CRL. */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_max_early_data(ctx, 0);
+	SSL_CTX_set_recv_max_early_data(ctx, 0);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+
+	if (SSL_CTX_use_certificate_chain_file(ctx, f->cert) != 1) {
+		tls_err(err, errlen, "tls.cert", f->cert);
+		goto out;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, f->key, SSL_FILETYPE_PEM) != 1) {
+		tls_err(err, errlen, "tls.key", f->key);
+		goto out;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		tls_err(err, errlen, "tls.key", f->key);
+		goto out;
+	}
+	if (SSL_CTX_load_verify_locations(ctx, f->ca, NULL) != 1) {
+		tls_err(err, errlen, "tls.ca", f->ca);
+		goto out;
+	}
+	vp = SSL_CTX_get0_param(ctx);
+	if (role == TLS_ROLE_RELAY) {
+		if ((names = SSL_load_client_CA_file(f->ca)) == NULL) {
+			tls_err(err, errlen, "tls.ca", f->ca);
+			goto out;
+		}
+		SSL_CTX_set_client_CA_list(ctx, names);	/* takes names */
+		names = NULL;
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+		    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+		X509_VERIFY_PARAM_set_purpose(vp, X509_PURPOSE_SSL_CLIENT);
+		if (f->crl != NULL && tls_load_crl(ctx, f->crl, err,
+		    errlen) != 0)
+			goto out;
+	} else {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		X509_VERIFY_PARAM_set_purpose(vp, X509_PURPOSE_SSL_SERVER);
+	}
+	SSL_CTX_set_verify_depth(ctx, TLS_VERIFY_DEPTH);
+	ret = ctx;
+	ctx = NULL;
+out:
+	sk_X509_NAME_pop_free(names, X509_NAME_free);
+	SSL_CTX_free(ctx);
+	return ret;
+}
+
+SSL *
+tls_ssl_new_client(SSL_CTX *ctx, const char *server_name, char *err,
+    size_t errlen)
+{
+	SSL *ssl = NULL, *ret = NULL;
+	unsigned char ip[16];
+	int is_ip;
+
+	is_ip = inet_pton(AF_INET, server_name, ip) == 1 ||
+	    inet_pton(AF_INET6, server_name, ip) == 1;
+	if ((ssl = SSL_new(ctx)) == NULL) {
+		tls_err(err, errlen, "tls", "SSL_new");
+		goto out;
+	}
+	if (is_ip) {
+		/* An address is matched against the IP SANs. */
+		if (!X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
+		    server_name)) {
+			tls_err(err, errlen, "tls.server_name", server_name);
+			goto out;
+		}
+	} else if (SSL_set1_host(ssl, server_name) != 1 ||
+	    SSL_set_tlsext_host_name(ssl, server_name) != 1) {
+		tls_err(err, errlen, "tls.server_name", server_name);
+		goto out;
+	}
+	ret = ssl;
+	ssl = NULL;
+out:
+	SSL_free(ssl);
+	return ret;
+}
+
+int
+tls_peer_cn(SSL *ssl, char *buf, size_t len)
+{
+	X509 *peer;
+	X509_NAME *name;
+	X509_NAME_ENTRY *ent;
+	unsigned char *utf8 = NULL;
+	int i, n, r = -1;
+
+	if (len == 0 || (peer = SSL_get0_peer_certificate(ssl)) == NULL)
+		goto out;
+	name = X509_get_subject_name(peer);
+	if ((i = X509_NAME_get_index_by_NID(name, NID_commonName, -1)) < 0)
+		goto out;
+	/* Exactly one CN: two would make "the identity" ambiguous. */
+	if (X509_NAME_get_index_by_NID(name, NID_commonName, i) >= 0)
+		goto out;
+	ent = X509_NAME_get_entry(name, i);
+	n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(ent));
+	if (n <= 0 || (size_t)n >= len || memchr(utf8, '\0', (size_t)n))
+		goto out;
+	memcpy(buf, utf8, (size_t)n);
+	buf[n] = '\0';
+	r = 0;
+out:
+	OPENSSL_free(utf8);
+	return r;
+}
+
+char *
+tls_failure(SSL *ssl, unsigned long e, char *buf, size_t len)
+{
+	long v = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
+	const char *s;
+
+	if (v != X509_V_OK)
+		snprintf(buf, len, "%s", X509_verify_cert_error_string(v));
+	else if (e != 0 && (s = ERR_reason_error_string(e)) != NULL)
+		snprintf(buf, len, "%s", s);
+	else if (e != 0)
+		ERR_error_string_n(e, buf, len);
+	else
+		snprintf(buf, len, "connection closed during handshake");
+	return buf;
+}

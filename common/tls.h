@@ -1,0 +1,61 @@
+/*
+ * tls.h — OpenSSL contexts for both ends of the tunnel, and the certificate
+ * facts the daemons log and check.
+ *
+ * Policy, identical on both sides: TLS 1.3 only, no session tickets, no
+ * session cache (every connection is a full handshake that sees the current
+ * CRL), no early data, verify depth 2 (leaf, one intermediate, root).  The
+ * relay requires a client certificate with purpose clientAuth, checked against
+ * tls.ca and, when configured, the CRL; the agent checks the relay for
+ * serverAuth and the host name (tls_ssl_new_client sets SSL_set1_host).
+ *
+ * Errors: functions return 0 / a pointer, or -1 / NULL with one line in err
+ * ("tls.key /etc/atlax/a.key: permissions 0644 are too open ...").  Nothing
+ * here logs or exits.
+ */
+#ifndef ATLAX_TLS_H
+#define ATLAX_TLS_H
+
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+enum tls_role {
+	TLS_ROLE_RELAY,		/* server: requires client certificates */
+	TLS_ROLE_AGENT,		/* client: verifies the relay */
+};
+
+struct tls_files {
+	const char *cert;	/* PEM chain, leaf first */
+	const char *key;	/* PEM private key, mode 0600 or stricter */
+	const char *ca;		/* PEM CA bundle that verifies the peer */
+	const char *crl;	/* PEM CRL (relay only), or NULL */
+};
+
+/* A new context for role, loaded from files.  The caller owns it
+ * (SSL_CTX_free); the key is checked with tls_check_key_file() first. */
+SSL_CTX	*tls_ctx_new(enum tls_role role, const struct tls_files *f,
+	    char *err, size_t errlen);
+
+/* Refuse a key file that is not a regular file or that group or others may
+ * read or write (like ssh's "UNPROTECTED PRIVATE KEY FILE"). */
+int	 tls_check_key_file(const char *path, char *err, size_t errlen);
+
+/* A client SSL for ctx that checks the relay's name (DNS SAN, or IP SAN when
+ * server_name is an address) and sends it as SNI.  Caller owns the SSL. */
+SSL	*tls_ssl_new_client(SSL_CTX *ctx, const char *server_name,
+	    char *err, size_t errlen);
+
+/* The verified peer certificate's subject CN, UTF-8, into buf.  -1 when there
+ * is no certificate, no CN, more than one CN, an embedded NUL or it does not
+ * fit. */
+int	 tls_peer_cn(SSL *ssl, char *buf, size_t len);
+
+/* Why a handshake failed, for a log line: the X509 verify error when the
+ * peer's certificate was rejected ("certificate revoked", "certificate has
+ * expired", ...), else the reason of OpenSSL error e ("peer did not return a
+ * certificate", "tlsv1 alert unknown ca"), else "connection closed during
+ * handshake".  Returns buf. */
+char	*tls_failure(SSL *ssl, unsigned long e, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,339 @@
+/*
+ * relay.c — struct relay: configuration (and its reload), the agent listener
+ * on the main thread, signals, and the workers' life.  See relay.h for the
+ * thread model.
+ */
+#include "relay.h"
+
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+
+#include "log.h"
+#include "relay_registry.h"
+#include "tls.h"
+
+uint64_t
+relay_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+char *
+relay_addr_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	const struct sockaddr_in *s4;
+	const struct sockaddr_in6 *s6;
+
+	if (sa->sa_family == AF_INET) {
+		s4 = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(s4->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		s6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(s6->sin6_port));
+	} else
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+/* A conf from a loaded cfg (taken on success). */
+static struct relay_conf *
+relay_conf_new(struct relay_config *cfg, char *err, size_t errlen)
+{
+	struct relay_conf *c = NULL;
+	struct tls_files f;
+	SSL_CTX *ctx;
+
+	f.cert = cfg->tls_cert;
+	f.key = cfg->tls_key;
+	f.ca = cfg->tls_ca;
+	f.crl = cfg->tls_crl;
+	if ((ctx = tls_ctx_new(TLS_ROLE_RELAY, &f, err, errlen)) == NULL)
+		goto out;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		SSL_CTX_free(ctx);
+		goto out;
+	}
+	c->cfg = cfg;
+	c->ctx = ctx;
+	atomic_init(&c->refs, 1);
+out:
+	return c;
+}
+
+struct relay_conf *
+relay_conf_get(struct relay *r)
+{
+	struct relay_conf *c;
+
+	pthread_mutex_lock(&r->lock);
+	c = r->conf;
+	atomic_fetch_add(&c->refs, 1);
+	pthread_mutex_unlock(&r->lock);
+	return c;
+}
+
+void
+relay_conf_put(struct relay_conf *c)
+{
+	if (c == NULL || atomic_fetch_sub(&c->refs, 1) != 1)
+		return;
+	SSL_CTX_free(c->ctx);
+	cfg_relay_free(c->cfg);
+	free(c);
+}
+
+/* SIGHUP: policy, certificates and CRL apply to new connections; a config
+ * that does not load leaves the old one in force. */
+static void
+relay_reload(struct relay *r)
+{
+	struct relay_config *cfg = NULL;
+	struct relay_conf *c, *old;
+	char err[512], a[300], b[300];
+
+	if (cfg_relay_load(r->path, &cfg, err, sizeof(err)) != 0) {
+		log_warnx("relay", "reload failed, keeping the old "
+		    "configuration: %s", err);
+		return;
+	}
+	if ((c = relay_conf_new(cfg, err, sizeof(err))) == NULL) {
+		log_warnx("relay", "reload failed, keeping the old "
+		    "configuration: %s", err);
+		cfg_relay_free(cfg);
+		return;
+	}
+	pthread_mutex_lock(&r->lock);
+	old = r->conf;
+	r->conf = c;
+	pthread_mutex_unlock(&r->lock);
+	if (strcmp(cfg_addr_str(&old->cfg->listen, a, sizeof(a)),
+	    cfg_addr_str(&cfg->listen, b, sizeof(b))) != 0 ||
+	    old->cfg->workers != cfg->workers)
+		log_warnx("relay", "listen and workers changes need a "
+		    "restart; still listening on %s", a);
+	log_set_level(cfg->log_level);
+	relay_conf_put(old);
+	log_info("relay", "configuration reloaded from %s", r->path);
+}
+
+static void
+relay_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct relay *r = arg;
+	struct relay_cmd *cmd;
+	struct relay_worker *w;
+
+	(void)lev;
+	if (r->stopping || (cmd = calloc(1, sizeof(*cmd))) == NULL)
+		goto fail;
+	cmd->type = RELAY_CMD_CONN;
+	cmd->fd = (int)fd;
+	if ((size_t)salen <= sizeof(cmd->ss))
+		memcpy(&cmd->ss, sa, (size_t)salen);
+	w = r->workers[r->rr++ % (unsigned)r->nworkers];
+	if (relay_worker_post(w, cmd) == 0)
+		return;
+	free(cmd);
+fail:
+	evutil_closesocket(fd);
+}
+
+static void
+relay_listen_error_cb(struct evconnlistener *lev, void *arg)
+{
+	(void)lev;
+	(void)arg;
+	/* EMFILE and friends: libevent keeps the listener; say so once. */
+	log_warn("relay", "accepting agents");
+}
+
+static int
+relay_listen(struct relay *r, const struct relay_config *cfg)
+{
+	struct evutil_addrinfo hints, *ai = NULL;
+	char port[8], a[300];
+	const char *host;
+	int ret = -1, e;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	host = cfg->listen.any ? NULL : cfg->listen.host;
+	snprintf(port, sizeof(port), "%u", cfg->listen.port);
+	if ((e = evutil_getaddrinfo(host, port, &hints, &ai)) != 0) {
+		log_warnx("relay", "listen %s: %s", cfg_addr_str(&cfg->listen,
+		    a, sizeof(a)), evutil_gai_strerror(e));
+		goto out;
+	}
+	r->listener = evconnlistener_new_bind(r->base, relay_accept_cb, r,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    128, ai->ai_addr, (int)ai->ai_addrlen);
+	if (r->listener == NULL) {
+		log_warn("relay", "listen %s", cfg_addr_str(&cfg->listen, a,
+		    sizeof(a)));
+		goto out;
+	}
+	evconnlistener_set_error_cb(r->listener, relay_listen_error_cb);
+	log_info("relay", "listening for agents on %s",
+	    cfg_addr_str(&cfg->listen, a, sizeof(a)));
+	ret = 0;
+out:
+	if (ai != NULL)
+		evutil_freeaddrinfo(ai);
+	return ret;
+}
+
+static void
+relay_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct relay *r = arg;
+	struct relay_cmd *cmd;
+	int i;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		relay_reload(r);
+		return;
+	}
+	if (r->stopping)
+		return;
+	r->stopping = 1;
+	log_info("relay", "%s: stopping (streams may finish)",
+	    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	if (r->listener != NULL)
+		evconnlistener_free(r->listener);
+	r->listener = NULL;
+	for (i = 0; i < r->nworkers; i++) {
+		if ((cmd = calloc(1, sizeof(*cmd))) == NULL)
+			continue;
+		cmd->type = RELAY_CMD_SHUTDOWN;
+		cmd->fd = -1;
+		if (relay_worker_post(r->workers[i], cmd) != 0)
+			free(cmd);
+	}
+	event_base_loopexit(r->base, NULL);
+}
+
+struct relay *
+relay_new(struct relay_config *cfg, const char *path)
+{
+	static const int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
+	struct relay *r = NULL, *ret = NULL;
+	char err[512];
+	long n;
+	int i;
+
+	if (evthread_use_pthreads() != 0) {
+		log_warnx("relay", "libevent threads unavailable");
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		goto out;
+	pthread_mutex_init(&r->lock, NULL);
+	r->path = path;
+	atomic_init(&r->next_gen, 1);
+	if ((r->conf = relay_conf_new(cfg, err, sizeof(err))) == NULL) {
+		log_warnx("relay", "%s", err);
+		goto out;
+	}
+	if ((r->reg = registry_new()) == NULL ||
+	    (r->base = event_base_new()) == NULL)
+		goto out;
+	n = cfg->workers;
+	if (n <= 0 && (n = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
+		n = 1;
+	if (n > 64)
+		n = 64;
+	if ((r->workers = calloc((size_t)n, sizeof(*r->workers))) == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if ((r->workers[i] = relay_worker_new(r, i)) == NULL)
+			goto out;
+		r->nworkers++;
+	}
+	for (i = 0; i < 3; i++) {
+		r->ev_sig[i] = evsignal_new(r->base, sigs[i], relay_signal_cb,
+		    r);
+		if (r->ev_sig[i] == NULL || evsignal_add(r->ev_sig[i],
+		    NULL) != 0)
+			goto out;
+	}
+	if (relay_listen(r, cfg) != 0)
+		goto out;
+	ret = r;
+	r = NULL;
+out:
+	if (ret == NULL) {
+		if (r == NULL || r->conf == NULL)
+			cfg_relay_free(cfg);	/* not taken by a conf */
+		relay_free(r);
+	}
+	return ret;
+}
+
+int
+relay_run(struct relay *r)
+{
+	int i, ret = 0;
+
+	for (i = 0; i < r->nworkers; i++) {
+		if (relay_worker_start(r->workers[i]) != 0) {
+			log_warnx("relay", "cannot start worker %d", i);
+			return -1;
+		}
+	}
+	log_info("relay", "running with %d worker%s", r->nworkers,
+	    r->nworkers == 1 ? "" : "s");
+	if (event_base_dispatch(r->base) < 0)
+		ret = -1;
+	for (i = 0; i < r->nworkers; i++)
+		relay_worker_join(r->workers[i]);
+	log_info("relay", "stopped");
+	return ret;
+}
+
+void
+relay_free(struct relay *r)
+{
+	int i;
+
+	if (r == NULL)
+		return;
+	if (r->listener != NULL)
+		evconnlistener_free(r->listener);
+	for (i = 0; i < 3; i++)
+		if (r->ev_sig[i] != NULL)
+			event_free(r->ev_sig[i]);
+	for (i = 0; i < r->nworkers; i++)
+		relay_worker_free(r->workers[i]);
+	free(r->workers);
+	registry_free(r->reg);
+	relay_conf_put(r->conf);
+	if (r->base != NULL)
+		event_base_free(r->base);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}

@@ -1,0 +1,781 @@
+/*
+ * relay_tunnel.c — one agent's TLS connection on a worker: handshake and
+ * identity check, the mux and its output pacing, heartbeats, streams, and an
+ * orderly close.
+ *
+ * States (relay.h): HANDSHAKE -> READY -> DRAINING -> CLOSING -> DEAD, with
+ * shortcuts to CLOSING (errors) and DEAD (the connection is gone).  Output
+ * pacing: the TLS bufferevent's output is refilled from mux_output() only
+ * while it holds less than RELAY_TLS_HIGH, so the mux's scheduler, not the
+ * socket buffer, decides which stream goes next, and many frames leave in one
+ * large SSL write.
+ */
+#include "relay.h"
+
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+
+#include "log.h"
+#include "mux.h"
+#include "pump.h"
+#include "relay_registry.h"
+#include "tls.h"
+
+static const char *const tunnel_state_names[] = {
+	[TUNNEL_HANDSHAKE] = "HANDSHAKE",
+	[TUNNEL_READY] = "READY",
+	[TUNNEL_DRAINING] = "DRAINING",
+	[TUNNEL_CLOSING] = "CLOSING",
+	[TUNNEL_DEAD] = "DEAD",
+};
+
+static void	tunnel_read_cb(struct bufferevent *, void *);
+static void	tunnel_write_cb(struct bufferevent *, void *);
+static void	tunnel_event_cb(struct bufferevent *, short, void *);
+static void	tunnel_dead(struct tunnel *);
+static void	tunnel_linger(struct tunnel *);
+
+static void	tunnel_mux_control(struct mux *, const struct mux_ctl *, void *);
+static void	tunnel_mux_open(struct mux *, uint32_t, const char *,
+		    const struct mux_peer *, void *);
+static void	tunnel_mux_accepted(struct mux *, uint32_t, void *);
+static void	tunnel_mux_data(struct mux *, uint32_t, struct evbuffer *,
+		    void *);
+static void	tunnel_mux_eof(struct mux *, uint32_t, void *);
+static void	tunnel_mux_closed(struct mux *, uint32_t, uint32_t,
+		    const char *, void *);
+static void	tunnel_mux_writable(struct mux *, uint32_t, void *);
+static void	tunnel_mux_want_output(struct mux *, void *);
+
+static const struct mux_callbacks tunnel_mux_cb = {
+	.control = tunnel_mux_control,
+	.stream_open = tunnel_mux_open,
+	.stream_accepted = tunnel_mux_accepted,
+	.stream_data = tunnel_mux_data,
+	.stream_eof = tunnel_mux_eof,
+	.stream_closed = tunnel_mux_closed,
+	.stream_writable = tunnel_mux_writable,
+	.want_output = tunnel_mux_want_output,
+};
+
+const char *
+tunnel_state_name(enum tunnel_state s)
+{
+	if ((unsigned)s >= sizeof(tunnel_state_names) /
+	    sizeof(tunnel_state_names[0]))
+		return "?";
+	return tunnel_state_names[s];
+}
+
+static void
+tunnel_set_state(struct tunnel *t, enum tunnel_state s)
+{
+	log_debug("tunnel", "%s: %s -> %s", t->name,
+	    tunnel_state_name(t->state), tunnel_state_name(s));
+	t->state = s;
+}
+
+static void
+tunnel_timer_in(struct tunnel *t, uint64_t ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(t->timer, &tv);
+}
+
+static void
+tunnel_detach(struct tunnel *t)
+{
+	const struct relay_config *cfg = t->conf->cfg;
+
+	if (!t->attached)
+		return;
+	t->attached = 0;
+	registry_detach(t->w->relay->reg, t->id, t->gen, relay_now_ms(),
+	    cfg->port_grace_ms);
+}
+
+/* Reset every stream's socket at once: the tunnel is gone. */
+static void
+tunnel_abort_streams(struct tunnel *t)
+{
+	struct relay_stream *rs;
+
+	TAILQ_FOREACH(rs, &t->streams, entry) {
+		if (!rs->dead) {
+			pump_abort(rs->pump);
+			rs->dead = 1;
+		}
+	}
+	relay_worker_gc(t->w);
+}
+
+/* Refill the TLS output from the mux, up to the high watermark. */
+static void
+tunnel_fill(struct tunnel *t)
+{
+	struct evbuffer *out;
+	size_t len;
+	SSL *ssl;
+	int fd;
+
+	if (t->bev == NULL || t->mux == NULL || t->close_sent)
+		return;
+	out = bufferevent_get_output(t->bev);
+	len = evbuffer_get_length(out);
+	if (len < RELAY_TLS_HIGH)
+		(void)mux_output(t->mux, out, RELAY_TLS_HIGH - len);
+	if (t->state != TUNNEL_CLOSING || evbuffer_get_length(out) != 0)
+		return;
+	/* Everything is out: close_notify (libevent 2.1 does not send it),
+	 * then FIN, and wait for the peer's close_notify or EOF. */
+	t->close_sent = 1;
+	ssl = bufferevent_openssl_get_ssl(t->bev);
+	ERR_clear_error();
+	(void)SSL_shutdown(ssl);
+	ERR_clear_error();
+	if ((fd = (int)bufferevent_getfd(t->bev)) >= 0)
+		(void)shutdown(fd, SHUT_WR);
+	log_debug("tunnel", "%s: close_notify sent", t->name);
+}
+
+static void
+tunnel_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	tunnel_fill(arg);
+}
+
+static void
+tunnel_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel *t = arg;
+
+	(void)fd;
+	(void)what;
+	switch (t->state) {
+	case TUNNEL_HANDSHAKE:
+		log_warnx("tls", "handshake with %s failed: timed out",
+		    t->peer);
+		tunnel_dead(t);
+		break;
+	case TUNNEL_DRAINING:
+		log_info("tunnel", "%s: shutdown timeout, resetting %zu "
+		    "stream(s)", t->name, mux_nstreams(t->mux));
+		tunnel_close(t, MUX_CODE_SHUTDOWN, "shutdown timeout");
+		break;
+	case TUNNEL_CLOSING:
+		tunnel_dead(t);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+tunnel_ping_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel *t = arg;
+	const struct relay_config *cfg = t->conf->cfg;
+	uint64_t now = relay_now_ms(), limit;
+
+	(void)fd;
+	(void)what;
+	limit = cfg->ping_interval_ms * (cfg->ping_misses ?
+	    cfg->ping_misses : 1);
+	if (now - t->last_rx_ms >= limit) {
+		log_warnx("tunnel", "%s: lost: agent silent for %llu ms",
+		    t->name, (unsigned long long)(now - t->last_rx_ms));
+		tunnel_close(t, MUX_CODE_TIMEOUT, "agent silent too long");
+		return;
+	}
+	(void)mux_ping(t->mux, ++t->ping_seq);
+}
+
+static void
+tunnel_sockopts(int fd, const struct relay_config *cfg)
+{
+	unsigned int uto;
+	int one = 1;
+	uint64_t ms;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* Unacknowledged data older than the ping budget kills the socket
+	 * even when the peer vanished without a trace. */
+	ms = cfg->ping_interval_ms * (cfg->ping_misses ? cfg->ping_misses : 1);
+	uto = ms > 0xffffffffULL ? 0xffffffffU : (unsigned int)ms;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof(uto));
+}
+
+struct tunnel *
+tunnel_new(struct relay_worker *w, int fd, const struct sockaddr *peer)
+{
+	struct event_base *base = w->base;
+	struct tunnel *t = NULL;
+	SSL *ssl = NULL;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		goto fail;
+	t->w = w;
+	t->conf = relay_conf_get(w->relay);
+	t->gen = atomic_fetch_add(&w->relay->next_gen, 1);
+	t->state = TUNNEL_HANDSHAKE;
+	TAILQ_INIT(&t->streams);
+	TAILQ_INIT(&t->svcs);
+	relay_addr_str(peer, t->peer, sizeof(t->peer));
+	snprintf(t->name, sizeof(t->name), "%s", t->peer);
+	t->last_rx_ms = relay_now_ms();
+	tunnel_sockopts(fd, t->conf->cfg);
+	if ((ssl = SSL_new(t->conf->ctx)) == NULL)
+		goto fail;
+	t->bev = bufferevent_openssl_socket_new(base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (t->bev == NULL)
+		goto fail;
+	ssl = NULL;	/* the bufferevent owns it, and fd */
+	fd = -1;
+	bufferevent_openssl_set_allow_dirty_shutdown(t->bev, 1);
+	bufferevent_setcb(t->bev, tunnel_read_cb, tunnel_write_cb,
+	    tunnel_event_cb, t);
+	bufferevent_setwatermark(t->bev, EV_WRITE, RELAY_TLS_HIGH / 2, 0);
+	bufferevent_enable(t->bev, EV_READ | EV_WRITE);
+	if ((t->timer = evtimer_new(base, tunnel_timer_cb, t)) == NULL ||
+	    (t->ping = event_new(base, -1, EV_PERSIST, tunnel_ping_cb,
+	    t)) == NULL ||
+	    (t->flush = event_new(base, -1, 0, tunnel_flush_cb, t)) == NULL)
+		goto fail;
+	tunnel_timer_in(t, t->conf->cfg->handshake_timeout_ms);
+	log_debug("tunnel", "%s: accepted, handshake", t->peer);
+	return t;
+fail:
+	log_warnx("tunnel", "%s: cannot set up a tunnel (out of memory?)",
+	    t != NULL ? t->peer : "?");
+	SSL_free(ssl);
+	if (fd >= 0)
+		close(fd);
+	tunnel_free(t);
+	return NULL;
+}
+
+/* TLS is up: build the mux and wait for the agent's HELLO. */
+static void
+tunnel_tls_done(struct tunnel *t)
+{
+	const struct relay_config *cfg = t->conf->cfg;
+	struct mux_settings s;
+	SSL *ssl = bufferevent_openssl_get_ssl(t->bev);
+
+	if (tls_peer_cn(ssl, t->id, sizeof(t->id)) != 0 ||
+	    !cfg_valid_id(t->id)) {
+		log_warnx("tls", "handshake with %s failed: certificate has "
+		    "no valid CN", t->peer);
+		tunnel_dead(t);
+		return;
+	}
+	memset(&s, 0, sizeof(s));
+	s.stream_window = cfg->stream_window;
+	s.tunnel_window = cfg->tunnel_window;
+	s.max_frame = cfg->max_frame;
+	s.max_streams = cfg->max_streams_per_agent;
+	s.identity = "";
+	if ((t->mux = mux_new(MUX_ROLE_RELAY, &s, &tunnel_mux_cb, t)) == NULL) {
+		log_warnx("tunnel", "%s: cannot create the mux", t->peer);
+		tunnel_dead(t);
+		return;
+	}
+	log_debug("tunnel", "%s: TLS up, certificate CN %s", t->peer, t->id);
+	event_active(t->flush, EV_TIMEOUT, 0);
+}
+
+/* The agent's HELLO: its id must be the certificate's CN. */
+static void
+tunnel_hello(struct tunnel *t, const char *claimed)
+{
+	struct relay *r = t->w->relay;
+	const struct relay_config *cfg = t->conf->cfg;
+	struct relay_cmd *cmd;
+	char id[CFG_ID_MAX + 1], text[256];
+	uint64_t old_gen;
+	int old_w;
+
+	log_sanitize(id, sizeof(id), claimed != NULL ? claimed : "",
+	    CFG_ID_MAX);
+	if (claimed == NULL || strcmp(claimed, t->id) != 0) {
+		snprintf(text, sizeof(text), "agent id \"%s\" does not match "
+		    "certificate CN \"%s\"", id, t->id);
+		log_warnx("tunnel", "%s: refused: %s", t->peer, text);
+		tunnel_close(t, MUX_CODE_AUTH, text);
+		return;
+	}
+	if (registry_attach(r->reg, t->id, t->gen, t->w->idx,
+	    cfg->max_agents, relay_now_ms(), cfg->port_grace_ms, &old_gen,
+	    &old_w) != 0) {
+		snprintf(text, sizeof(text), "too many agents (limit %u)",
+		    cfg->max_agents);
+		log_warnx("tunnel", "%s: refused %s: %s", t->peer, t->id, text);
+		tunnel_close(t, MUX_CODE_LIMIT, text);
+		return;
+	}
+	t->attached = 1;
+	snprintf(t->name, sizeof(t->name), "%s", t->id);
+	if (old_gen != 0 && old_w >= 0 && old_w < r->nworkers &&
+	    (cmd = calloc(1, sizeof(*cmd))) != NULL) {
+		cmd->type = RELAY_CMD_REPLACE;
+		cmd->fd = -1;
+		cmd->gen = old_gen;
+		(void)relay_worker_post(r->workers[old_w], cmd);
+	}
+	evtimer_del(t->timer);
+	tunnel_set_state(t, TUNNEL_READY);
+	t->up_ms = relay_now_ms();
+	if (cfg->ping_interval_ms > 0) {
+		struct timeval tv = { (time_t)(cfg->ping_interval_ms / 1000),
+		    (suseconds_t)(cfg->ping_interval_ms % 1000) * 1000 };
+		event_add(t->ping, &tv);
+	}
+	log_info("tunnel", "%s: ready (from %s)", t->id, t->peer);
+}
+
+static void
+tunnel_mux_control(struct mux *m, const struct mux_ctl *ctl, void *arg)
+{
+	struct tunnel *t = arg;
+	char text[600];
+
+	(void)m;
+	switch (ctl->type) {
+	case MUX_CTL_HELLO:
+		if (t->state == TUNNEL_HANDSHAKE)
+			tunnel_hello(t, ctl->name);
+		break;
+	case MUX_CTL_REGISTER:
+		public_register(t, ctl->name, ctl->port);
+		break;
+	case MUX_CTL_UNREGISTER:
+		public_unregister(t, ctl->name);
+		break;
+	case MUX_CTL_GOAWAY:
+		log_sanitize(text, sizeof(text), ctl->text ? ctl->text : "",
+		    512);
+		log_info("tunnel", "%s: agent going away: %s%s%s", t->name,
+		    mux_code_name(ctl->code), text[0] ? ": " : "", text);
+		if (ctl->code == MUX_CODE_NONE ||
+		    ctl->code == MUX_CODE_SHUTDOWN)
+			tunnel_drain(t, MUX_CODE_NONE, "agent going away");
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+tunnel_mux_open(struct mux *m, uint32_t sid, const char *service,
+    const struct mux_peer *client, void *arg)
+{
+	(void)service;
+	(void)client;
+	(void)arg;
+	(void)mux_stream_refuse(m, sid, MUX_CODE_REFUSED,
+	    "the relay accepts no streams from agents");
+}
+
+static void
+tunnel_mux_accepted(struct mux *m, uint32_t sid, void *sarg)
+{
+	(void)m;
+	(void)sarg;
+	log_debug("tunnel", "stream %u accepted", sid);
+}
+
+static void
+tunnel_mux_data(struct mux *m, uint32_t sid, struct evbuffer *data,
+    void *sarg)
+{
+	struct relay_stream *rs = sarg;
+	size_t n;
+
+	if (rs == NULL || rs->dead) {
+		n = evbuffer_get_length(data);
+		evbuffer_drain(data, n);
+		(void)mux_stream_consumed(m, sid, n);
+		return;
+	}
+	pump_stream_data(rs->pump, data);
+}
+
+static void
+tunnel_mux_eof(struct mux *m, uint32_t sid, void *sarg)
+{
+	struct relay_stream *rs = sarg;
+
+	(void)m;
+	(void)sid;
+	if (rs != NULL && !rs->dead)
+		pump_stream_eof(rs->pump);
+}
+
+static void
+tunnel_mux_closed(struct mux *m, uint32_t sid, uint32_t code, const char *text,
+    void *sarg)
+{
+	struct relay_stream *rs = sarg;
+
+	(void)m;
+	(void)text;
+	log_debug("tunnel", "stream %u closed: %s", sid, mux_code_name(code));
+	if (rs != NULL && !rs->dead)
+		pump_stream_closed(rs->pump, code);
+}
+
+static void
+tunnel_mux_writable(struct mux *m, uint32_t sid, void *sarg)
+{
+	struct relay_stream *rs = sarg;
+
+	(void)m;
+	(void)sid;
+	if (rs != NULL && !rs->dead)
+		pump_stream_writable(rs->pump);
+}
+
+static void
+tunnel_mux_want_output(struct mux *m, void *arg)
+{
+	struct tunnel *t = arg;
+
+	(void)m;
+	/* Later in this loop iteration: batches frames into one write. */
+	event_active(t->flush, EV_TIMEOUT, 0);
+}
+
+static void
+tunnel_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct tunnel *t = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	int r;
+
+	if (t->mux == NULL || t->state >= TUNNEL_CLOSING) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	t->last_rx_ms = relay_now_ms();
+	r = mux_input(t->mux, in);
+	if (r < 0 && mux_is_fatal(r)) {
+		if (r != MUX_EGOAWAY && t->state < TUNNEL_CLOSING)
+			log_warnx("tunnel", "%s: lost: %s", t->name,
+			    mux_strerror(r));
+		tunnel_close(t, MUX_CODE_PROTOCOL, mux_strerror(r));
+	} else if (r < 0)
+		log_debug("tunnel", "%s: %s", t->name, mux_strerror(r));
+	tunnel_fill(t);
+}
+
+static void
+tunnel_write_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	tunnel_fill(arg);
+}
+
+static void
+tunnel_linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel *t = arg;
+	char buf[4096];
+	ssize_t n;
+
+	(void)what;
+	for (;;) {
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n > 0 && (t->lingered += (size_t)n) < RELAY_LINGER_MAX)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		break;
+	}
+	tunnel_dead(t);
+}
+
+/* A failed handshake: OpenSSL has written its alert.  Closing now, with the
+ * agent's first bytes unread, would send a TCP reset that can destroy the
+ * alert before the agent reads it; so send FIN and read until the agent
+ * closes too (bounded in time and bytes). */
+static void
+tunnel_linger(struct tunnel *t)
+{
+	int fd = (int)bufferevent_getfd(t->bev);
+
+	bufferevent_disable(t->bev, EV_READ | EV_WRITE);
+	tunnel_set_state(t, TUNNEL_CLOSING);
+	evtimer_del(t->timer);
+	if (fd < 0 || (t->linger = event_new(t->w->base, fd,
+	    EV_READ | EV_PERSIST, tunnel_linger_cb, t)) == NULL ||
+	    event_add(t->linger, NULL) != 0) {
+		tunnel_dead(t);
+		return;
+	}
+	(void)shutdown(fd, SHUT_WR);
+	tunnel_timer_in(t, RELAY_CLOSE_WAIT_MS);
+}
+
+static void
+tunnel_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct tunnel *t = arg;
+	unsigned long e, first = 0;
+	int serr = EVUTIL_SOCKET_ERROR();
+	char why[256];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		tunnel_tls_done(t);
+		return;
+	}
+	/* libevent also queues SSL_get_error() values (lib 0): skip them. */
+	while ((e = bufferevent_get_openssl_error(bev)) != 0)
+		if (first == 0 && ERR_GET_LIB(e) != 0)
+			first = e;
+	if (t->state == TUNNEL_CLOSING || t->state == TUNNEL_DEAD) {
+		tunnel_dead(t);
+		return;
+	}
+	if (first == 0 && (what & BEV_EVENT_ERROR) && serr != 0)
+		snprintf(why, sizeof(why), "%s",
+		    evutil_socket_error_to_string(serr));
+	else if (first == 0 && (what & BEV_EVENT_EOF))
+		snprintf(why, sizeof(why), "connection closed by %s",
+		    t->mux == NULL ? "peer" : "agent");
+	else
+		tls_failure(bufferevent_openssl_get_ssl(bev), first, why,
+		    sizeof(why));
+	if (t->mux == NULL) {
+		log_warnx("tls", "handshake with %s failed: %s", t->peer, why);
+		tunnel_linger(t);
+		return;
+	}
+	log_info("tunnel", "%s: lost: %s", t->name, why);
+	tunnel_dead(t);
+}
+
+void
+tunnel_drain(struct tunnel *t, uint32_t code, const char *text)
+{
+	if (t->state != TUNNEL_READY) {
+		if (t->state == TUNNEL_HANDSHAKE)
+			tunnel_close(t, code, text);
+		return;
+	}
+	tunnel_set_state(t, TUNNEL_DRAINING);
+	if (!mux_is_going_away(t->mux))
+		(void)mux_goaway(t->mux, code, text);
+	public_close_all(t);
+	tunnel_timer_in(t, t->conf->cfg->shutdown_timeout_ms);
+	relay_worker_gc(t->w);
+}
+
+void
+tunnel_close(struct tunnel *t, uint32_t code, const char *why)
+{
+	if (t->state >= TUNNEL_CLOSING)
+		return;
+	if (t->mux != NULL && !mux_is_going_away(t->mux))
+		(void)mux_goaway(t->mux, code, why);
+	tunnel_abort_streams(t);
+	public_close_all(t);
+	tunnel_detach(t);
+	tunnel_set_state(t, TUNNEL_CLOSING);
+	event_del(t->ping);
+	evtimer_del(t->timer);
+	tunnel_timer_in(t, RELAY_CLOSE_WAIT_MS);
+	if (t->bev == NULL || t->mux == NULL) {
+		tunnel_dead(t);
+		return;
+	}
+	/* The write callback must fire at empty to send close_notify. */
+	bufferevent_setwatermark(t->bev, EV_WRITE, 0, 0);
+	event_active(t->flush, EV_TIMEOUT, 0);
+}
+
+/* The connection is gone (or must go now): no more I/O. */
+static void
+tunnel_dead(struct tunnel *t)
+{
+	if (t->state == TUNNEL_DEAD)
+		return;
+	tunnel_abort_streams(t);
+	public_close_all(t);
+	tunnel_detach(t);
+	tunnel_set_state(t, TUNNEL_DEAD);
+	if (t->bev != NULL)
+		bufferevent_disable(t->bev, EV_READ | EV_WRITE);
+	event_del(t->ping);
+	evtimer_del(t->timer);
+	event_del(t->flush);
+	if (t->linger != NULL)
+		event_del(t->linger);
+	relay_worker_gc(t->w);
+}
+
+static void
+tunnel_stream_done(struct pump *p, void *arg)
+{
+	struct relay_stream *rs = arg;
+
+	(void)p;
+	rs->dead = 1;
+	relay_worker_gc(rs->tunnel->w);
+}
+
+static void
+tunnel_peer(const struct sockaddr *sa, struct mux_peer *mp)
+{
+	memset(mp, 0, sizeof(*mp));
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)sa;
+
+		mp->family = 4;
+		memcpy(mp->addr, &s4->sin_addr, 4);
+		mp->port = ntohs(s4->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+
+		mp->family = 6;
+		memcpy(mp->addr, &s6->sin6_addr, 16);
+		mp->port = ntohs(s6->sin6_port);
+	}
+}
+
+void
+tunnel_open_stream(struct tunnel *t, struct public_svc *svc, int fd,
+    const struct sockaddr *client)
+{
+	struct relay *r = t->w->relay;
+	struct relay_conf *conf = NULL;
+	struct relay_stream *rs = NULL;
+	struct bufferevent *bev;
+	struct mux_peer mp;
+	char who[80], text[256], label[256];
+	uint32_t code, sid = 0;
+	int e;
+
+	relay_addr_str(client, who, sizeof(who));
+	if (t->state != TUNNEL_READY) {
+		snprintf(text, sizeof(text), "tunnel is %s",
+		    tunnel_state_name(t->state));
+		goto refuse;
+	}
+	/* Authorisation again, under the current policy. */
+	conf = relay_conf_get(r);
+	code = registry_check(r->reg, conf->cfg, t->id, t->gen, svc->port,
+	    text, sizeof(text));
+	if (code == MUX_CODE_NONE && mux_nstreams(t->mux) >=
+	    conf->cfg->max_streams_per_agent) {
+		snprintf(text, sizeof(text), "too many streams (limit %u)",
+		    conf->cfg->max_streams_per_agent);
+		code = MUX_CODE_LIMIT;
+	}
+	relay_conf_put(conf);
+	if (code != MUX_CODE_NONE)
+		goto refuse;
+	if ((rs = calloc(1, sizeof(*rs))) == NULL ||
+	    (bev = bufferevent_socket_new(t->w->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		snprintf(text, sizeof(text), "out of memory");
+		goto refuse;
+	}
+	fd = -1;
+	rs->tunnel = t;
+	snprintf(label, sizeof(label), "%s/%s %s", t->id, svc->name, who);
+	if ((rs->pump = pump_new(bev, t->mux, label, tunnel_stream_done,
+	    rs)) == NULL) {
+		bufferevent_free(bev);
+		snprintf(text, sizeof(text), "out of memory");
+		goto refuse;
+	}
+	tunnel_peer(client, &mp);
+	if ((e = mux_stream_open(t->mux, svc->name, &mp, rs, &sid)) < 0) {
+		snprintf(text, sizeof(text), "%s", mux_strerror(e));
+		pump_abort(rs->pump);
+		pump_free(rs->pump);
+		goto refuse;
+	}
+	pump_set_stream(rs->pump, sid);
+	TAILQ_INSERT_TAIL(&t->streams, rs, entry);
+	/* The opener may send before the answer (PROTOCOL.md 3). */
+	pump_start(rs->pump);
+	log_debug("tunnel", "%s: stream %u for %s from %s", t->name, sid,
+	    svc->name, who);
+	return;
+refuse:
+	log_info("public", "%s:%u: connection from %s refused: %s", svc->name,
+	    svc->port, who, text);
+	if (fd >= 0) {
+		pump_set_rst(fd);
+		close(fd);
+	}
+	free(rs);
+}
+
+int
+tunnel_gc(struct tunnel *t)
+{
+	struct relay_stream *rs, *rt;
+
+	TAILQ_FOREACH_SAFE(rs, &t->streams, entry, rt) {
+		if (!rs->dead)
+			continue;
+		TAILQ_REMOVE(&t->streams, rs, entry);
+		pump_free(rs->pump);
+		free(rs);
+	}
+	if (t->state == TUNNEL_DRAINING && TAILQ_EMPTY(&t->streams))
+		tunnel_close(t, MUX_CODE_NONE, "drained");
+	return t->state == TUNNEL_DEAD;
+}
+
+void
+tunnel_free(struct tunnel *t)
+{
+	struct relay_stream *rs;
+
+	if (t == NULL)
+		return;
+	tunnel_abort_streams(t);
+	public_close_all(t);
+	tunnel_detach(t);
+	mux_free(t->mux);
+	while ((rs = TAILQ_FIRST(&t->streams)) != NULL) {
+		TAILQ_REMOVE(&t->streams, rs, entry);
+		pump_free(rs->pump);
+		free(rs);
+	}
+	if (t->bev != NULL)
+		bufferevent_free(t->bev);
+	if (t->timer != NULL)
+		event_free(t->timer);
+	if (t->ping != NULL)
+		event_free(t->ping);
+	if (t->flush != NULL)
+		event_free(t->flush);
+	if (t->linger != NULL)
+		event_free(t->linger);
+	relay_conf_put(t->conf);
+	free(t);
+}

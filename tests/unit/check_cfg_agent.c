@@ -1,0 +1,441 @@
+/*
+ * check_cfg_agent.c — agent.yaml: parsed values and defaults of valid files
+ * (config/agent.yaml included), and the exact one-line message of every
+ * class of error, written to a temporary file and loaded for real.
+ */
+#include <check.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg_agent.h"
+#include "cfg_yaml.h"
+#include "cfgtest.h"
+
+/* The nine lines every valid file needs; further lines start at line 10. */
+#define MIN \
+	"id: home-nas\n" \
+	"relay: \"relay.example.com:4443\"\n" \
+	"tls:\n" \
+	"  cert: home-nas.crt\n" \
+	"  key: /k/home-nas.key\n" \
+	"  ca: ca.crt\n" \
+	"services:\n" \
+	"  - name: smb\n" \
+	"    target: \"127.0.0.1:445\"\n"
+
+/* MIN without its services: the next line is line 7. */
+#define HEAD \
+	"id: home-nas\n" \
+	"relay: \"relay.example.com:4443\"\n" \
+	"tls:\n" \
+	"  cert: home-nas.crt\n" \
+	"  key: /k/home-nas.key\n" \
+	"  ca: ca.crt\n"
+
+static struct agent_config *
+load_ok(const char *text)
+{
+	struct agent_config *c = NULL;
+	char err[512] = "";
+
+	cfgtest_write("agent.yaml", text);
+	ck_assert_msg(cfg_agent_load(cfgtest_path, &c, err, sizeof(err)) == 0,
+	    "%s", err);
+	ck_assert_ptr_nonnull(c);
+	return c;
+}
+
+static void
+load_bad(const char *text, const char *want)
+{
+	struct agent_config *c = (struct agent_config *)1;
+	char err[512] = "", full[4 * PATH_MAX];
+
+	cfgtest_write("agent.yaml", text);
+	ck_assert_int_eq(cfg_agent_load(cfgtest_path, &c, err, sizeof(err)),
+	    -1);
+	ck_assert_ptr_null(c);
+	snprintf(full, sizeof(full), "%s%s", cfgtest_path, want);
+	ck_assert_str_eq(err, full);
+	ck_assert_ptr_null(strchr(err, '\n'));
+}
+
+START_TEST(test_minimal_defaults)
+{
+	struct agent_config *c;
+	const struct agent_service *s;
+	char want[4 * PATH_MAX], buf[64];
+
+	c = load_ok(MIN);
+	ck_assert_str_eq(c->path, cfgtest_path);
+	ck_assert_str_eq(c->id, "home-nas");
+	ck_assert_str_eq(cfg_addr_str(&c->relay, buf, sizeof(buf)),
+	    "relay.example.com:4443");
+	snprintf(want, sizeof(want), "%s/home-nas.crt", cfgtest_dir);
+	ck_assert_str_eq(c->tls_cert, want);
+	ck_assert_str_eq(c->tls_key, "/k/home-nas.key");
+	snprintf(want, sizeof(want), "%s/ca.crt", cfgtest_dir);
+	ck_assert_str_eq(c->tls_ca, want);
+	/* server_name defaults to the relay host. */
+	ck_assert_str_eq(c->tls_server_name, "relay.example.com");
+	ck_assert_uint_eq(c->nservices, 1);
+	s = cfg_agent_service(c, "smb");
+	ck_assert_ptr_eq(s, &c->services[0]);
+	ck_assert_str_eq(cfg_addr_str(&s->target, buf, sizeof(buf)),
+	    "127.0.0.1:445");
+	ck_assert_uint_eq(s->remote_port, 0);
+	ck_assert_ptr_null(cfg_agent_service(c, "web"));
+	ck_assert_uint_eq(c->reconnect_initial_ms, 1000);
+	ck_assert_uint_eq(c->reconnect_max_ms, 60000);
+	ck_assert_uint_eq(c->ping_interval_ms, 15000);
+	ck_assert_uint_eq(c->ping_misses, 3);
+	ck_assert_uint_eq(c->connect_timeout_ms, 5000);
+	ck_assert_uint_eq(c->handshake_timeout_ms, 10000);
+	ck_assert_uint_eq(c->shutdown_timeout_ms, 10000);
+	ck_assert_uint_eq(c->stream_window, 256 * 1024);
+	ck_assert_uint_eq(c->tunnel_window, 16 * 1024 * 1024);
+	ck_assert_uint_eq(c->max_frame, 16 * 1024);
+	ck_assert_uint_eq(c->max_streams, 4096);
+	ck_assert_int_eq(c->log_level, LOG_LEVEL_INFO);
+	cfg_agent_free(c);
+	cfg_agent_free(NULL);
+}
+END_TEST
+
+START_TEST(test_every_key)
+{
+	struct agent_config *c;
+	const struct agent_service *s;
+	char buf[64];
+
+	c = load_ok(
+	    "id: A.b_c-1\n"
+	    "relay: \"[::1]:4443\"\n"
+	    "tls:\n"
+	    "  cert: /c/a.crt\n"
+	    "  key: /c/a.key\n"
+	    "  ca: /c/ca.crt\n"
+	    "  server_name: relay.test\n"
+	    "services:\n"
+	    "  - name: smb\n"
+	    "    target: \"127.0.0.1:445\"\n"
+	    "    remote_port: 10445\n"
+	    "  - name: web\n"
+	    "    target: \"[::1]:8080\"\n"
+	    "    remote_port: 0\n"
+	    "  - name: ssh\n"
+	    "    target: \"localhost:22\"\n"
+	    "    remote_port: 65535\n"
+	    "  - target: \"127.0.0.1:1\"\n"
+	    "    name: other\n"
+	    "reconnect:\n"
+	    "  initial: 100ms\n"
+	    "  max: 24h\n"
+	    "keepalive:\n"
+	    "  interval: 1m\n"
+	    "  misses: 1\n"
+	    "timeouts:\n"
+	    "  connect: 1h\n"
+	    "  handshake: 100ms\n"
+	    "  shutdown: 0s\n"
+	    "limits:\n"
+	    "  stream_window: 16MiB\n"
+	    "  tunnel_window: 1GiB\n"
+	    "  max_frame: 1KiB\n"
+	    "  max_streams: 1000000\n"
+	    "log:\n"
+	    "  level: warn\n");
+	ck_assert_str_eq(c->id, "A.b_c-1");
+	ck_assert_str_eq(cfg_addr_str(&c->relay, buf, sizeof(buf)),
+	    "[::1]:4443");
+	ck_assert_str_eq(c->tls_cert, "/c/a.crt");
+	ck_assert_str_eq(c->tls_key, "/c/a.key");
+	ck_assert_str_eq(c->tls_ca, "/c/ca.crt");
+	ck_assert_str_eq(c->tls_server_name, "relay.test");
+	ck_assert_uint_eq(c->nservices, 4);
+	s = cfg_agent_service(c, "smb");
+	ck_assert_uint_eq(s->remote_port, 10445);
+	s = cfg_agent_service(c, "web");
+	ck_assert_str_eq(cfg_addr_str(&s->target, buf, sizeof(buf)),
+	    "[::1]:8080");
+	ck_assert_uint_eq(s->remote_port, 0);
+	s = cfg_agent_service(c, "ssh");
+	ck_assert_str_eq(s->target.host, "localhost");
+	ck_assert_uint_eq(s->target.port, 22);
+	ck_assert_uint_eq(s->remote_port, 65535);
+	ck_assert_str_eq(c->services[3].name, "other");
+	ck_assert_uint_eq(c->reconnect_initial_ms, 100);
+	ck_assert_uint_eq(c->reconnect_max_ms, 24 * 3600 * 1000);
+	ck_assert_uint_eq(c->ping_interval_ms, 60000);
+	ck_assert_uint_eq(c->ping_misses, 1);
+	ck_assert_uint_eq(c->connect_timeout_ms, 3600000);
+	ck_assert_uint_eq(c->handshake_timeout_ms, 100);
+	ck_assert_uint_eq(c->shutdown_timeout_ms, 0);
+	ck_assert_uint_eq(c->stream_window, 16 * 1024 * 1024);
+	ck_assert_uint_eq(c->tunnel_window, 1024 * 1024 * 1024);
+	ck_assert_uint_eq(c->max_frame, 1024);
+	ck_assert_uint_eq(c->max_streams, 1000000);
+	ck_assert_int_eq(c->log_level, LOG_LEVEL_WARN);
+	cfg_agent_free(c);
+
+	/* Two services may both let the relay pick (remote_port 0). */
+	c = load_ok(MIN "  - name: web\n    target: \"127.0.0.1:80\"\n"
+	    "    remote_port: 0\n");
+	ck_assert_uint_eq(c->nservices, 2);
+	cfg_agent_free(c);
+}
+END_TEST
+
+START_TEST(test_example)
+{
+	struct agent_config *c = NULL;
+	const struct agent_service *s;
+	char path[2 * PATH_MAX], want[4 * PATH_MAX], err[512] = "", buf[64];
+
+	cfgtest_example("agent.yaml", path, sizeof(path));
+	ck_assert_msg(cfg_agent_load(path, &c, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_str_eq(c->id, "home-nas");
+	ck_assert_str_eq(cfg_addr_str(&c->relay, buf, sizeof(buf)),
+	    "relay.example.com:4443");
+	*strrchr(path, '/') = '\0';
+	snprintf(want, sizeof(want), "%s/home-nas.crt", path);
+	ck_assert_str_eq(c->tls_cert, want);
+	snprintf(want, sizeof(want), "%s/home-nas.key", path);
+	ck_assert_str_eq(c->tls_key, want);
+	snprintf(want, sizeof(want), "%s/ca.crt", path);
+	ck_assert_str_eq(c->tls_ca, want);
+	ck_assert_str_eq(c->tls_server_name, "relay.example.com");
+	ck_assert_uint_eq(c->nservices, 2);
+	s = cfg_agent_service(c, "smb");
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(cfg_addr_str(&s->target, buf, sizeof(buf)),
+	    "127.0.0.1:445");
+	ck_assert_uint_eq(s->remote_port, 10445);
+	s = cfg_agent_service(c, "web");
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(cfg_addr_str(&s->target, buf, sizeof(buf)),
+	    "127.0.0.1:8080");
+	ck_assert_uint_eq(s->remote_port, 0);
+	ck_assert_uint_eq(c->reconnect_initial_ms, 1000);
+	ck_assert_uint_eq(c->reconnect_max_ms, 60000);
+	ck_assert_int_eq(c->log_level, LOG_LEVEL_INFO);
+	cfg_agent_free(c);
+}
+END_TEST
+
+START_TEST(test_structure_errors)
+{
+	/* The brief's own examples. */
+	load_bad("id: home-nas\n"
+	    "relay: \"relay.example.com:4443\"\n"
+	    "tlss:\n"
+	    "  cert: a\n", ":3:1: tlss: unknown key");
+	load_bad(HEAD "services:\n"
+	    "  - name: smb\n"
+	    "    target: \"127.0.0.1:445\"\n"
+	    "  - name: web\n"
+	    "    target: \"127.0.0.1:80\"\n"
+	    "    remote_port: 70000\n",
+	    ":12:18: services[1].remote_port: port 70000 out of range "
+	    "0..65535");
+	load_bad(MIN "reconect:\n  initial: 1s\n", ":10:1: reconect: unknown "
+	    "key");
+	load_bad(MIN "    port: 1\n", ":10:5: services[0].port: unknown key");
+	load_bad(MIN "tls2: {}\n", ":10:1: tls2: unknown key");
+	/* Missing keys. */
+	load_bad("relay: \"r:1\"\n", ":1:1: id: missing required key");
+	load_bad(HEAD, ":1:1: services: missing required key");
+	load_bad(HEAD "services:\n  - target: \"127.0.0.1:1\"\n",
+	    ":8:5: services[0].name: missing required key");
+	load_bad(HEAD "services:\n  - name: a\n",
+	    ":8:5: services[0].target: missing required key");
+	load_bad("id: a\nrelay: \"r:1\"\ntls:\n  cert: a\n  key: b\n"
+	    "services:\n  - {name: a, target: \"h:1\"}\n",
+	    ":4:3: tls.ca: missing required key");
+	/* Wrong types and empty lists. */
+	load_bad(HEAD "services:\n  name: smb\n", ":8:3: services: expected "
+	    "a sequence, not a mapping");
+	load_bad(HEAD "services: smb\n", ":7:11: services: expected a "
+	    "sequence, not a value");
+	load_bad(HEAD "services:\n  - smb\n", ":8:5: services[0]: expected "
+	    "a mapping, not a value");
+	load_bad(HEAD "services:\n  -\n", ":8:4: services[0]: expected a "
+	    "mapping, not a value");
+	load_bad(HEAD "services: []\n", ":7:11: services: at least one "
+	    "service is needed");
+	load_bad(HEAD "services:\n", ":7:10: services: at least one service "
+	    "is needed");
+	load_bad(MIN "    remote_port: [1]\n", ":10:18: services[0].remote_port: "
+	    "expected a port number, not a sequence");
+	load_bad(MIN "reconnect: 1s\n", ":10:12: reconnect: expected a "
+	    "mapping, not a value");
+	load_bad("id: [a]\n", ":1:5: id: expected an identity, not a "
+	    "sequence");
+	/* Duplicates. */
+	load_bad(MIN "id: other\n", ":10:1: id: duplicate key (first at "
+	    "line 1)");
+	load_bad(MIN "    name: web\n", ":10:5: services[0].name: duplicate "
+	    "key (first at line 8)");
+	load_bad(MIN "  - name: smb\n    target: \"127.0.0.1:1\"\n",
+	    ":10:11: services[1].name: duplicate service name \"smb\" (also "
+	    "services[0])");
+	load_bad(HEAD "services:\n"
+	    "  - {name: a, target: \"h:1\", remote_port: 10445}\n"
+	    "  - {name: b, target: \"h:2\"}\n"
+	    "  - {name: c, target: \"h:3\", remote_port: 10445}\n",
+	    ":10:43: services[2].remote_port: duplicate remote_port 10445 "
+	    "(also services[0])");
+}
+END_TEST
+
+START_TEST(test_value_errors)
+{
+	load_bad("id: -nas\n", ":1:5: id: bad identity \"-nas\" (letters, "
+	    "digits, '.', '_', '-', starting with a letter or digit, at most "
+	    "64)");
+	load_bad("id: home/nas\n", ":1:5: id: bad identity \"home/nas\" "
+	    "(letters, digits, '.', '_', '-', starting with a letter or "
+	    "digit, at most 64)");
+	load_bad("id: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	    ":1:5: id: bad identity "
+	    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "...\" (letters, digits, '.', '_', '-', starting with a letter or "
+	    "digit, at most 64)");
+	load_bad(HEAD "services:\n  - name: \"my service\"\n",
+	    ":8:11: services[0].name: bad name \"my service\" (letters, "
+	    "digits, '.', '_', '-', starting with a letter or digit, at most "
+	    "63)");
+	load_bad("id: a\nrelay: relay.example.com\n", ":2:8: relay: "
+	    "\"relay.example.com\": missing :port");
+	load_bad("id: a\nrelay: \"relay:99999\"\n", ":2:8: relay: port 99999 "
+	    "out of range 1..65535");
+	load_bad(HEAD "services:\n  - name: a\n    target: \"127.0.0.1:0\"\n",
+	    ":9:13: services[0].target: port 0 out of range 1..65535");
+	load_bad(MIN "    remote_port: -1\n", ":10:18: services[0].remote_port: "
+	    "\"-1\" is not a number");
+	load_bad(MIN "    remote_port: 99999999999999999999999\n",
+	    ":10:18: services[0].remote_port: port 99999999999999999999999 "
+	    "out of range 0..65535");
+	load_bad(HEAD "  server_name: \"bad name\"\n", ":7:16: "
+	    "tls.server_name: bad host name \"bad name\"");
+	load_bad(MIN "reconnect:\n  initial: 1\n", ":11:12: "
+	    "reconnect.initial: \"1\" needs a unit (ms, s, m, h)");
+	load_bad(MIN "reconnect:\n  max: 1d\n", ":11:8: reconnect.max: \"1d\" "
+	    "is not a duration (ms, s, m, h)");
+	load_bad(MIN "reconnect:\n  initial: 99999999999999999999s\n",
+	    ":11:12: reconnect.initial: \"99999999999999999999s\" is too "
+	    "large");
+	load_bad(MIN "timeouts:\n  connect: 10ms\n", ":11:12: "
+	    "timeouts.connect: 10ms out of range 100ms..1h");
+	load_bad(MIN "keepalive:\n  misses: 1000\n", ":11:11: "
+	    "keepalive.misses: 1000 out of range 1..100");
+	load_bad(MIN "limits:\n  stream_window: 1GiB\n", ":11:18: "
+	    "limits.stream_window: 1GiB out of range 16KiB..16MiB");
+	load_bad(MIN "limits:\n  max_frame: 512\n", ":11:14: "
+	    "limits.max_frame: 512 out of range 1KiB..1MiB");
+	load_bad(MIN "limits:\n  max_streams: 0\n", ":11:16: "
+	    "limits.max_streams: 0 out of range 1..1000000");
+	load_bad(MIN "log:\n  level: verbose\n", ":11:10: log.level: "
+	    "\"verbose\" is not a log level (error, warn, info, debug)");
+}
+END_TEST
+
+START_TEST(test_cross_key_errors)
+{
+	load_bad(MIN "reconnect:\n  initial: 2m\n  max: 60s\n", ":11:12: "
+	    "reconnect.initial: 2m is greater than reconnect.max 60s");
+	load_bad(MIN "reconnect:\n  max: 500ms\n", ":11:8: reconnect.max: "
+	    "500ms is smaller than reconnect.initial 1s");
+	load_bad(MIN "limits:\n  tunnel_window: 64KiB\n", ":11:18: "
+	    "limits.tunnel_window: 64KiB is smaller than limits.stream_window "
+	    "256KiB");
+	load_bad("id: a\nrelay: \"*:4443\"\ntls: {cert: a, key: b, ca: c}\n"
+	    "services:\n  - {name: a, target: \"h:1\"}\n", ":2:8: relay: the relay "
+	    "address cannot be a wildcard (*)");
+	load_bad(HEAD "services:\n  - name: a\n    target: \"*:80\"\n",
+	    ":9:13: services[0].target: a target cannot be a wildcard (*)");
+}
+END_TEST
+
+START_TEST(test_file_errors)
+{
+	load_bad("", ":1:1: empty configuration");
+	load_bad("\n\n# comments only\n", ":1:1: empty configuration");
+	load_bad("id: a\nrelay: \"r:1\"\n\"tls\n", ":4:1: syntax error: found "
+	    "unexpected end of stream (while scanning a quoted scalar at "
+	    "line 3)");
+	load_bad(HEAD "services: &s\n  - name: a\n", ":7:11: anchors (&name) "
+	    "are not allowed");
+	load_bad("id: !!binary aGk=\n", ":1:5: tags (!name) are not allowed");
+	cfgtest_write_big("agent.yaml", CFG_FILE_MAX + 100);
+	{
+		struct agent_config *c = NULL;
+		char err[512], want[4 * PATH_MAX];
+
+		ck_assert_int_eq(cfg_agent_load(cfgtest_path, &c, err,
+		    sizeof(err)), -1);
+		snprintf(want, sizeof(want), "%s: file too large (1048676 "
+		    "bytes, max 1048576)", cfgtest_path);
+		ck_assert_str_eq(err, want);
+		ck_assert_int_eq(cfg_agent_load("/dev/null", &c, err,
+		    sizeof(err)), -1);
+		ck_assert_str_eq(err, "/dev/null: not a regular file");
+	}
+}
+END_TEST
+
+START_TEST(test_parse_memory)
+{
+	struct agent_config *c = NULL;
+	const char *bad = MIN "  - name: smb\n    target: \"h:1\"\n";
+	char err[512] = "";
+
+	ck_assert_int_eq(cfg_agent_parse("mem.yaml", MIN, strlen(MIN), "/d",
+	    &c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c->tls_cert, "/d/home-nas.crt");
+	ck_assert_str_eq(c->tls_key, "/k/home-nas.key");
+	cfg_agent_free(c);
+	c = NULL;
+	ck_assert_int_eq(cfg_agent_parse("mem.yaml", bad, strlen(bad), "/d",
+	    &c, err, sizeof(err)), -1);
+	ck_assert_ptr_null(c);
+	ck_assert_str_eq(err, "mem.yaml:10:11: services[1].name: duplicate "
+	    "service name \"smb\" (also services[0])");
+}
+END_TEST
+
+static Suite *
+cfg_agent_suite(void)
+{
+	Suite *s = suite_create("cfg_agent");
+	TCase *tc;
+
+	tc = tcase_create("agent.yaml");
+	tcase_add_checked_fixture(tc, cfgtest_setup, cfgtest_teardown);
+	tcase_add_test(tc, test_minimal_defaults);
+	tcase_add_test(tc, test_every_key);
+	tcase_add_test(tc, test_example);
+	tcase_add_test(tc, test_structure_errors);
+	tcase_add_test(tc, test_value_errors);
+	tcase_add_test(tc, test_cross_key_errors);
+	tcase_add_test(tc, test_file_errors);
+	tcase_add_test(tc, test_parse_memory);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(cfg_agent_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

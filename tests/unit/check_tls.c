@@ -1,0 +1,355 @@
+/*
+ * check_tls.c — the TLS policy of common/tls.c, with real certificates from
+ * the pki library and real handshakes over an in-memory BIO pair: TLS 1.3
+ * only, the client certificate required and checked (CA, expiry, CRL,
+ * purpose), the relay's host name checked, the CN extracted, key file modes
+ * enforced.
+ */
+#include <sys/stat.h>
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "pki.h"
+#include "tls.h"
+
+static char dir[] = "/tmp/check_tls.XXXXXX";
+static char ca[512], other[512], crl[512];
+
+static void
+issue(const char *d, const char *cn, enum pki_role role, int days,
+    int backdate)
+{
+	const char *sans[] = { "DNS:relay.test", "IP:127.0.0.1" };
+	struct pki_issue_req req;
+	char err[512];
+
+	memset(&req, 0, sizeof(req));
+	req.dir = d;
+	req.cn = cn;
+	req.role = role;
+	req.days = days;
+	req.backdate = backdate;
+	if (role == PKI_ROLE_RELAY) {
+		req.sans = sans;
+		req.nsans = 2;
+	}
+	ck_assert_msg(pki_issue(&req, NULL, err, sizeof(err)) == PKI_OK,
+	    "%s", err);
+}
+
+static void
+setup(void)
+{
+	char err[512];
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(ca, sizeof(ca), "%s/ca", dir);
+	snprintf(other, sizeof(other), "%s/other", dir);
+	snprintf(crl, sizeof(crl), "%s/ca/ca.crl", dir);
+	ck_assert_int_eq(pki_init(ca, PKI_CA_CN, 30, 0, err, sizeof(err)),
+	    PKI_OK);
+	ck_assert_int_eq(pki_init(other, PKI_CA_CN, 30, 0, err, sizeof(err)),
+	    PKI_OK);
+	issue(ca, "relay.test", PKI_ROLE_RELAY, 30, 0);
+	issue(ca, "home", PKI_ROLE_AGENT, 30, 0);
+	issue(ca, "gone", PKI_ROLE_AGENT, 30, 0);
+	issue(ca, "old", PKI_ROLE_AGENT, 1, 10);
+	issue(other, "stranger", PKI_ROLE_AGENT, 30, 0);
+	ck_assert_int_eq(pki_revoke(ca, "gone", NULL, NULL, NULL, err,
+	    sizeof(err)), PKI_OK);
+	ck_assert_int_eq(pki_crl(ca, 30, NULL, NULL, err, sizeof(err)),
+	    PKI_OK);
+}
+
+static void
+teardown(void)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	(void)system(cmd);
+}
+
+static SSL_CTX *
+ctx(enum tls_role role, const char *d, const char *name, int with_crl)
+{
+	char cert[600], key[600], cafile[600], err[512];
+	struct tls_files f;
+	SSL_CTX *c;
+
+	snprintf(cert, sizeof(cert), "%s/%s.crt", d, name);
+	snprintf(key, sizeof(key), "%s/%s.key", d, name);
+	snprintf(cafile, sizeof(cafile), "%s/ca.crt", ca);
+	f.cert = cert;
+	f.key = key;
+	f.ca = cafile;
+	f.crl = with_crl ? crl : NULL;
+	c = tls_ctx_new(role, &f, err, sizeof(err));
+	ck_assert_msg(c != NULL, "%s", err);
+	return c;
+}
+
+/* Drive both ends; 0 = both done, 1 = the server failed, 2 = the client
+ * failed; why = the failing side's tls_failure(). */
+static int
+handshake(SSL_CTX *sctx, SSL_CTX *cctx, const char *server_name, char *cn,
+    size_t cnlen, char *why, size_t whylen)
+{
+	SSL *s, *c;
+	BIO *b1, *b2;
+	char err[512];
+	int i, rs = 0, rc = 0, es, ec, ret = -1;
+
+	ERR_clear_error();
+	s = SSL_new(sctx);
+	c = tls_ssl_new_client(cctx, server_name, err, sizeof(err));
+	ck_assert_ptr_nonnull(s);
+	ck_assert_msg(c != NULL, "%s", err);
+	ck_assert_int_eq(BIO_new_bio_pair(&b1, 0, &b2, 0), 1);
+	SSL_set_bio(c, b1, b1);
+	SSL_set_bio(s, b2, b2);
+	SSL_set_connect_state(c);
+	SSL_set_accept_state(s);
+	for (i = 0; i < 50 && ret < 0; i++) {
+		if (rc != 1) {
+			rc = SSL_do_handshake(c);
+			ec = SSL_get_error(c, rc);
+			if (rc != 1 && ec != SSL_ERROR_WANT_READ &&
+			    ec != SSL_ERROR_WANT_WRITE) {
+				tls_failure(c, ERR_get_error(), why, whylen);
+				ret = 2;
+				break;
+			}
+		}
+		if (rs != 1) {
+			rs = SSL_do_handshake(s);
+			es = SSL_get_error(s, rs);
+			if (rs != 1 && es != SSL_ERROR_WANT_READ &&
+			    es != SSL_ERROR_WANT_WRITE) {
+				tls_failure(s, ERR_get_error(), why, whylen);
+				ret = 1;
+				break;
+			}
+		}
+		if (rs == 1 && rc == 1)
+			ret = 0;
+	}
+	ck_assert_int_ge(ret, 0);
+	if (ret == 0) {
+		ck_assert_int_eq(SSL_version(s), TLS1_3_VERSION);
+		ck_assert_int_eq(tls_peer_cn(s, cn, cnlen), 0);
+	}
+	SSL_free(s);
+	SSL_free(c);
+	return ret;
+}
+
+START_TEST(test_good_handshake)
+{
+	SSL_CTX *r = ctx(TLS_ROLE_RELAY, ca, "relay.test", 1);
+	SSL_CTX *a = ctx(TLS_ROLE_AGENT, ca, "home", 0);
+	char cn[65], why[256];
+
+	ck_assert_int_eq(handshake(r, a, "relay.test", cn, sizeof(cn), why,
+	    sizeof(why)), 0);
+	ck_assert_str_eq(cn, "home");
+	/* An IP SAN works as a server name too. */
+	ck_assert_int_eq(handshake(r, a, "127.0.0.1", cn, sizeof(cn), why,
+	    sizeof(why)), 0);
+	/* Full handshakes only, TLS 1.3 only. */
+	ck_assert_int_eq(SSL_CTX_get_min_proto_version(r), TLS1_3_VERSION);
+	ck_assert_int_eq(SSL_CTX_get_min_proto_version(a), TLS1_3_VERSION);
+	ck_assert((SSL_CTX_get_options(r) & SSL_OP_NO_TICKET) != 0);
+	ck_assert_uint_eq(SSL_CTX_get_num_tickets(r), 0);
+	ck_assert_int_eq(SSL_CTX_get_session_cache_mode(r), SSL_SESS_CACHE_OFF);
+	ck_assert_uint_eq(SSL_CTX_get_max_early_data(r), 0);
+	SSL_CTX_free(r);
+	SSL_CTX_free(a);
+}
+END_TEST
+
+static void
+refused(const char *d, const char *name, enum tls_role crole,
+    const char *server_name, int side, const char *want)
+{
+	SSL_CTX *r = ctx(TLS_ROLE_RELAY, ca, "relay.test", 1);
+	SSL_CTX *a = ctx(crole, d, name, 0);
+	char cn[65], why[256];
+	SSL_CTX *client = a;
+
+	if (crole == TLS_ROLE_RELAY) {
+		/* A server context cannot connect: load the same files into a
+		 * client context instead. */
+		char cert[600], key[600];
+
+		snprintf(cert, sizeof(cert), "%s/%s.crt", d, name);
+		snprintf(key, sizeof(key), "%s/%s.key", d, name);
+		client = ctx(TLS_ROLE_AGENT, ca, "home", 0);
+		ck_assert_int_eq(SSL_CTX_use_certificate_chain_file(client,
+		    cert), 1);
+		ck_assert_int_eq(SSL_CTX_use_PrivateKey_file(client, key,
+		    SSL_FILETYPE_PEM), 1);
+	}
+	ck_assert_int_eq(handshake(r, client, server_name, cn, sizeof(cn), why,
+	    sizeof(why)), side);
+	ck_assert_str_eq(why, want);
+	if (client != a)
+		SSL_CTX_free(client);
+	SSL_CTX_free(r);
+	SSL_CTX_free(a);
+}
+
+START_TEST(test_other_ca)
+{
+	refused(other, "stranger", TLS_ROLE_AGENT, "relay.test", 1,
+	    "unable to get local issuer certificate");
+}
+END_TEST
+
+START_TEST(test_revoked)
+{
+	refused(ca, "gone", TLS_ROLE_AGENT, "relay.test", 1,
+	    "certificate revoked");
+}
+END_TEST
+
+START_TEST(test_expired)
+{
+	refused(ca, "old", TLS_ROLE_AGENT, "relay.test", 1,
+	    "certificate has expired");
+}
+END_TEST
+
+START_TEST(test_wrong_purpose)
+{
+	/* The relay's serverAuth certificate presented as a client one. */
+	refused(ca, "relay.test", TLS_ROLE_RELAY, "relay.test", 1,
+	    "unsuitable certificate purpose");
+}
+END_TEST
+
+START_TEST(test_host_name)
+{
+	refused(ca, "home", TLS_ROLE_AGENT, "relay.example.com", 2,
+	    "hostname mismatch");
+}
+END_TEST
+
+START_TEST(test_no_client_cert)
+{
+	SSL_CTX *r = ctx(TLS_ROLE_RELAY, ca, "relay.test", 0);
+	SSL_CTX *c = SSL_CTX_new(TLS_client_method());
+	char cn[65], why[256], cafile[600];
+
+	snprintf(cafile, sizeof(cafile), "%s/ca.crt", ca);
+	ck_assert_int_eq(SSL_CTX_load_verify_locations(c, cafile, NULL), 1);
+	ck_assert_int_eq(handshake(r, c, "relay.test", cn, sizeof(cn), why,
+	    sizeof(why)), 1);
+	ck_assert_str_eq(why, "peer did not return a certificate");
+	SSL_CTX_free(c);
+	SSL_CTX_free(r);
+}
+END_TEST
+
+START_TEST(test_tls12_refused)
+{
+	SSL_CTX *r = ctx(TLS_ROLE_RELAY, ca, "relay.test", 0);
+	SSL_CTX *a = ctx(TLS_ROLE_AGENT, ca, "home", 0);
+	char cn[65], why[256];
+
+	ck_assert_int_eq(SSL_CTX_set_min_proto_version(a, TLS1_2_VERSION), 1);
+	ck_assert_int_eq(SSL_CTX_set_max_proto_version(a, TLS1_2_VERSION), 1);
+	ck_assert_int_eq(handshake(r, a, "relay.test", cn, sizeof(cn), why,
+	    sizeof(why)), 1);
+	ck_assert_str_eq(why, "unsupported protocol");
+	SSL_CTX_free(r);
+	SSL_CTX_free(a);
+}
+END_TEST
+
+START_TEST(test_key_mode)
+{
+	char key[600], err[512], want[700];
+	struct stat st;
+
+	snprintf(key, sizeof(key), "%s/home.key", ca);
+	ck_assert_int_eq(stat(key, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(tls_check_key_file(key, err, sizeof(err)), 0);
+	ck_assert_int_eq(chmod(key, 0640), 0);
+	ck_assert_int_eq(tls_check_key_file(key, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "tls.key %s: permissions 0640 are too "
+	    "open (group or others may access it); chmod 600 it", key);
+	ck_assert_str_eq(err, want);
+	ck_assert_int_eq(chmod(key, 0600), 0);
+	ck_assert_int_eq(tls_check_key_file(dir, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "tls.key %s: not a regular file", dir);
+	ck_assert_str_eq(err, want);
+	snprintf(key, sizeof(key), "%s/nope.key", dir);
+	ck_assert_int_eq(tls_check_key_file(key, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "tls.key %s: No such file or directory",
+	    key);
+	ck_assert_str_eq(err, want);
+}
+END_TEST
+
+START_TEST(test_bad_files)
+{
+	struct tls_files f;
+	char cert[600], key[600], cafile[600], err[512];
+
+	snprintf(cert, sizeof(cert), "%s/home.crt", ca);
+	snprintf(key, sizeof(key), "%s/gone.key", ca);	/* not home's key */
+	snprintf(cafile, sizeof(cafile), "%s/ca.crt", ca);
+	f.cert = cert;
+	f.key = key;
+	f.ca = cafile;
+	f.crl = NULL;
+	ck_assert_ptr_null(tls_ctx_new(TLS_ROLE_AGENT, &f, err, sizeof(err)));
+	ck_assert_msg(strncmp(err, "tls.key ", 8) == 0, "%s", err);
+	f.key = cert;	/* a certificate is no key, and mode 0644 anyway */
+	ck_assert_ptr_null(tls_ctx_new(TLS_ROLE_AGENT, &f, err, sizeof(err)));
+	ck_assert_msg(strncmp(err, "tls.key ", 8) == 0, "%s", err);
+}
+END_TEST
+
+static Suite *
+tls_suite(void)
+{
+	Suite *s = suite_create("tls");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_good_handshake);
+	tcase_add_test(tc, test_other_ca);
+	tcase_add_test(tc, test_revoked);
+	tcase_add_test(tc, test_expired);
+	tcase_add_test(tc, test_wrong_purpose);
+	tcase_add_test(tc, test_host_name);
+	tcase_add_test(tc, test_no_client_cert);
+	tcase_add_test(tc, test_tls12_refused);
+	tcase_add_test(tc, test_key_mode);
+	tcase_add_test(tc, test_bad_files);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(tls_suite());
+	int nf;
+
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
