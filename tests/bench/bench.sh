@@ -35,6 +35,9 @@
 #
 # Every process is started here, remembered by PID and stopped at exit with its
 # descendants; every client runs under timeout(1).
+
+# `make bench` runs us with sh: this line is plain sh, the rest is bash.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
