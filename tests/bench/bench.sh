@@ -29,6 +29,7 @@
 #   BENCH_HOLD="N..."     idle stream counts for mem (default 1000 10000,
 #                         QUICK 1000)
 #   BENCH_KEEP=1          keep the work folder (logs, configs) for a look
+#   BENCH_PIDLOG=FILE     append "pid starttime" of every process stopped
 #   BENCH_OUT=FILE        where the table is written
 #   BENCH_INSTALL=0       never run apt-get; metrics whose tool is missing are
 #                         skipped (shown as "-")
@@ -207,10 +208,16 @@ print(" ".join(str(s.getsockname()[1]) for s in ss))
 PY
 }
 
+# Waits for a listener without connecting to it (a probe would show up in the
+# TLS daemons' logs as a failed handshake) when ss(8) is there.
 wait_port() {	# port [seconds]
 	local i n=$(( ${2:-10} * 10 ))
 	for ((i = 0; i < n; i++)); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		if have ss; then
+			[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ] && return 0
+		else
+			(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		fi
 		sleep 0.1
 	done
 	return 1
@@ -607,7 +614,10 @@ rtt_run() {	# path metric-prefix [loaded]
 		sleep 0.5
 	fi
 	out=$(timeout -k 1 60 "$LOADGEN" rtt -p "${PORT[$path.echo]}" -n "$n" -t "$t" 2>>"$W/rtt.log")
-	[ -n "$bpid" ] && stop_pids "$bpid"
+	if [ -n "$bpid" ]; then
+		stop_pids "$bpid"
+		record "${m}_bulk" "$path" "$(sed -n 's/.*gbit=\([0-9.]*\).*/\1/p' "$W/bulk.log")"
+	fi
 	[ -n "$out" ] || { say "rtt $m $path failed"; return 0; }
 	record "${m}_p50" "$path" "$(sed -n 's/.*p50_us=\([0-9.]*\).*/\1/p' <<<"$out")"
 	record "${m}_p99" "$path" "$(sed -n 's/.*p99_us=\([0-9.]*\).*/\1/p' <<<"$out")"

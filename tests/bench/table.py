@@ -37,6 +37,7 @@ METRICS = [
     ("lrtt_p50", "1-byte RTT p50, bulk stream on the same path", "µs", "lo"),
     ("lrtt_p99", "1-byte RTT p99, bulk stream on the same path", "µs", "lo"),
     ("lrtt_n", "round trips done under load (time-bounded)", "", "hi"),
+    ("lrtt_bulk", "the bulk stream's rate meanwhile", "Gbit/s", "hi"),
     ("conn1", "new connections/s, 1 client thread", "conn/s", "hi"),
     ("conn8", "new connections/s, 8 client threads", "conn/s", "hi"),
     ("ka_rps", "HTTP keep-alive, nginx 1 KiB (wrk -t2 -c16)", "req/s", "hi"),
@@ -142,7 +143,7 @@ def section(meta, res, notes):
     out.append("| metric | " + " | ".join(n for _, n in rpaths) + " |")
     out.append("|---|" + "---:|" * len(rpaths))
     for m, label, unit, better in METRICS:
-        if m == "lrtt_n" or not any((m, p) in res for p, _ in rpaths):
+        if m in ("lrtt_n", "lrtt_bulk") or not any((m, p) in res for p, _ in rpaths):
             continue
         d = med(res, m, "direct")
         s = ssh_best(res, m, better)
