@@ -48,6 +48,8 @@ METRICS = [
     ("mem1000_svc", "RSS per idle stream, 1,000 streams, service side", "B", "lo"),
     ("mem10000_pub", "RSS per idle stream, 10,000 streams, public side", "B", "lo"),
     ("mem10000_svc", "RSS per idle stream, 10,000 streams, service side", "B", "lo"),
+    ("rss10000_pub", "RSS with 10,000 idle streams, public side", "MiB", "lo"),
+    ("rss10000_svc", "RSS with 10,000 idle streams, service side", "MiB", "lo"),
 ]
 
 
@@ -78,7 +80,10 @@ def load(meta_path, results_path, notes_path):
             if len(parts) != 3:
                 continue
             try:
-                res.setdefault((parts[0], parts[1]), []).append(float(parts[2]))
+                v = float(parts[2])
+                if parts[0].startswith("rss"):
+                    v /= 1024 * 1024   # recorded in bytes, shown in MiB
+                res.setdefault((parts[0], parts[1]), []).append(v)
             except ValueError:
                 pass
     with open(notes_path) as f:
