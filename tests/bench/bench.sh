@@ -185,10 +185,11 @@ stop_pids() {	# pid... : TERM, then KILL what is left, trees included
 }
 
 cleanup() {
+	local rc=$?
 	trap - EXIT INT TERM
 	stop_pids "${PIDS[@]}"
-	if [ -n "${BENCH_KEEP:-}" ]; then
-		say "kept $W"
+	if [ -n "${BENCH_KEEP:-}" ] || [ "$rc" != 0 ]; then
+		say "kept $W (logs and configs of the run)"
 	else
 		rm -rf "$W"
 	fi
