@@ -230,6 +230,10 @@ agent_tunnel_new(struct agent *a)
 	bufferevent_setcb(t->bev, atun_read_cb, atun_write_cb, atun_event_cb,
 	    t);
 	bufferevent_setwatermark(t->bev, EV_WRITE, AGENT_TLS_HIGH / 2, 0);
+	/* libevent moves 16 KiB per callback by default: far too little
+	 * for a tunnel carrying many streams. */
+	bufferevent_set_max_single_read(t->bev, AGENT_TLS_HIGH);
+	bufferevent_set_max_single_write(t->bev, AGENT_TLS_HIGH);
 	bufferevent_enable(t->bev, EV_READ | EV_WRITE);
 	atun_timer_in(t, cfg->handshake_timeout_ms);
 	log_debug("tunnel", "connecting to relay %s", t->relay);

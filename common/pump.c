@@ -32,6 +32,8 @@
 #include "log.h"
 #include "mux.h"
 
+#define PUMP_MAX_IO	(128 * 1024)
+
 struct pump {
 	struct bufferevent	*bev;	/* NULL once the socket is closed */
 	struct evbuffer_cb_entry *ocb;
@@ -89,6 +91,9 @@ pump_new(struct bufferevent *bev, struct mux *m, const char *label,
 	    p);
 	bufferevent_setcb(bev, pump_read_cb, pump_write_cb, pump_event_cb, p);
 	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	/* Bigger bites than libevent's 16 KiB: fewer loop turns per MB. */
+	bufferevent_set_max_single_read(bev, PUMP_MAX_IO);
+	bufferevent_set_max_single_write(bev, PUMP_MAX_IO);
 	bufferevent_disable(bev, EV_READ);
 	bufferevent_enable(bev, EV_WRITE);
 	return p;

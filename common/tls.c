@@ -103,6 +103,8 @@ tls_ctx_new(enum tls_role role, const struct tls_files *f, char *err,
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_max_early_data(ctx, 0);
 	SSL_CTX_set_recv_max_early_data(ctx, 0);
+	/* No SSL_CTX_set_read_ahead(): bytes OpenSSL buffers unseen by
+	 * libevent 2.1's bufferevent_openssl can stall a tunnel. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 
 	if (SSL_CTX_use_certificate_chain_file(ctx, f->cert) != 1) {

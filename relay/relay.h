@@ -41,7 +41,9 @@ struct bufferevent;
 struct event;
 struct event_base;
 struct evconnlistener;
+struct evbuffer;
 struct mux;
+struct mux_peer;
 struct pump;
 struct registry;
 struct relay_worker;
@@ -187,9 +189,25 @@ void	tunnel_free(struct tunnel *t);
 /* Garbage pass: free dead streams; 1 if the tunnel itself is dead. */
 int	tunnel_gc(struct tunnel *t);
 const char *tunnel_state_name(enum tunnel_state s);
+
+/* relay_stream.c */
 /* A stream for a new public connection on svc (takes fd). */
-void	tunnel_open_stream(struct tunnel *t, struct public_svc *svc, int fd,
+void	relay_stream_open(struct tunnel *t, struct public_svc *svc, int fd,
 	    const struct sockaddr *client);
+/* Reset every stream's socket now: the tunnel is gone. */
+void	relay_stream_abort_all(struct tunnel *t);
+/* Free dead streams, or every stream when all is set. */
+void	relay_stream_gc(struct tunnel *t, int all);
+/* The mux's stream callbacks (sarg: struct relay_stream, or NULL). */
+void	relay_stream_on_open(struct mux *, uint32_t, const char *,
+	    const struct mux_peer *, void *);
+void	relay_stream_on_accepted(struct mux *, uint32_t, void *);
+void	relay_stream_on_data(struct mux *, uint32_t, struct evbuffer *,
+	    void *);
+void	relay_stream_on_eof(struct mux *, uint32_t, void *);
+void	relay_stream_on_closed(struct mux *, uint32_t, uint32_t, const char *,
+	    void *);
+void	relay_stream_on_writable(struct mux *, uint32_t, void *);
 
 /* relay_public.c */
 void	public_register(struct tunnel *t, const char *name, uint16_t want);

@@ -48,7 +48,7 @@ public_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 
 	(void)lev;
 	(void)salen;
-	tunnel_open_stream(svc->tunnel, svc, (int)fd, sa);
+	relay_stream_open(svc->tunnel, svc, (int)fd, sa);
 }
 
 /* Bind host:port for listening; -errno on failure. */
@@ -118,6 +118,12 @@ public_register(struct tunnel *t, const char *name, uint16_t want)
 	int i, e, fd = -1;
 
 	log_sanitize(sname, sizeof(sname), name, CFG_NAME_MAX);
+	if (strcmp(sname, name) != 0 || name[0] == '\0') {
+		/* Names end up in logs and labels: printable ASCII only. */
+		public_reply_err(t, sname, MUX_CODE_PROTOCOL,
+		    "invalid service name");
+		goto out;
+	}
 	if (t->state != TUNNEL_READY) {
 		public_reply_err(t, sname, MUX_CODE_SHUTDOWN,
 		    "tunnel is closing");

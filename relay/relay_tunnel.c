@@ -50,25 +50,16 @@ static void	tunnel_dead(struct tunnel *);
 static void	tunnel_linger(struct tunnel *);
 
 static void	tunnel_mux_control(struct mux *, const struct mux_ctl *, void *);
-static void	tunnel_mux_open(struct mux *, uint32_t, const char *,
-		    const struct mux_peer *, void *);
-static void	tunnel_mux_accepted(struct mux *, uint32_t, void *);
-static void	tunnel_mux_data(struct mux *, uint32_t, struct evbuffer *,
-		    void *);
-static void	tunnel_mux_eof(struct mux *, uint32_t, void *);
-static void	tunnel_mux_closed(struct mux *, uint32_t, uint32_t,
-		    const char *, void *);
-static void	tunnel_mux_writable(struct mux *, uint32_t, void *);
 static void	tunnel_mux_want_output(struct mux *, void *);
 
 static const struct mux_callbacks tunnel_mux_cb = {
 	.control = tunnel_mux_control,
-	.stream_open = tunnel_mux_open,
-	.stream_accepted = tunnel_mux_accepted,
-	.stream_data = tunnel_mux_data,
-	.stream_eof = tunnel_mux_eof,
-	.stream_closed = tunnel_mux_closed,
-	.stream_writable = tunnel_mux_writable,
+	.stream_open = relay_stream_on_open,
+	.stream_accepted = relay_stream_on_accepted,
+	.stream_data = relay_stream_on_data,
+	.stream_eof = relay_stream_on_eof,
+	.stream_closed = relay_stream_on_closed,
+	.stream_writable = relay_stream_on_writable,
 	.want_output = tunnel_mux_want_output,
 };
 
@@ -109,21 +100,6 @@ tunnel_detach(struct tunnel *t)
 	t->attached = 0;
 	registry_detach(t->w->relay->reg, t->id, t->gen, relay_now_ms(),
 	    cfg->port_grace_ms);
-}
-
-/* Reset every stream's socket at once: the tunnel is gone. */
-static void
-tunnel_abort_streams(struct tunnel *t)
-{
-	struct relay_stream *rs;
-
-	TAILQ_FOREACH(rs, &t->streams, entry) {
-		if (!rs->dead) {
-			pump_abort(rs->pump);
-			rs->dead = 1;
-		}
-	}
-	relay_worker_gc(t->w);
 }
 
 /* Refill the TLS output from the mux, up to the high watermark. */
@@ -255,6 +231,10 @@ tunnel_new(struct relay_worker *w, int fd, const struct sockaddr *peer)
 	bufferevent_setcb(t->bev, tunnel_read_cb, tunnel_write_cb,
 	    tunnel_event_cb, t);
 	bufferevent_setwatermark(t->bev, EV_WRITE, RELAY_TLS_HIGH / 2, 0);
+	/* libevent moves 16 KiB per callback by default: far too little
+	 * for a tunnel carrying many streams. */
+	bufferevent_set_max_single_read(t->bev, RELAY_TLS_HIGH);
+	bufferevent_set_max_single_write(t->bev, RELAY_TLS_HIGH);
 	bufferevent_enable(t->bev, EV_READ | EV_WRITE);
 	if ((t->timer = evtimer_new(base, tunnel_timer_cb, t)) == NULL ||
 	    (t->ping = event_new(base, -1, EV_PERSIST, tunnel_ping_cb,
@@ -383,76 +363,6 @@ tunnel_mux_control(struct mux *m, const struct mux_ctl *ctl, void *arg)
 	default:
 		break;
 	}
-}
-
-static void
-tunnel_mux_open(struct mux *m, uint32_t sid, const char *service,
-    const struct mux_peer *client, void *arg)
-{
-	(void)service;
-	(void)client;
-	(void)arg;
-	(void)mux_stream_refuse(m, sid, MUX_CODE_REFUSED,
-	    "the relay accepts no streams from agents");
-}
-
-static void
-tunnel_mux_accepted(struct mux *m, uint32_t sid, void *sarg)
-{
-	(void)m;
-	(void)sarg;
-	log_debug("tunnel", "stream %u accepted", sid);
-}
-
-static void
-tunnel_mux_data(struct mux *m, uint32_t sid, struct evbuffer *data,
-    void *sarg)
-{
-	struct relay_stream *rs = sarg;
-	size_t n;
-
-	if (rs == NULL || rs->dead) {
-		n = evbuffer_get_length(data);
-		evbuffer_drain(data, n);
-		(void)mux_stream_consumed(m, sid, n);
-		return;
-	}
-	pump_stream_data(rs->pump, data);
-}
-
-static void
-tunnel_mux_eof(struct mux *m, uint32_t sid, void *sarg)
-{
-	struct relay_stream *rs = sarg;
-
-	(void)m;
-	(void)sid;
-	if (rs != NULL && !rs->dead)
-		pump_stream_eof(rs->pump);
-}
-
-static void
-tunnel_mux_closed(struct mux *m, uint32_t sid, uint32_t code, const char *text,
-    void *sarg)
-{
-	struct relay_stream *rs = sarg;
-
-	(void)m;
-	(void)text;
-	log_debug("tunnel", "stream %u closed: %s", sid, mux_code_name(code));
-	if (rs != NULL && !rs->dead)
-		pump_stream_closed(rs->pump, code);
-}
-
-static void
-tunnel_mux_writable(struct mux *m, uint32_t sid, void *sarg)
-{
-	struct relay_stream *rs = sarg;
-
-	(void)m;
-	(void)sid;
-	if (rs != NULL && !rs->dead)
-		pump_stream_writable(rs->pump);
 }
 
 static void
@@ -597,7 +507,7 @@ tunnel_close(struct tunnel *t, uint32_t code, const char *why)
 		return;
 	if (t->mux != NULL && !mux_is_going_away(t->mux))
 		(void)mux_goaway(t->mux, code, why);
-	tunnel_abort_streams(t);
+	relay_stream_abort_all(t);
 	public_close_all(t);
 	tunnel_detach(t);
 	tunnel_set_state(t, TUNNEL_CLOSING);
@@ -619,7 +529,7 @@ tunnel_dead(struct tunnel *t)
 {
 	if (t->state == TUNNEL_DEAD)
 		return;
-	tunnel_abort_streams(t);
+	relay_stream_abort_all(t);
 	public_close_all(t);
 	tunnel_detach(t);
 	tunnel_set_state(t, TUNNEL_DEAD);
@@ -633,118 +543,10 @@ tunnel_dead(struct tunnel *t)
 	relay_worker_gc(t->w);
 }
 
-static void
-tunnel_stream_done(struct pump *p, void *arg)
-{
-	struct relay_stream *rs = arg;
-
-	(void)p;
-	rs->dead = 1;
-	relay_worker_gc(rs->tunnel->w);
-}
-
-static void
-tunnel_peer(const struct sockaddr *sa, struct mux_peer *mp)
-{
-	memset(mp, 0, sizeof(*mp));
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const void *)sa;
-
-		mp->family = 4;
-		memcpy(mp->addr, &s4->sin_addr, 4);
-		mp->port = ntohs(s4->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *)sa;
-
-		mp->family = 6;
-		memcpy(mp->addr, &s6->sin6_addr, 16);
-		mp->port = ntohs(s6->sin6_port);
-	}
-}
-
-void
-tunnel_open_stream(struct tunnel *t, struct public_svc *svc, int fd,
-    const struct sockaddr *client)
-{
-	struct relay *r = t->w->relay;
-	struct relay_conf *conf = NULL;
-	struct relay_stream *rs = NULL;
-	struct bufferevent *bev;
-	struct mux_peer mp;
-	char who[80], text[256], label[256];
-	uint32_t code, sid = 0;
-	int e;
-
-	relay_addr_str(client, who, sizeof(who));
-	if (t->state != TUNNEL_READY) {
-		snprintf(text, sizeof(text), "tunnel is %s",
-		    tunnel_state_name(t->state));
-		goto refuse;
-	}
-	/* Authorisation again, under the current policy. */
-	conf = relay_conf_get(r);
-	code = registry_check(r->reg, conf->cfg, t->id, t->gen, svc->port,
-	    text, sizeof(text));
-	if (code == MUX_CODE_NONE && mux_nstreams(t->mux) >=
-	    conf->cfg->max_streams_per_agent) {
-		snprintf(text, sizeof(text), "too many streams (limit %u)",
-		    conf->cfg->max_streams_per_agent);
-		code = MUX_CODE_LIMIT;
-	}
-	relay_conf_put(conf);
-	if (code != MUX_CODE_NONE)
-		goto refuse;
-	if ((rs = calloc(1, sizeof(*rs))) == NULL ||
-	    (bev = bufferevent_socket_new(t->w->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		snprintf(text, sizeof(text), "out of memory");
-		goto refuse;
-	}
-	fd = -1;
-	rs->tunnel = t;
-	snprintf(label, sizeof(label), "%s/%s %s", t->id, svc->name, who);
-	if ((rs->pump = pump_new(bev, t->mux, label, tunnel_stream_done,
-	    rs)) == NULL) {
-		bufferevent_free(bev);
-		snprintf(text, sizeof(text), "out of memory");
-		goto refuse;
-	}
-	tunnel_peer(client, &mp);
-	if ((e = mux_stream_open(t->mux, svc->name, &mp, rs, &sid)) < 0) {
-		snprintf(text, sizeof(text), "%s", mux_strerror(e));
-		pump_abort(rs->pump);
-		pump_free(rs->pump);
-		goto refuse;
-	}
-	pump_set_stream(rs->pump, sid);
-	TAILQ_INSERT_TAIL(&t->streams, rs, entry);
-	/* The opener may send before the answer (PROTOCOL.md 3). */
-	pump_start(rs->pump);
-	log_debug("tunnel", "%s: stream %u for %s from %s", t->name, sid,
-	    svc->name, who);
-	return;
-refuse:
-	log_info("public", "%s:%u: connection from %s refused: %s", svc->name,
-	    svc->port, who, text);
-	if (fd >= 0) {
-		pump_set_rst(fd);
-		close(fd);
-	}
-	free(rs);
-}
-
 int
 tunnel_gc(struct tunnel *t)
 {
-	struct relay_stream *rs, *rt;
-
-	TAILQ_FOREACH_SAFE(rs, &t->streams, entry, rt) {
-		if (!rs->dead)
-			continue;
-		TAILQ_REMOVE(&t->streams, rs, entry);
-		pump_free(rs->pump);
-		free(rs);
-	}
+	relay_stream_gc(t, 0);
 	if (t->state == TUNNEL_DRAINING && TAILQ_EMPTY(&t->streams))
 		tunnel_close(t, MUX_CODE_NONE, "drained");
 	return t->state == TUNNEL_DEAD;
@@ -753,19 +555,13 @@ tunnel_gc(struct tunnel *t)
 void
 tunnel_free(struct tunnel *t)
 {
-	struct relay_stream *rs;
-
 	if (t == NULL)
 		return;
-	tunnel_abort_streams(t);
+	relay_stream_abort_all(t);
 	public_close_all(t);
 	tunnel_detach(t);
-	mux_free(t->mux);
-	while ((rs = TAILQ_FIRST(&t->streams)) != NULL) {
-		TAILQ_REMOVE(&t->streams, rs, entry);
-		pump_free(rs->pump);
-		free(rs);
-	}
+	mux_free(t->mux);	/* after the abort: no sarg left to call */
+	relay_stream_gc(t, 1);
 	if (t->bev != NULL)
 		bufferevent_free(t->bev);
 	if (t->timer != NULL)
