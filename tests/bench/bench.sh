@@ -682,7 +682,7 @@ mem_phase() {
 			fi
 			[ "$n" -lt "$nominal" ] && note "mem $path: $n idle streams" \
 			    "instead of $nominal: RLIMIT_NOFILE is $FDMAX here"
-			hold_t=$((30 + n / 100))
+			hold_t=$((30 + n / 40))	# ssh opens 10,000 channels in ~100 s
 			start "hold-$path-$n" "$LOADGEN" hold -p "${PORT[$path.echo]}" -n "$n" \
 			    -c 100 -t "$hold_t"
 			local hp=$LAST i
