@@ -29,6 +29,8 @@
 #   BENCH_HOLD="N..."     idle stream counts for mem (default 1000 10000,
 #                         QUICK 1000)
 #   BENCH_KEEP=1          keep the work folder (logs, configs) for a look
+#   BENCH_PROFILE=1       perf profile of BENCH_PROFILE_PATHS (default atlax)
+#                         during one iperf3 stream (default in full runs)
 #   BENCH_PIDLOG=FILE     append "pid starttime" of every process stopped
 #   BENCH_OUT=FILE        where the table is written
 #   BENCH_INSTALL=0       never run apt-get; metrics whose tool is missing are
@@ -71,6 +73,9 @@ fi
 REPS=${BENCH_REPS:-$REPS}
 HOLD_COUNTS=${BENCH_HOLD-$HOLD_COUNTS}
 GROUPS_=${BENCH_GROUPS:-"mem iperf rtt conn http"}
+PROFILE=${BENCH_PROFILE-$([ "$MODE" = full ] && echo 1)}
+[ "$PROFILE" = 0 ] && PROFILE=
+PROFILE_PATHS=${BENCH_PROFILE_PATHS:-"atlax"}
 PATHS=${BENCH_PATHS:-$DEF_PATHS}
 if [ -n "${BENCH_OUT:-}" ]; then
 	OUT=$BENCH_OUT
@@ -741,6 +746,32 @@ run_reps() {
 	done
 }
 
+# Where the CPU goes in each profiled path while one iperf3 stream runs
+# client -> service: perf(1) on the processes that carry the path, the top
+# symbols by self time.  Off in QUICK runs unless BENCH_PROFILE=1.
+profile_phase() {
+	local path pids
+	have perf && [ -n "$S_IPERF" ] || { note "profile: perf or iperf3 missing"; return 0; }
+	for path in $PROFILE_PATHS; do
+		[[ " $PATHS " == *" $path "* ]] && [ -n "${TPIDS[$path]:-}" ] || continue
+		pids=$(echo ${TPIDS[$path]} | tr ' ' ',')
+		start "perf-$path" perf record -F 499 -g -o "$W/perf-$path.data" \
+		    -p "$pids" -- sleep $((IPERF_T + 1))
+		local pp=$LAST
+		sleep 0.3
+		timeout -k 2 $((IPERF_T + 20)) iperf3 -c 127.0.0.1 -p "${PORT[$path.iperf]}" \
+		    -t "$IPERF_T" --connect-timeout 3000 >>"$W/iperf-client.log" 2>&1
+		wait "$pp" 2>/dev/null
+		forget "$pp"
+		timeout 120 perf report -i "$W/perf-$path.data" --stdio --no-children \
+		    --sort comm,dso,symbol --percent-limit 1 -g none 2>/dev/null |
+		    grep -v '^#' | grep -v '^ *$' | sed -E 's/( +-)+ *$//; s/ +$//' |
+		    head -n 40 >"$W/profile-$path.txt"
+		[ -s "$W/profile-$path.txt" ] || note "profile $path: perf recorded nothing"
+		say "profile of $path in $W/profile-$path.txt"
+	done
+}
+
 write_meta() {
 	local commit dirty
 	commit=$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -765,6 +796,8 @@ write_meta() {
 		echo "hold=$HOLD_COUNTS"
 		echo "openssh=$(ssh -V 2>&1 | cut -d, -f1)"
 		echo "stunnel=$( (stunnel4 -version 2>&1 || stunnel -version 2>&1) | sed -n 's/^stunnel \([0-9.]*\).*/\1/p' | head -n1)"
+		echo "profile_dir=$W"
+		echo "profile_paths=$PROFILE_PATHS"
 		echo "elapsed=$SECONDS"
 	} >"$W/meta"
 }
@@ -781,6 +814,7 @@ main() {
 	REP=1
 	[ -n "$HOLD_COUNTS" ] && group mem && mem_phase
 	run_reps
+	[ -n "$PROFILE" ] && profile_phase
 	write_meta
 	mkdir -p "$(dirname "$OUT")"
 	python3 "$HERE/table.py" "$W/meta" "$RESULTS" "$NOTES" "$OUT" ||

@@ -171,6 +171,19 @@ def section(meta, res, notes):
         out.append("|---|---:|---:|:---:|")
         out.extend(t)
         out.append("")
+    for path in meta.get("profile_paths", "").split():
+        f = os.path.join(meta.get("profile_dir", ""), "profile-%s.txt" % path)
+        if not os.path.exists(f) or os.path.getsize(f) == 0:
+            continue
+        with open(f) as fh:
+            prof = fh.read().rstrip("\n")
+        out.append("Where %s's CPU goes during one iperf3 stream client → service "
+                   "(perf, self time, symbols above 1 %%):" % path)
+        out.append("")
+        out.append("```")
+        out.append(prof)
+        out.append("```")
+        out.append("")
     if notes:
         out.append("Notes from the run:")
         out.append("")
