@@ -614,8 +614,10 @@ rtt_run() {	# path metric-prefix [loaded]
 	t=$([ -n "${3:-}" ] && echo "$LRTT_T" || echo 30)
 	n=$RTT_N
 	if [ -n "${3:-}" ]; then
-		start bulk timeout -k 1 "$(awk -v t="$LRTT_T" 'BEGIN{print int(t) + 6}')" \
-		    "$LOADGEN" bulk -p "${PORT[$path.echo]}" -d "$(awk -v t="$LRTT_T" 'BEGIN{print t + 3}')"
+		# The bulk stream outlives the round trips (warm-up: t/5, then t).
+		start bulk timeout -k 1 "$(awk -v t="$LRTT_T" 'BEGIN{print int(t * 1.25) + 8}')" \
+		    "$LOADGEN" bulk -p "${PORT[$path.echo]}" \
+		    -d "$(awk -v t="$LRTT_T" 'BEGIN{print t * 1.25 + 3}')"
 		bpid=$LAST
 		sleep 0.5
 	fi
