@@ -246,12 +246,20 @@ install_missing() {
 	local sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
 	export DEBIAN_FRONTEND=noninteractive
-	# The packages' own daemons must not start: we run private instances.
 	$sudo apt-get update -qq >/dev/null 2>&1
 	# shellcheck disable=SC2086
 	$sudo apt-get install -y -qq --no-install-recommends $want >/dev/null 2>&1 ||
 	    note "apt-get install failed:$want"
-	for p in ssh nginx stunnel4; do
+	# Debian starts the daemons of the packages it has just installed; we
+	# run private instances, so stop those again (only those: an sshd that
+	# was already there may be how the user logs in).
+	for p in $want; do
+		case $p in
+		openssh-server) p=ssh ;;
+		nginx-light) p=nginx ;;
+		stunnel4) ;;
+		*) continue ;;
+		esac
 		$sudo systemctl disable --now "$p" >/dev/null 2>&1 || true
 	done
 }
@@ -260,7 +268,8 @@ build_tools() {
 	local cf="-std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow
 	    -Wpointer-arith -Wformat=2 -Wmissing-prototypes"
 	mkdir -p "$BUILD"
-	# Built to a private name then renamed: parallel runs never see half a file.
+	# Built in the run's own folder: parallel runs (make check and make asan
+	# in one tree) never share a half-written binary.
 	# shellcheck disable=SC2086
 	cc $cf -o "$W/loadgen" "$HERE/loadgen.c" -lpthread &&
 	    cc $cf -shared -fPIC -o "$W/nodelay.so" "$HERE/nodelay.c" -ldl ||
