@@ -141,11 +141,13 @@ bench: deps all
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/doc/atlax \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/doc/atlax \
 		$(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
 	for m in docs/man/*.1; do [ -f "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
 	for m in docs/man/*.5; do [ -f "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done; true
+	for m in docs/man/*.8; do [ -f "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man8/; done; true
 	install -m 0644 config/relay.yaml config/agent.yaml $(DESTDIR)$(PREFIX)/share/doc/atlax/
 	for u in systemd/*.service; do [ -f "$$u" ] && install -m 0644 $$u $(DESTDIR)$(PREFIX)/lib/systemd/system/; done; true
 

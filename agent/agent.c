@@ -165,20 +165,15 @@ agent_apply_services(struct agent *a, const struct agent_config *old)
 static void
 agent_reload(struct agent *a)
 {
-	struct agent_config *cfg = NULL, *old;
+	struct agent_config *cfg = NULL, *old = NULL;
 	char err[512], r1[300], r2[300];
 	SSL_CTX *ctx;
 
-	if (cfg_agent_load(a->path, &cfg, err, sizeof(err)) != 0) {
+	if (cfg_agent_load(a->path, &cfg, err, sizeof(err)) != 0 ||
+	    (ctx = agent_ctx(cfg, err, sizeof(err))) == NULL) {
 		log_warnx("agent", "reload failed, keeping the old "
 		    "configuration: %s", err);
-		return;
-	}
-	if ((ctx = agent_ctx(cfg, err, sizeof(err))) == NULL) {
-		log_warnx("agent", "reload failed, keeping the old "
-		    "configuration: %s", err);
-		cfg_agent_free(cfg);
-		return;
+		goto out;
 	}
 	old = a->cfg;
 	if (strcmp(old->id, cfg->id) != 0 ||
@@ -189,9 +184,13 @@ agent_reload(struct agent *a)
 	SSL_CTX_free(a->ctx);
 	a->ctx = ctx;
 	a->cfg = cfg;
-	log_set_level(cfg->log_level);
-	backoff_init(&a->bo, cfg->reconnect_initial_ms, cfg->reconnect_max_ms);
+	cfg = NULL;
+	log_set_level(a->cfg->log_level);
+	backoff_init(&a->bo, a->cfg->reconnect_initial_ms,
+	    a->cfg->reconnect_max_ms);
 	agent_apply_services(a, old);
+out:
+	cfg_agent_free(cfg);
 	cfg_agent_free(old);
 }
 

@@ -84,6 +84,7 @@ struct agent_tunnel {
 	struct event		*timer;
 	struct event		*ping;
 	struct event		*flush;
+	struct evbuffer		*pack;		/* mux_output() before tls_pack */
 	struct agent_streams	 streams;
 	uint64_t		 last_rx_ms;
 	uint64_t		 up_ms;		/* when READY, 0 before */

@@ -11,6 +11,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,8 +125,11 @@ atun_fill(struct agent_tunnel *t)
 		return;
 	out = bufferevent_get_output(t->bev);
 	len = evbuffer_get_length(out);
-	if (len < AGENT_TLS_HIGH)
-		(void)mux_output(t->mux, out, AGENT_TLS_HIGH - len);
+	if (len < AGENT_TLS_HIGH) {
+		(void)mux_output(t->mux, t->pack, AGENT_TLS_HIGH - len);
+		if (tls_pack(out, t->pack) != 0)
+			evbuffer_add_buffer(out, t->pack);	/* unpacked */
+	}
 	if (t->state != ATUN_CLOSING || evbuffer_get_length(out) != 0)
 		return;
 	/* All out: close_notify ourselves (libevent 2.1 does not). */
@@ -207,7 +211,8 @@ agent_tunnel_new(struct agent *a)
 	if ((t->timer = evtimer_new(a->base, atun_timer_cb, t)) == NULL ||
 	    (t->ping = event_new(a->base, -1, EV_PERSIST, atun_ping_cb,
 	    t)) == NULL ||
-	    (t->flush = event_new(a->base, -1, 0, atun_flush_cb, t)) == NULL) {
+	    (t->flush = event_new(a->base, -1, 0, atun_flush_cb, t)) == NULL ||
+	    (t->pack = evbuffer_new()) == NULL) {
 		agent_tunnel_free(t);
 		return NULL;
 	}
@@ -470,6 +475,17 @@ atun_write_cb(struct bufferevent *bev, void *arg)
 	atun_fill(arg);
 }
 
+/* Did TCP ever connect?  (getpeername fails with ENOTCONN if not.) */
+static int
+atun_tcp_up(struct bufferevent *bev)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd = (int)bufferevent_getfd(bev);
+
+	return fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0;
+}
+
 static void
 atun_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -504,7 +520,13 @@ atun_event_cb(struct bufferevent *bev, short what, void *arg)
 		else
 			atun_reason(t, "TLS error from relay %s: %s", t->relay,
 			    why);
-	} else if ((what & BEV_EVENT_ERROR) && serr != 0)
+	} else if (t->state == ATUN_CONNECTING && !atun_tcp_up(bev))
+		/* Dirty shutdowns are allowed, so a refused connect shows up
+		 * as EOF: say what it was. */
+		atun_reason(t, "connect to relay %s: %s", t->relay,
+		    serr != 0 && serr != EAGAIN ?
+		    evutil_socket_error_to_string(serr) : "connection failed");
+	else if ((what & BEV_EVENT_ERROR) && serr != 0)
 		atun_reason(t, "%s relay %s: %s", t->state == ATUN_CONNECTING ?
 		    "connect to" : "connection to", t->relay,
 		    evutil_socket_error_to_string(serr));
@@ -608,5 +630,7 @@ agent_tunnel_free(struct agent_tunnel *t)
 		event_free(t->ping);
 	if (t->flush != NULL)
 		event_free(t->flush);
+	if (t->pack != NULL)
+		evbuffer_free(t->pack);
 	free(t);
 }

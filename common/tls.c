@@ -16,6 +16,8 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include <event2/buffer.h>
+
 #define TLS_VERIFY_DEPTH 2
 
 static void
@@ -227,4 +229,29 @@ tls_failure(SSL *ssl, unsigned long e, char *buf, size_t len)
 	else
 		snprintf(buf, len, "connection closed during handshake");
 	return buf;
+}
+
+int
+tls_pack(struct evbuffer *dst, struct evbuffer *src)
+{
+	struct evbuffer_iovec v;
+	size_t n;
+	int r = -1;
+
+	while ((n = evbuffer_get_length(src)) > 0) {
+		if (n > TLS_RECORD_MAX)
+			n = TLS_RECORD_MAX;
+		/* One extent: n contiguous bytes. */
+		if (evbuffer_reserve_space(dst, (ev_ssize_t)n, &v, 1) != 1 ||
+		    v.iov_len < n)
+			goto out;
+		if (evbuffer_remove(src, v.iov_base, n) != (int)n)
+			goto out;
+		v.iov_len = n;
+		if (evbuffer_commit_space(dst, &v, 1) != 0)
+			goto out;
+	}
+	r = 0;
+out:
+	return r;
 }

@@ -108,32 +108,32 @@ static void
 relay_reload(struct relay *r)
 {
 	struct relay_config *cfg = NULL;
-	struct relay_conf *c, *old;
+	struct relay_conf *c = NULL, *old = NULL;
 	char err[512], a[300], b[300];
 
-	if (cfg_relay_load(r->path, &cfg, err, sizeof(err)) != 0) {
-		log_warnx("relay", "reload failed, keeping the old "
-		    "configuration: %s", err);
-		return;
-	}
-	if ((c = relay_conf_new(cfg, err, sizeof(err))) == NULL) {
-		log_warnx("relay", "reload failed, keeping the old "
-		    "configuration: %s", err);
-		cfg_relay_free(cfg);
-		return;
-	}
+	if (cfg_relay_load(r->path, &cfg, err, sizeof(err)) != 0)
+		goto fail;
+	if ((c = relay_conf_new(cfg, err, sizeof(err))) == NULL)
+		goto fail;
+	cfg = NULL;	/* c owns it */
 	pthread_mutex_lock(&r->lock);
 	old = r->conf;
 	r->conf = c;
 	pthread_mutex_unlock(&r->lock);
 	if (strcmp(cfg_addr_str(&old->cfg->listen, a, sizeof(a)),
-	    cfg_addr_str(&cfg->listen, b, sizeof(b))) != 0 ||
-	    old->cfg->workers != cfg->workers)
+	    cfg_addr_str(&c->cfg->listen, b, sizeof(b))) != 0 ||
+	    old->cfg->workers != c->cfg->workers)
 		log_warnx("relay", "listen and workers changes need a "
 		    "restart; still listening on %s", a);
-	log_set_level(cfg->log_level);
-	relay_conf_put(old);
+	log_set_level(c->cfg->log_level);
 	log_info("relay", "configuration reloaded from %s", r->path);
+	goto out;
+fail:
+	log_warnx("relay", "reload failed, keeping the old configuration: %s",
+	    err);
+out:
+	cfg_relay_free(cfg);
+	relay_conf_put(old);
 }
 
 static void
@@ -160,12 +160,27 @@ fail:
 }
 
 static void
+relay_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+
+	(void)fd;
+	(void)what;
+	if (r->listener != NULL)
+		evconnlistener_enable(r->listener);
+}
+
+/* EMFILE and friends: pause, or the level-triggered listener spins. */
+static void
 relay_listen_error_cb(struct evconnlistener *lev, void *arg)
 {
-	(void)lev;
-	(void)arg;
-	/* EMFILE and friends: libevent keeps the listener; say so once. */
+	struct relay *r = arg;
+	struct timeval tv = { RELAY_ACCEPT_PAUSE_MS / 1000,
+	    (RELAY_ACCEPT_PAUSE_MS % 1000) * 1000 };
+
 	log_warn("relay", "accepting agents");
+	evconnlistener_disable(lev);
+	evtimer_add(r->listen_pause, &tv);
 }
 
 static int
@@ -260,7 +275,9 @@ relay_new(struct relay_config *cfg, const char *path)
 		goto out;
 	}
 	if ((r->reg = registry_new()) == NULL ||
-	    (r->base = event_base_new()) == NULL)
+	    (r->base = event_base_new()) == NULL ||
+	    (r->listen_pause = evtimer_new(r->base, relay_resume_cb,
+	    r)) == NULL)
 		goto out;
 	n = cfg->workers;
 	if (n <= 0 && (n = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
@@ -324,6 +341,8 @@ relay_free(struct relay *r)
 		return;
 	if (r->listener != NULL)
 		evconnlistener_free(r->listener);
+	if (r->listen_pause != NULL)
+		event_free(r->listen_pause);
 	for (i = 0; i < 3; i++)
 		if (r->ev_sig[i] != NULL)
 			event_free(r->ev_sig[i]);

@@ -48,6 +48,9 @@ struct pump;
 struct registry;
 struct relay_worker;
 
+/* accept(2) failing (EMFILE...): pause the listener this long instead of
+ * spinning on a readable socket that cannot be accepted. */
+#define RELAY_ACCEPT_PAUSE_MS	1000
 /* Keep at most this much TLS output queued; refill below half of it. */
 #define RELAY_TLS_HIGH	(256 * 1024)
 /* After close_notify, how long to wait for the peer's. */
@@ -70,6 +73,7 @@ struct relay {
 	atomic_uint_fast64_t	 next_gen;
 	struct event_base	*base;		/* main thread */
 	struct evconnlistener	*listener;
+	struct event		*listen_pause;	/* accept(2) failing */
 	struct event		*ev_sig[3];	/* TERM, INT, HUP */
 	struct relay_worker	**workers;
 	int			 nworkers;
@@ -140,6 +144,7 @@ struct relay_stream {
 	struct tunnel		*tunnel;
 	struct pump		*pump;
 	int			 dead;
+	char			 label[256];	/* "id/service client" */
 };
 TAILQ_HEAD(relay_streams, relay_stream);
 
@@ -149,6 +154,7 @@ struct public_svc {
 	char			 name[CFG_NAME_MAX + 1];
 	uint16_t		 port;
 	struct evconnlistener	*lev;
+	struct event		*pause;	/* accept(2) failing: retry later */
 };
 TAILQ_HEAD(public_svcs, public_svc);
 
@@ -166,6 +172,7 @@ struct tunnel {
 	struct event		*timer;	/* handshake / drain / close deadline */
 	struct event		*ping;
 	struct event		*flush;
+	struct evbuffer		*pack;		/* mux_output() before tls_pack */
 	struct event		*linger;	/* failed handshake */
 	size_t			 lingered;
 	struct relay_streams	 streams;

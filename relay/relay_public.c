@@ -41,6 +41,41 @@ public_reply_err(struct tunnel *t, const char *name, uint32_t code,
 }
 
 static void
+public_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct public_svc *svc = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(svc->lev);
+}
+
+/* EMFILE and friends: pause, or the level-triggered listener spins. */
+static void
+public_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct public_svc *svc = arg;
+	struct timeval tv = { RELAY_ACCEPT_PAUSE_MS / 1000,
+	    (RELAY_ACCEPT_PAUSE_MS % 1000) * 1000 };
+
+	log_warn("public", "%s:%u: accept", svc->name, svc->port);
+	evconnlistener_disable(lev);
+	evtimer_add(svc->pause, &tv);
+}
+
+static void
+public_svc_free(struct public_svc *svc)
+{
+	if (svc == NULL)
+		return;
+	if (svc->lev != NULL)
+		evconnlistener_free(svc->lev);
+	if (svc->pause != NULL)
+		event_free(svc->pause);
+	free(svc);
+}
+
+static void
 public_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
@@ -174,6 +209,10 @@ public_register(struct tunnel *t, const char *name, uint16_t want)
 	if (svc->lev == NULL)
 		goto nomem;
 	fd = -1;
+	if ((svc->pause = evtimer_new(t->w->base, public_resume_cb,
+	    svc)) == NULL)
+		goto nomem;
+	evconnlistener_set_error_cb(svc->lev, public_accept_error_cb);
 	TAILQ_INSERT_TAIL(&t->svcs, svc, entry);
 	memset(&ok, 0, sizeof(ok));
 	ok.type = MUX_CTL_REGISTER_OK;
@@ -190,7 +229,7 @@ nomem:
 out:
 	if (fd >= 0)
 		close(fd);
-	free(svc);
+	public_svc_free(svc);
 	relay_conf_put(conf);
 }
 
@@ -207,12 +246,10 @@ public_unregister(struct tunnel *t, const char *name)
 		return;
 	}
 	TAILQ_REMOVE(&t->svcs, svc, entry);
-	if (svc->lev != NULL)
-		evconnlistener_free(svc->lev);
 	registry_release(t->w->relay->reg, svc->port, t->gen);
 	log_info("tunnel", "%s: service %s withdrawn (port %u)", t->name,
 	    sname, svc->port);
-	free(svc);
+	public_svc_free(svc);
 }
 
 void
@@ -222,8 +259,6 @@ public_close_all(struct tunnel *t)
 
 	while ((svc = TAILQ_FIRST(&t->svcs)) != NULL) {
 		TAILQ_REMOVE(&t->svcs, svc, entry);
-		if (svc->lev != NULL)
-			evconnlistener_free(svc->lev);
-		free(svc);
+		public_svc_free(svc);
 	}
 }

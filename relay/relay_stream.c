@@ -89,10 +89,17 @@ relay_stream_on_closed(struct mux *m, uint32_t sid, uint32_t code, const char *t
     void *sarg)
 {
 	struct relay_stream *rs = sarg;
+	char why[600];
 
 	(void)m;
-	(void)text;
-	log_debug("tunnel", "stream %u closed: %s", sid, mux_code_name(code));
+	if (rs != NULL && text != NULL && code != MUX_CODE_NONE) {
+		/* Why: the agent's refusal or reset, or the tunnel's end. */
+		log_sanitize(why, sizeof(why), text, 512);
+		log_info("tunnel", "%s: stream %u closed: %s: %s",
+		    rs->label, sid, mux_code_name(code), why);
+	} else
+		log_debug("tunnel", "stream %u closed: %s", sid,
+		    mux_code_name(code));
 	if (rs != NULL && !rs->dead)
 		pump_stream_closed(rs->pump, code);
 }
@@ -178,6 +185,7 @@ relay_stream_open(struct tunnel *t, struct public_svc *svc, int fd,
 	fd = -1;
 	rs->tunnel = t;
 	snprintf(label, sizeof(label), "%s/%s %s", t->id, svc->name, who);
+	snprintf(rs->label, sizeof(rs->label), "%s", label);
 	if ((rs->pump = pump_new(bev, t->mux, label, relay_stream_done,
 	    rs)) == NULL) {
 		bufferevent_free(bev);

@@ -115,8 +115,11 @@ tunnel_fill(struct tunnel *t)
 		return;
 	out = bufferevent_get_output(t->bev);
 	len = evbuffer_get_length(out);
-	if (len < RELAY_TLS_HIGH)
-		(void)mux_output(t->mux, out, RELAY_TLS_HIGH - len);
+	if (len < RELAY_TLS_HIGH) {
+		(void)mux_output(t->mux, t->pack, RELAY_TLS_HIGH - len);
+		if (tls_pack(out, t->pack) != 0)
+			evbuffer_add_buffer(out, t->pack);	/* unpacked */
+	}
 	if (t->state != TUNNEL_CLOSING || evbuffer_get_length(out) != 0)
 		return;
 	/* Everything is out: close_notify (libevent 2.1 does not send it),
@@ -239,7 +242,8 @@ tunnel_new(struct relay_worker *w, int fd, const struct sockaddr *peer)
 	if ((t->timer = evtimer_new(base, tunnel_timer_cb, t)) == NULL ||
 	    (t->ping = event_new(base, -1, EV_PERSIST, tunnel_ping_cb,
 	    t)) == NULL ||
-	    (t->flush = event_new(base, -1, 0, tunnel_flush_cb, t)) == NULL)
+	    (t->flush = event_new(base, -1, 0, tunnel_flush_cb, t)) == NULL ||
+	    (t->pack = evbuffer_new()) == NULL)
 		goto fail;
 	tunnel_timer_in(t, t->conf->cfg->handshake_timeout_ms);
 	log_debug("tunnel", "%s: accepted, handshake", t->peer);
@@ -529,6 +533,8 @@ tunnel_dead(struct tunnel *t)
 {
 	if (t->state == TUNNEL_DEAD)
 		return;
+	if (t->state == TUNNEL_CLOSING && t->mux != NULL)
+		log_info("tunnel", "%s: closed", t->name);
 	relay_stream_abort_all(t);
 	public_close_all(t);
 	tunnel_detach(t);
@@ -572,6 +578,8 @@ tunnel_free(struct tunnel *t)
 		event_free(t->flush);
 	if (t->linger != NULL)
 		event_free(t->linger);
+	if (t->pack != NULL)
+		evbuffer_free(t->pack);
 	relay_conf_put(t->conf);
 	free(t);
 }

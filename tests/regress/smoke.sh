@@ -84,7 +84,8 @@ grep -Eq "reset|Empty reply|Couldn't connect" "$T/curl.err" ||
     fail "unexpected: $(cat "$T/curl.err")"
 wait_log agent "service web: connect to 127.0.0.1:$WEB: Connection refused" 5 ||
     fail "agent did not log the refusal"
-wait_log relay "stream [0-9]+ closed: REFUSED" 5 || fail "relay: no refusal"
+wait_log relay "tunnel: home/web 127.0.0.1:[0-9]+: stream [0-9]+ closed: REFUSED: connect to 127.0.0.1:$WEB: Connection refused" 5 ||
+    fail "relay: no refusal"
 ok "dead target: client reset ($(cat "$T/curl.err"))"
 
 # A second agent of the same identity replaces the first, which is made
