@@ -247,9 +247,18 @@ tls_pack(struct evbuffer *dst, struct evbuffer *src)
 	int r = -1;
 
 	while ((n = evbuffer_get_length(src)) > 0) {
+		/* A chain of a record or more moves as it is (no copy):
+		 * SSL_write() cuts it into full records. */
+		if (evbuffer_peek(src, -1, NULL, &v, 1) >= 1 &&
+		    v.iov_len >= TLS_RECORD_MAX) {
+			if (evbuffer_remove_buffer(src, dst, v.iov_len) !=
+			    (int)v.iov_len)
+				goto out;
+			continue;
+		}
+		/* Small chains: copy them together into one extent. */
 		if (n > TLS_RECORD_MAX)
 			n = TLS_RECORD_MAX;
-		/* One extent: n contiguous bytes. */
 		if (evbuffer_reserve_space(dst, (ev_ssize_t)n, &v, 1) != 1 ||
 		    v.iov_len < n)
 			goto out;

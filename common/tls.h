@@ -62,11 +62,13 @@ char	*tls_failure(SSL *ssl, unsigned long e, char *buf, size_t len);
 #define TLS_RECORD_MAX	16384
 
 struct evbuffer;
-/* Move all of src to the end of dst in contiguous pieces of up to
- * TLS_RECORD_MAX bytes.  libevent 2.1's bufferevent_openssl calls
- * SSL_write() once per buffer chain, so an 8-byte frame header in a chain of
- * its own would cost a TLS record (and a write(2)) of its own.  Returns 0, or
- * -1 when memory ran out (what was not moved stays in src). */
+/* Move all of src to the end of dst so that every extent of dst holds at
+ * least TLS_RECORD_MAX bytes, or all that was left.  libevent 2.1's
+ * bufferevent_openssl calls SSL_write() once per buffer chain, so an 8-byte
+ * frame header in a chain of its own would cost a TLS record of its own.
+ * Chains of TLS_RECORD_MAX bytes or more move without a copy; smaller ones
+ * are copied together into pieces of TLS_RECORD_MAX.  Returns 0, or -1 when
+ * memory ran out (what was not moved stays in src). */
 int	 tls_pack(struct evbuffer *dst, struct evbuffer *src);
 
 /*
