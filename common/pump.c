@@ -191,8 +191,11 @@ pump_read_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t n;
 
 	(void)what;
-	if (p->bev == NULL || p->mux == NULL)
+	if (p->mux == NULL) {
+		/* Nowhere to send to: never spin on a readable socket. */
+		event_del(p->rev);
 		return;
+	}
 	/* No more than the stream can take: what the socket gave us beyond
 	 * the window would wait here, outside every bound. */
 	max = mux_stream_send_space(p->mux, p->sid);
