@@ -79,6 +79,7 @@ struct agent_tunnel {
 	struct agent		*agent;
 	enum atun_state		 state;
 	char			 relay[CFG_HOST_MAX + 16];	/* host:port */
+	struct tls_link		*link;		/* owns bev */
 	struct bufferevent	*bev;
 	struct mux		*mux;
 	struct event		*timer;

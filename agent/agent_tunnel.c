@@ -119,7 +119,6 @@ atun_fill(struct agent_tunnel *t)
 {
 	struct evbuffer *out;
 	size_t len;
-	int fd;
 
 	if (t->bev == NULL || t->mux == NULL || t->close_sent)
 		return;
@@ -132,13 +131,10 @@ atun_fill(struct agent_tunnel *t)
 	}
 	if (t->state != ATUN_CLOSING || evbuffer_get_length(out) != 0)
 		return;
-	/* All out: close_notify ourselves (libevent 2.1 does not). */
+	/* All encrypted: close_notify ourselves (libevent 2.1 does not),
+	 * FIN once it is out. */
 	t->close_sent = 1;
-	ERR_clear_error();
-	(void)SSL_shutdown(bufferevent_openssl_get_ssl(t->bev));
-	ERR_clear_error();
-	if ((fd = (int)bufferevent_getfd(t->bev)) >= 0)
-		(void)shutdown(fd, SHUT_WR);
+	tls_link_close_notify(t->link);
 }
 
 static void
@@ -223,27 +219,25 @@ agent_tunnel_new(struct agent *a)
 		atun_lost(t);
 		return t;
 	}
-	t->bev = bufferevent_openssl_socket_new(a->base, -1, ssl,
-	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
-	if (t->bev == NULL) {
-		SSL_free(ssl);
+	/* libevent moves 16 KiB per callback by default: far too little
+	 * for a tunnel carrying many streams. */
+	t->link = tls_link_new(a->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+	    AGENT_TLS_HIGH);
+	if (t->link == NULL) {
 		atun_reason(t, "out of memory");
 		atun_lost(t);
 		return t;
 	}
-	bufferevent_openssl_set_allow_dirty_shutdown(t->bev, 1);
+	t->bev = tls_link_bev(t->link);
 	bufferevent_setcb(t->bev, atun_read_cb, atun_write_cb, atun_event_cb,
 	    t);
 	bufferevent_setwatermark(t->bev, EV_WRITE, AGENT_TLS_HIGH / 2, 0);
-	/* libevent moves 16 KiB per callback by default: far too little
-	 * for a tunnel carrying many streams. */
-	bufferevent_set_max_single_read(t->bev, AGENT_TLS_HIGH);
-	bufferevent_set_max_single_write(t->bev, AGENT_TLS_HIGH);
 	bufferevent_enable(t->bev, EV_READ | EV_WRITE);
 	atun_timer_in(t, cfg->handshake_timeout_ms);
 	log_debug("tunnel", "connecting to relay %s", t->relay);
 	/* May call atun_event_cb before returning (numeric address). */
-	if (bufferevent_socket_connect_hostname(t->bev, a->dns, AF_UNSPEC,
+	if (bufferevent_socket_connect_hostname(tls_link_socket(t->link),
+	    a->dns, AF_UNSPEC,
 	    cfg->relay.host, cfg->relay.port) != 0) {
 		atun_reason(t, "connect to relay %s failed", t->relay);
 		atun_lost(t);
@@ -260,7 +254,10 @@ atun_tls_done(struct agent_tunnel *t)
 	uint64_t ms;
 	int fd, one = 1;
 
-	if ((fd = (int)bufferevent_getfd(t->bev)) >= 0) {
+	if (tls_link_up(t->link) != 0)
+		log_warnx("tunnel", "relay %s: out of memory: reading in small "
+		    "bites", t->relay);
+	if ((fd = tls_link_fd(t->link)) >= 0) {
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one));
 		ms = cfg->ping_interval_ms * (cfg->ping_misses ?
@@ -283,6 +280,8 @@ atun_tls_done(struct agent_tunnel *t)
 	atun_set_state(t, ATUN_HELLO);
 	t->last_rx_ms = agent_now_ms();
 	event_active(t->flush, EV_TIMEOUT, 0);
+	if (evbuffer_get_length(bufferevent_get_input(t->bev)) > 0)
+		atun_read_cb(t->bev, t);
 }
 
 void
@@ -454,6 +453,9 @@ atun_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	int r;
 
+	/* Bytes decrypted before CONNECTED wait for atun_tls_done(). */
+	if (t->mux == NULL && t->state == ATUN_CONNECTING)
+		return;
 	if (t->mux == NULL || t->state >= ATUN_CLOSING) {
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
@@ -477,11 +479,11 @@ atun_write_cb(struct bufferevent *bev, void *arg)
 
 /* Did TCP ever connect?  (getpeername fails with ENOTCONN if not.) */
 static int
-atun_tcp_up(struct bufferevent *bev)
+atun_tcp_up(struct agent_tunnel *t)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	int fd = (int)bufferevent_getfd(bev);
+	int fd = tls_link_fd(t->link);
 
 	return fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0;
 }
@@ -498,6 +500,11 @@ atun_event_cb(struct bufferevent *bev, short what, void *arg)
 		atun_tls_done(t);
 		return;
 	}
+	/* The filter reports the end before the records that came with it:
+	 * the relay's last frames (a GOAWAY) go first. */
+	if (t->mux != NULL && t->state < ATUN_CLOSING &&
+	    evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+		atun_read_cb(bev, t);
 	/* libevent also queues SSL_get_error() values (lib 0): skip them. */
 	while ((e = bufferevent_get_openssl_error(bev)) != 0)
 		if (first == 0 && ERR_GET_LIB(e) != 0)
@@ -506,7 +513,8 @@ atun_event_cb(struct bufferevent *bev, short what, void *arg)
 		atun_lost(t);
 		return;
 	}
-	if ((dnserr = bufferevent_socket_get_dns_error(bev)) != 0)
+	if ((dnserr = bufferevent_socket_get_dns_error(
+	    tls_link_socket(t->link))) != 0)
 		atun_reason(t, "cannot resolve relay %s: %s", t->relay,
 		    evutil_gai_strerror(dnserr));
 	else if (first != 0 || (t->state == ATUN_CONNECTING &&
@@ -520,7 +528,7 @@ atun_event_cb(struct bufferevent *bev, short what, void *arg)
 		else
 			atun_reason(t, "TLS error from relay %s: %s", t->relay,
 			    why);
-	} else if (t->state == ATUN_CONNECTING && !atun_tcp_up(bev))
+	} else if (t->state == ATUN_CONNECTING && !atun_tcp_up(t))
 		/* Dirty shutdowns are allowed, so a refused connect shows up
 		 * as EOF: say what it was. */
 		atun_reason(t, "connect to relay %s: %s", t->relay,
@@ -583,8 +591,8 @@ atun_lost(struct agent_tunnel *t)
 		return;
 	atun_abort_streams(t);
 	atun_set_state(t, ATUN_DEAD);
-	if (t->bev != NULL)
-		bufferevent_disable(t->bev, EV_READ | EV_WRITE);
+	if (t->link != NULL)
+		tls_link_stop(t->link);	/* writes e.g. our alert */
 	event_del(t->ping);
 	evtimer_del(t->timer);
 	event_del(t->flush);
@@ -622,8 +630,7 @@ agent_tunnel_free(struct agent_tunnel *t)
 		TAILQ_REMOVE(&t->streams, s, entry);
 		agent_stream_free(s);
 	}
-	if (t->bev != NULL)
-		bufferevent_free(t->bev);
+	tls_link_free(t->link);
 	if (t->timer != NULL)
 		event_free(t->timer);
 	if (t->ping != NULL)

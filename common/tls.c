@@ -4,12 +4,15 @@
  */
 #include "tls.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -17,6 +20,11 @@
 #include <openssl/x509v3.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+
+#include "sockread.h"
 
 #define TLS_VERIFY_DEPTH 2
 
@@ -239,9 +247,18 @@ tls_pack(struct evbuffer *dst, struct evbuffer *src)
 	int r = -1;
 
 	while ((n = evbuffer_get_length(src)) > 0) {
+		/* A chain of a record or more moves as it is (no copy):
+		 * SSL_write() cuts it into full records. */
+		if (evbuffer_peek(src, -1, NULL, &v, 1) >= 1 &&
+		    v.iov_len >= TLS_RECORD_MAX) {
+			if (evbuffer_remove_buffer(src, dst, v.iov_len) !=
+			    (int)v.iov_len)
+				goto out;
+			continue;
+		}
+		/* Small chains: copy them together into one extent. */
 		if (n > TLS_RECORD_MAX)
 			n = TLS_RECORD_MAX;
-		/* One extent: n contiguous bytes. */
 		if (evbuffer_reserve_space(dst, (ev_ssize_t)n, &v, 1) != 1 ||
 		    v.iov_len < n)
 			goto out;
@@ -254,4 +271,171 @@ tls_pack(struct evbuffer *dst, struct evbuffer *src)
 	r = 0;
 out:
 	return r;
+}
+
+struct tls_link {
+	struct bufferevent	*tls;	/* the filter */
+	struct bufferevent	*sock;	/* under it */
+	struct event		*rev;	/* our reader, after tls_link_up() */
+	size_t			 io_max;
+};
+
+struct tls_link *
+tls_link_new(struct event_base *base, int fd, SSL *ssl, int state,
+    size_t io_max)
+{
+	struct tls_link *l = NULL;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		goto fail;
+	l->io_max = io_max;
+	if ((l->sock = bufferevent_socket_new(base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		goto fail;
+	fd = -1;
+	bufferevent_set_max_single_read(l->sock, io_max);
+	bufferevent_set_max_single_write(l->sock, io_max);
+	/* The filter stops encrypting into sock above the high mark. */
+	bufferevent_setwatermark(l->sock, EV_WRITE, TLS_SOCK_HIGH / 2,
+	    TLS_SOCK_HIGH);
+	if ((l->tls = bufferevent_openssl_filter_new(base, l->sock, ssl,
+	    (enum bufferevent_ssl_state)state, BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		goto fail;
+	bufferevent_openssl_set_allow_dirty_shutdown(l->tls, 1);
+	bufferevent_set_max_single_read(l->tls, io_max);
+	bufferevent_set_max_single_write(l->tls, io_max);
+	return l;
+fail:
+	if (fd >= 0)
+		close(fd);
+	SSL_free(ssl);
+	if (l != NULL && l->sock != NULL)
+		bufferevent_free(l->sock);
+	free(l);
+	return NULL;
+}
+
+void
+tls_link_free(struct tls_link *l)
+{
+	if (l == NULL)
+		return;
+	if (l->rev != NULL)
+		event_free(l->rev);
+	bufferevent_free(l->tls);	/* and sock, SSL, socket */
+	free(l);
+}
+
+struct bufferevent *
+tls_link_bev(struct tls_link *l)
+{
+	return l->tls;
+}
+
+struct bufferevent *
+tls_link_socket(struct tls_link *l)
+{
+	return l->sock;
+}
+
+int
+tls_link_fd(struct tls_link *l)
+{
+	return (int)bufferevent_getfd(l->sock);
+}
+
+/* The socket is readable: one large bite, then the filter decrypts it. */
+static void
+tls_link_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tls_link *l = arg;
+	ssize_t n;
+
+	(void)what;
+	n = sockread_fill(bufferevent_get_input(l->sock), (int)fd, l->io_max);
+	if (n > 0) {
+		bufferevent_trigger(l->sock, EV_READ, 0);
+		return;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	/* As libevent would: stop reading, then the event callback (the
+	 * filter passes it on). */
+	event_del(l->rev);
+	bufferevent_trigger_event(l->sock, BEV_EVENT_READING |
+	    (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), 0);
+}
+
+int
+tls_link_up(struct tls_link *l)
+{
+	int fd = tls_link_fd(l);
+
+	if (l->rev != NULL || fd < 0)
+		return 0;
+	l->rev = event_new(bufferevent_get_base(l->sock), fd,
+	    EV_READ | EV_PERSIST, tls_link_read_cb, l);
+	if (l->rev == NULL || event_add(l->rev, NULL) != 0)
+		return -1;
+	/* From now on only our reader reads the socket.  What libevent
+	 * read already went through the filter in its callback. */
+	bufferevent_disable(l->sock, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_input(l->sock)) > 0)
+		bufferevent_trigger(l->sock, EV_READ, 0);
+	return 0;
+}
+
+void
+tls_link_stop(struct tls_link *l)
+{
+	int fd = tls_link_fd(l);
+	struct evbuffer *out = bufferevent_get_output(l->sock);
+
+	if (fd >= 0 && evbuffer_get_length(out) > 0) {
+		/* libevent keeps the start of a socket bufferevent's output
+		 * frozen outside its own writes. */
+		evbuffer_unfreeze(out, 1);
+		(void)evbuffer_write(out, fd);
+		evbuffer_freeze(out, 1);
+	}
+	if (l->rev != NULL)
+		event_del(l->rev);
+	bufferevent_disable(l->tls, EV_READ | EV_WRITE);
+	bufferevent_disable(l->sock, EV_READ | EV_WRITE);
+}
+
+/* The socket's output drained after close_notify: send FIN. */
+static void
+tls_link_shut_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct bufferevent *sock = arg;
+	int fd;
+
+	(void)info;
+	if (evbuffer_get_length(buf) != 0)
+		return;
+	if ((fd = (int)bufferevent_getfd(sock)) >= 0)
+		(void)shutdown(fd, SHUT_WR);
+	/* Safe inside the callback: libevent saved the next entry. */
+	evbuffer_remove_cb(buf, tls_link_shut_cb, arg);
+}
+
+void
+tls_link_close_notify(struct tls_link *l)
+{
+	struct evbuffer *out = bufferevent_get_output(l->sock);
+	int fd;
+
+	/* libevent 2.1 does not send close_notify itself.  In a filter,
+	 * SSL_shutdown() queues it on sock behind the data. */
+	ERR_clear_error();
+	(void)SSL_shutdown(bufferevent_openssl_get_ssl(l->tls));
+	ERR_clear_error();
+	if (evbuffer_get_length(out) == 0) {
+		if ((fd = (int)bufferevent_getfd(l->sock)) >= 0)
+			(void)shutdown(fd, SHUT_WR);
+	} else
+		/* Out of memory: no FIN, close_notify still goes. */
+		(void)evbuffer_add_cb(out, tls_link_shut_cb, l->sock);
 }

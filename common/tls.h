@@ -62,11 +62,60 @@ char	*tls_failure(SSL *ssl, unsigned long e, char *buf, size_t len);
 #define TLS_RECORD_MAX	16384
 
 struct evbuffer;
-/* Move all of src to the end of dst in contiguous pieces of up to
- * TLS_RECORD_MAX bytes.  libevent 2.1's bufferevent_openssl calls
- * SSL_write() once per buffer chain, so an 8-byte frame header in a chain of
- * its own would cost a TLS record (and a write(2)) of its own.  Returns 0, or
- * -1 when memory ran out (what was not moved stays in src). */
+/* Move all of src to the end of dst so that every extent of dst holds at
+ * least TLS_RECORD_MAX bytes, or all that was left.  libevent 2.1's
+ * bufferevent_openssl calls SSL_write() once per buffer chain, so an 8-byte
+ * frame header in a chain of its own would cost a TLS record of its own.
+ * Chains of TLS_RECORD_MAX bytes or more move without a copy; smaller ones
+ * are copied together into pieces of TLS_RECORD_MAX.  Returns 0, or -1 when
+ * memory ran out (what was not moved stays in src). */
 int	 tls_pack(struct evbuffer *dst, struct evbuffer *src);
+
+/*
+ * A tunnel's TLS connection (a "link"): an OpenSSL filter bufferevent over a
+ * socket bufferevent.  libevent 2.1's socket-mode bufferevent_openssl
+ * decrypts one record per loop turn, reads each record with two read(2)s
+ * (header, then body) and writes each with a write(2) of its own; the filter
+ * writes the socket in bites of up to io_max bytes and decrypts every record
+ * a bite holds in one turn.  Once the handshake is done (tls_link_up()),
+ * the link reads the socket itself with sockread_fill(), since libevent's
+ * socket bufferevent reads 4 KiB at a time.  The socket side holds at most
+ * TLS_SOCK_HIGH bytes of ciphertext beyond what the caller queued in the TLS
+ * bufferevent's output.
+ *
+ * Ownership: the link owns the SSL, the socket and both bufferevents; the
+ * caller owns the link (tls_link_free()) and uses tls_link_bev() as its
+ * bufferevent (callbacks, input, output, enable), never freeing it.
+ */
+#define TLS_SOCK_HIGH	(64 * 1024)
+
+struct bufferevent;
+struct event_base;
+struct tls_link;
+/* A new link on fd (-1: connect later with bufferevent_socket_connect*() on
+ * tls_link_socket()), for state BUFFEREVENT_SSL_ACCEPTING or _CONNECTING.
+ * Takes ssl and fd in every case (freed and closed on failure); NULL when
+ * out of memory.  Dirty shutdowns are allowed (EOF without close_notify is
+ * EOF). */
+struct tls_link *tls_link_new(struct event_base *base, int fd, SSL *ssl,
+	    int state, size_t io_max);
+/* Frees the link, its bufferevents and SSL, closes the socket.  NULL ok. */
+void	 tls_link_free(struct tls_link *l);
+/* The TLS bufferevent: the caller's view of the connection. */
+struct bufferevent *tls_link_bev(struct tls_link *l);
+/* The socket bufferevent under it (connect, DNS errors). */
+struct bufferevent *tls_link_socket(struct tls_link *l);
+/* The socket, or -1. */
+int	 tls_link_fd(struct tls_link *l);
+/* The handshake is done (BEV_EVENT_CONNECTED): read in large bites from now
+ * on.  0, or -1 when out of memory (the link still works, more slowly). */
+int	 tls_link_up(struct tls_link *l);
+/* No more I/O: write what the socket side holds (e.g. an alert after a
+ * failed handshake) as far as the kernel takes it without blocking, then
+ * stop reading and writing.  The socket stays open until tls_link_free(). */
+void	 tls_link_stop(struct tls_link *l);
+/* Queue close_notify after everything queued so far (call once the TLS
+ * output is empty), then shut the socket's write side once it is out. */
+void	 tls_link_close_notify(struct tls_link *l);
 
 #endif

@@ -167,6 +167,7 @@ struct tunnel {
 	char			 id[CFG_ID_MAX + 1];	/* verified CN */
 	char			 peer[80];		/* "addr:port" */
 	char			 name[CFG_ID_MAX + 90];	/* for log lines */
+	struct tls_link		*link;		/* owns bev */
 	struct bufferevent	*bev;
 	struct mux		*mux;
 	struct event		*timer;	/* handshake / drain / close deadline */

@@ -108,8 +108,6 @@ tunnel_fill(struct tunnel *t)
 {
 	struct evbuffer *out;
 	size_t len;
-	SSL *ssl;
-	int fd;
 
 	if (t->bev == NULL || t->mux == NULL || t->close_sent)
 		return;
@@ -122,15 +120,10 @@ tunnel_fill(struct tunnel *t)
 	}
 	if (t->state != TUNNEL_CLOSING || evbuffer_get_length(out) != 0)
 		return;
-	/* Everything is out: close_notify (libevent 2.1 does not send it),
-	 * then FIN, and wait for the peer's close_notify or EOF. */
+	/* Everything is encrypted: close_notify, then FIN once it is out,
+	 * and wait for the peer's close_notify or EOF. */
 	t->close_sent = 1;
-	ssl = bufferevent_openssl_get_ssl(t->bev);
-	ERR_clear_error();
-	(void)SSL_shutdown(ssl);
-	ERR_clear_error();
-	if ((fd = (int)bufferevent_getfd(t->bev)) >= 0)
-		(void)shutdown(fd, SHUT_WR);
+	tls_link_close_notify(t->link);
 	log_debug("tunnel", "%s: close_notify sent", t->name);
 }
 
@@ -224,20 +217,18 @@ tunnel_new(struct relay_worker *w, int fd, const struct sockaddr *peer)
 	tunnel_sockopts(fd, t->conf->cfg);
 	if ((ssl = SSL_new(t->conf->ctx)) == NULL)
 		goto fail;
-	t->bev = bufferevent_openssl_socket_new(base, fd, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-	if (t->bev == NULL)
-		goto fail;
-	ssl = NULL;	/* the bufferevent owns it, and fd */
+	/* libevent moves 16 KiB per callback by default: far too little
+	 * for a tunnel carrying many streams. */
+	t->link = tls_link_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	    RELAY_TLS_HIGH);
+	ssl = NULL;	/* the link owns it, and fd, even on failure */
 	fd = -1;
-	bufferevent_openssl_set_allow_dirty_shutdown(t->bev, 1);
+	if (t->link == NULL)
+		goto fail;
+	t->bev = tls_link_bev(t->link);
 	bufferevent_setcb(t->bev, tunnel_read_cb, tunnel_write_cb,
 	    tunnel_event_cb, t);
 	bufferevent_setwatermark(t->bev, EV_WRITE, RELAY_TLS_HIGH / 2, 0);
-	/* libevent moves 16 KiB per callback by default: far too little
-	 * for a tunnel carrying many streams. */
-	bufferevent_set_max_single_read(t->bev, RELAY_TLS_HIGH);
-	bufferevent_set_max_single_write(t->bev, RELAY_TLS_HIGH);
 	bufferevent_enable(t->bev, EV_READ | EV_WRITE);
 	if ((t->timer = evtimer_new(base, tunnel_timer_cb, t)) == NULL ||
 	    (t->ping = event_new(base, -1, EV_PERSIST, tunnel_ping_cb,
@@ -285,7 +276,12 @@ tunnel_tls_done(struct tunnel *t)
 		return;
 	}
 	log_debug("tunnel", "%s: TLS up, certificate CN %s", t->peer, t->id);
+	if (tls_link_up(t->link) != 0)
+		log_warnx("tunnel", "%s: out of memory: reading in small bites",
+		    t->name);
 	event_active(t->flush, EV_TIMEOUT, 0);
+	if (evbuffer_get_length(bufferevent_get_input(t->bev)) > 0)
+		tunnel_read_cb(t->bev, t);
 }
 
 /* The agent's HELLO: its id must be the certificate's CN. */
@@ -386,6 +382,11 @@ tunnel_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	int r;
 
+	/* The filter decrypts what came with the handshake's last flight
+	 * (the agent's HELLO) before it reports CONNECTED: keep it for the
+	 * mux that tunnel_tls_done() is about to create. */
+	if (t->mux == NULL && t->state == TUNNEL_HANDSHAKE)
+		return;
 	if (t->mux == NULL || t->state >= TUNNEL_CLOSING) {
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
@@ -435,9 +436,9 @@ tunnel_linger_cb(evutil_socket_t fd, short what, void *arg)
 static void
 tunnel_linger(struct tunnel *t)
 {
-	int fd = (int)bufferevent_getfd(t->bev);
+	int fd = tls_link_fd(t->link);
 
-	bufferevent_disable(t->bev, EV_READ | EV_WRITE);
+	tls_link_stop(t->link);	/* writes the alert */
 	tunnel_set_state(t, TUNNEL_CLOSING);
 	evtimer_del(t->timer);
 	if (fd < 0 || (t->linger = event_new(t->w->base, fd,
@@ -462,6 +463,11 @@ tunnel_event_cb(struct bufferevent *bev, short what, void *arg)
 		tunnel_tls_done(t);
 		return;
 	}
+	/* The filter reports the end before the records that came with it:
+	 * the agent's last frames (a GOAWAY) go first. */
+	if (t->mux != NULL && t->state < TUNNEL_CLOSING &&
+	    evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+		tunnel_read_cb(bev, t);
 	/* libevent also queues SSL_get_error() values (lib 0): skip them. */
 	while ((e = bufferevent_get_openssl_error(bev)) != 0)
 		if (first == 0 && ERR_GET_LIB(e) != 0)
@@ -539,8 +545,8 @@ tunnel_dead(struct tunnel *t)
 	public_close_all(t);
 	tunnel_detach(t);
 	tunnel_set_state(t, TUNNEL_DEAD);
-	if (t->bev != NULL)
-		bufferevent_disable(t->bev, EV_READ | EV_WRITE);
+	if (t->link != NULL)
+		tls_link_stop(t->link);
 	event_del(t->ping);
 	evtimer_del(t->timer);
 	event_del(t->flush);
@@ -568,8 +574,7 @@ tunnel_free(struct tunnel *t)
 	tunnel_detach(t);
 	mux_free(t->mux);	/* after the abort: no sarg left to call */
 	relay_stream_gc(t, 1);
-	if (t->bev != NULL)
-		bufferevent_free(t->bev);
+	tls_link_free(t->link);
 	if (t->timer != NULL)
 		event_free(t->timer);
 	if (t->ping != NULL)

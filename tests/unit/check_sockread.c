@@ -1,0 +1,160 @@
+/*
+ * check_sockread.c — common/sockread.c over a real socket pair: one read
+ * takes far more than libevent 2.1's 4 KiB, never more than max, keeps a
+ * bufferevent's input end frozen, and tells EAGAIN and EOF apart.
+ */
+#include <sys/socket.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "sockread.h"
+
+#define BIG	(200 * 1024)
+
+static int	sv[2];
+static struct event_base *base;
+static struct bufferevent *bev;	/* over sv[0], reading off */
+
+static void
+setup(void)
+{
+	int sz = 1024 * 1024;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	(void)setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	(void)setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	ck_assert_int_eq(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+	ck_assert_ptr_nonnull(base = event_base_new());
+	ck_assert_ptr_nonnull(bev = bufferevent_socket_new(base, sv[0],
+	    BEV_OPT_CLOSE_ON_FREE));
+	bufferevent_disable(bev, EV_READ);
+}
+
+static void
+teardown(void)
+{
+	bufferevent_free(bev);
+	event_base_free(base);
+	close(sv[1]);
+}
+
+/* Write n bytes of a known pattern, all of them. */
+static void
+put(size_t n)
+{
+	unsigned char *b = malloc(n);
+	size_t i, off = 0;
+	ssize_t w;
+
+	ck_assert_ptr_nonnull(b);
+	for (i = 0; i < n; i++)
+		b[i] = (unsigned char)(i * 7);
+	while (off < n) {
+		w = write(sv[1], b + off, n - off);
+		ck_assert_int_gt(w, 0);
+		off += (size_t)w;
+	}
+	free(b);
+}
+
+START_TEST(test_one_big_bite)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+	unsigned char *b;
+	size_t i, len;
+	ssize_t n;
+
+	put(BIG);
+	n = sockread_fill(in, sv[0], 1024 * 1024);
+	/* What the kernel held, in one call: far beyond 4 KiB. */
+	ck_assert_int_gt(n, 64 * 1024);
+	len = evbuffer_get_length(in);
+	ck_assert_uint_eq(len, (size_t)n);
+	while (len < BIG) {
+		n = sockread_fill(in, sv[0], 1024 * 1024);
+		ck_assert_int_gt(n, 0);
+		len += (size_t)n;
+	}
+	ck_assert_uint_eq(evbuffer_get_length(in), BIG);
+	b = evbuffer_pullup(in, -1);
+	for (i = 0; i < BIG; i++)
+		if (b[i] != (unsigned char)(i * 7))
+			ck_abort_msg("byte %zu differs", i);
+	/* The input's end is frozen again, as libevent keeps it. */
+	ck_assert_int_eq(evbuffer_add(in, "x", 1), -1);
+}
+END_TEST
+
+START_TEST(test_max_bounds_a_read)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	put(50000);
+	ck_assert_int_eq(sockread_fill(in, sv[0], 1000), 1000);
+	ck_assert_uint_eq(evbuffer_get_length(in), 1000);
+	ck_assert_int_eq(sockread_fill(in, sv[0], 0), 1);	/* at least 1 */
+	ck_assert_int_eq(sockread_fill(in, sv[0], 100000), 48999);
+}
+END_TEST
+
+START_TEST(test_eagain_then_eof)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	errno = 0;
+	ck_assert_int_eq(sockread_fill(in, sv[0], 4096), -1);
+	ck_assert(errno == EAGAIN || errno == EWOULDBLOCK);
+	put(10);
+	ck_assert_int_eq(sockread_fill(in, sv[0], 4096), 10);
+	ck_assert_int_eq(shutdown(sv[1], SHUT_WR), 0);
+	ck_assert_int_eq(sockread_fill(in, sv[0], 4096), 0);
+	ck_assert_uint_eq(evbuffer_get_length(in), 10);
+}
+END_TEST
+
+START_TEST(test_error)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	errno = 0;
+	ck_assert_int_eq(sockread_fill(in, -1, 4096), -1);
+	ck_assert_int_eq(errno, EBADF);
+	ck_assert_uint_eq(evbuffer_get_length(in), 0);
+}
+END_TEST
+
+static Suite *
+sockread_suite(void)
+{
+	Suite *s = suite_create("sockread");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_one_big_bite);
+	tcase_add_test(tc, test_max_bounds_a_read);
+	tcase_add_test(tc, test_eagain_then_eof);
+	tcase_add_test(tc, test_error);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(sockread_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
