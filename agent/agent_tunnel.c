@@ -575,7 +575,9 @@ agent_tunnel_close(struct agent_tunnel *t, uint32_t code, const char *why)
 	event_del(t->ping);
 	evtimer_del(t->timer);
 	atun_timer_in(t, AGENT_CLOSE_WAIT_MS);
-	if (t->bev == NULL || t->mux == NULL) {
+	/* A relay that stopped answering will not answer our close_notify
+	 * either: waiting for it would only delay the reconnect. */
+	if (t->bev == NULL || t->mux == NULL || code == MUX_CODE_TIMEOUT) {
 		atun_lost(t);
 		return;
 	}
