@@ -250,22 +250,14 @@ atun_tls_done(struct agent_tunnel *t)
 {
 	const struct agent_config *cfg = t->agent->cfg;
 	struct mux_settings s;
-	unsigned int uto;
-	uint64_t ms;
-	int fd, one = 1;
+	int fd;
 
 	if (tls_link_up(t->link) != 0)
 		log_warnx("tunnel", "relay %s: out of memory: reading in small "
 		    "bites", t->relay);
-	if ((fd = tls_link_fd(t->link)) >= 0) {
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-		    sizeof(one));
-		ms = cfg->ping_interval_ms * (cfg->ping_misses ?
-		    cfg->ping_misses : 1);
-		uto = ms > 0xffffffffULL ? 0xffffffffU : (unsigned int)ms;
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto,
-		    sizeof(uto));
-	}
+	if ((fd = tls_link_fd(t->link)) >= 0)
+		tls_sock_tune(fd, cfg->ping_interval_ms *
+		    (cfg->ping_misses ? cfg->ping_misses : 1));
 	memset(&s, 0, sizeof(s));
 	s.stream_window = cfg->stream_window;
 	s.tunnel_window = cfg->tunnel_window;

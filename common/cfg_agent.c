@@ -62,7 +62,7 @@ static const struct cfg_key cfg_agent_timeouts[] = {
 };
 
 static const struct cfg_key cfg_agent_limits[] = {
-	{ "stream_window", CFG_T_SIZE, 0, "256KiB", 16 * 1024,
+	{ "stream_window", CFG_T_SIZE, 0, "1MiB", 16 * 1024,
 	    16 * 1024 * 1024, AGENT_OFF(stream_window), NULL, NULL },
 	{ "tunnel_window", CFG_T_SIZE, 0, "16MiB", 16 * 1024,
 	    1024 * 1024 * 1024, AGENT_OFF(tunnel_window), NULL, NULL },

@@ -34,7 +34,7 @@ struct agent_config {
 	uint64_t connect_timeout_ms;	/* timeouts.connect: 5s (to targets) */
 	uint64_t handshake_timeout_ms;	/* timeouts.handshake: 10s */
 	uint64_t shutdown_timeout_ms;	/* timeouts.shutdown: 10s */
-	uint32_t stream_window;		/* limits.stream_window: 256KiB */
+	uint32_t stream_window;		/* limits.stream_window: 1MiB */
 	uint32_t tunnel_window;		/* limits.tunnel_window: 16MiB */
 	uint32_t max_frame;		/* limits.max_frame: 16KiB */
 	uint32_t max_streams;		/* limits.max_streams: 4096 */

@@ -46,7 +46,7 @@ static const struct cfg_key cfg_relay_public[] = {
 static const struct cfg_key cfg_relay_limits[] = {
 	{ "max_streams_per_agent", CFG_T_UINT, 0, "4096", 1, 1000000,
 	    RELAY_OFF(max_streams_per_agent), NULL, NULL },
-	{ "stream_window", CFG_T_SIZE, 0, "256KiB", 16 * 1024,
+	{ "stream_window", CFG_T_SIZE, 0, "1MiB", 16 * 1024,
 	    16 * 1024 * 1024, RELAY_OFF(stream_window), NULL, NULL },
 	{ "tunnel_window", CFG_T_SIZE, 0, "16MiB", 16 * 1024,
 	    1024 * 1024 * 1024, RELAY_OFF(tunnel_window), NULL, NULL },

@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -116,6 +118,15 @@ tls_ctx_new(enum tls_role role, const struct tls_files *f, char *err,
 	/* No SSL_CTX_set_read_ahead(): bytes OpenSSL buffers unseen by
 	 * libevent 2.1's bufferevent_openssl can stall a tunnel. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	/* AES-128-GCM first: the cheapest suite with AES-NI (10 rounds
+	 * against 14), and 128-bit security is the level the rest of the
+	 * handshake (P-256, X25519) gives anyway.  The relay's order wins. */
+	if (!SSL_CTX_set_ciphersuites(ctx, TLS_CIPHERSUITES)) {
+		tls_err(err, errlen, "tls", "ciphersuites");
+		goto out;
+	}
+	if (role == TLS_ROLE_RELAY)
+		SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
 
 	if (SSL_CTX_use_certificate_chain_file(ctx, f->cert) != 1) {
 		tls_err(err, errlen, "tls.cert", f->cert);
@@ -191,6 +202,24 @@ tls_ssl_new_client(SSL_CTX *ctx, const char *server_name, char *err,
 out:
 	SSL_free(ssl);
 	return ret;
+}
+
+void
+tls_sock_tune(int fd, uint64_t silence_ms)
+{
+	unsigned int uto, lowat = TLS_NOTSENT_LOWAT;
+	int one = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* Unacknowledged data older than the keepalive budget kills the
+	 * socket even when the peer vanished without a trace. */
+	uto = silence_ms > 0xffffffffULL ? 0xffffffffU : (unsigned int)silence_ms;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof(uto));
+	/* Keep the queue of a busy tunnel in the mux, where the scheduler is
+	 * fair, not in the kernel's send buffer (megabytes once autotuned),
+	 * where a 1-byte frame would wait behind a bulk stream's data. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat,
+	    sizeof(lowat));
 }
 
 int

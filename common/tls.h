@@ -17,6 +17,7 @@
 #define ATLAX_TLS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/ssl.h>
 
@@ -40,6 +41,18 @@ SSL_CTX	*tls_ctx_new(enum tls_role role, const struct tls_files *f,
 /* Refuse a key file that is not a regular file or that group or others may
  * read or write (like ssh's "UNPROTECTED PRIVATE KEY FILE"). */
 int	 tls_check_key_file(const char *path, char *err, size_t errlen);
+
+/* TLS 1.3 suites, most preferred first (the relay's order decides). */
+#define TLS_CIPHERSUITES "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:" \
+	"TLS_CHACHA20_POLY1305_SHA256"
+
+/* Unsent bytes a tunnel socket may hold (TCP_NOTSENT_LOWAT). */
+#define TLS_NOTSENT_LOWAT	(128 * 1024)
+
+/* Socket options of a tunnel connection, either side: TCP_NODELAY,
+ * TCP_USER_TIMEOUT of silence_ms, TCP_NOTSENT_LOWAT.  Failures are
+ * ignored: each is an optimisation or a second line of defence. */
+void	 tls_sock_tune(int fd, uint64_t silence_ms);
 
 /* A client SSL for ctx that checks the relay's name (DNS SAN, or IP SAN when
  * server_name is an address) and sends it as SNI.  Caller owns the SSL. */

@@ -184,16 +184,8 @@ tunnel_ping_cb(evutil_socket_t fd, short what, void *arg)
 static void
 tunnel_sockopts(int fd, const struct relay_config *cfg)
 {
-	unsigned int uto;
-	int one = 1;
-	uint64_t ms;
-
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	/* Unacknowledged data older than the ping budget kills the socket
-	 * even when the peer vanished without a trace. */
-	ms = cfg->ping_interval_ms * (cfg->ping_misses ? cfg->ping_misses : 1);
-	uto = ms > 0xffffffffULL ? 0xffffffffU : (unsigned int)ms;
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof(uto));
+	tls_sock_tune(fd, cfg->ping_interval_ms *
+	    (cfg->ping_misses ? cfg->ping_misses : 1));
 }
 
 struct tunnel *

@@ -95,7 +95,7 @@ START_TEST(test_minimal_defaults)
 	ck_assert_uint_eq(c->connect_timeout_ms, 5000);
 	ck_assert_uint_eq(c->handshake_timeout_ms, 10000);
 	ck_assert_uint_eq(c->shutdown_timeout_ms, 10000);
-	ck_assert_uint_eq(c->stream_window, 256 * 1024);
+	ck_assert_uint_eq(c->stream_window, 1024 * 1024);
 	ck_assert_uint_eq(c->tunnel_window, 16 * 1024 * 1024);
 	ck_assert_uint_eq(c->max_frame, 16 * 1024);
 	ck_assert_uint_eq(c->max_streams, 4096);
@@ -352,7 +352,7 @@ START_TEST(test_cross_key_errors)
 	    "500ms is smaller than reconnect.initial 1s");
 	load_bad(MIN "limits:\n  tunnel_window: 64KiB\n", ":11:18: "
 	    "limits.tunnel_window: 64KiB is smaller than limits.stream_window "
-	    "256KiB");
+	    "1MiB");
 	load_bad("id: a\nrelay: \"*:4443\"\ntls: {cert: a, key: b, ca: c}\n"
 	    "services:\n  - {name: a, target: \"h:1\"}\n", ":2:8: relay: the relay "
 	    "address cannot be a wildcard (*)");

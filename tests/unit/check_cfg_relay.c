@@ -81,7 +81,7 @@ START_TEST(test_minimal_defaults)
 	ck_assert_int_eq(cfg_relay_port_allowed(c, "home-nas", 20000), 1);
 	ck_assert_int_eq(cfg_relay_port_allowed(c, "home-nas", 20001), 0);
 	ck_assert_uint_eq(c->max_streams_per_agent, 4096);
-	ck_assert_uint_eq(c->stream_window, 256 * 1024);
+	ck_assert_uint_eq(c->stream_window, 1024 * 1024);
 	ck_assert_uint_eq(c->tunnel_window, 16 * 1024 * 1024);
 	ck_assert_uint_eq(c->max_frame, 16 * 1024);
 	ck_assert_uint_eq(c->max_agents, 1024);
@@ -195,7 +195,7 @@ START_TEST(test_every_key)
 	ck_assert_int_eq(c->listen.any, 1);
 	ck_assert_uint_eq(c->listen.port, 4443);
 	ck_assert_uint_eq(c->nagents, 0);
-	ck_assert_uint_eq(c->stream_window, 256 * 1024);
+	ck_assert_uint_eq(c->stream_window, 1024 * 1024);
 	ck_assert_int_eq(c->log_level, LOG_LEVEL_ERROR);
 	cfg_relay_free(c);
 }
@@ -231,7 +231,7 @@ START_TEST(test_example)
 	ck_assert_uint_eq(p->ports[0], 10445);
 	ck_assert_uint_eq(p->ports[1], 10080);
 	ck_assert_uint_eq(c->max_streams_per_agent, 4096);
-	ck_assert_uint_eq(c->stream_window, 256 * 1024);
+	ck_assert_uint_eq(c->stream_window, 1024 * 1024);
 	ck_assert_uint_eq(c->tunnel_window, 16 * 1024 * 1024);
 	ck_assert_int_eq(c->workers, 0);
 	ck_assert_int_eq(c->log_level, LOG_LEVEL_INFO);
