@@ -39,6 +39,8 @@
 struct pump {
 	struct bufferevent	*bev;	/* NULL once the socket is closed */
 	struct event		*rev;	/* reads the socket (sockread.h) */
+	struct event		*wev;	/* deferred write of pend */
+	struct evbuffer		*pend;	/* stream data not yet written */
 	struct evbuffer_cb_entry *ocb;
 	struct mux		*mux;	/* NULL once the stream is gone */
 	uint32_t		 sid;
@@ -56,6 +58,7 @@ struct pump {
 };
 
 static void	pump_read_cb(evutil_socket_t, short, void *);
+static void	pump_flush_cb(evutil_socket_t, short, void *);
 static void	pump_write_cb(struct bufferevent *, void *);
 static void	pump_event_cb(struct bufferevent *, short, void *);
 static void	pump_output_cb(struct evbuffer *,
@@ -96,8 +99,16 @@ pump_new(struct bufferevent *bev, struct mux *m, const char *label,
 	 * libevent 2.1's 4 KiB (sockread.h). */
 	p->rev = event_new(bufferevent_get_base(bev), fd, EV_READ | EV_PERSIST,
 	    pump_read_cb, p);
-	if (p->rev == NULL) {
+	p->wev = event_new(bufferevent_get_base(bev), -1, 0, pump_flush_cb, p);
+	p->pend = evbuffer_new();
+	if (p->rev == NULL || p->wev == NULL || p->pend == NULL) {
 		evbuffer_remove_cb_entry(bufferevent_get_output(bev), p->ocb);
+		if (p->rev != NULL)
+			event_free(p->rev);
+		if (p->wev != NULL)
+			event_free(p->wev);
+		if (p->pend != NULL)
+			evbuffer_free(p->pend);
 		free(p);
 		return NULL;
 	}
@@ -133,7 +144,8 @@ pump_pending(const struct pump *p)
 {
 	if (p->bev == NULL)
 		return 0;
-	return evbuffer_get_length(bufferevent_get_output(p->bev));
+	return evbuffer_get_length(bufferevent_get_output(p->bev)) +
+	    evbuffer_get_length(p->pend);
 }
 
 /* Hand what the socket gave us to the stream, as far as its space goes. */
@@ -221,7 +233,8 @@ pump_write_cb(struct bufferevent *bev, void *arg)
 	struct pump *p = arg;
 	int fd;
 
-	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0 ||
+	    evbuffer_get_length(p->pend) != 0)
 		return;
 	if (p->peer_fin && !p->wr_shut) {
 		p->wr_shut = 1;
@@ -273,6 +286,7 @@ pump_output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 void
 pump_stream_data(struct pump *p, struct evbuffer *data)
 {
+	struct evbuffer *out;
 	size_t n;
 
 	if (p->bev == NULL || p->wr_shut) {
@@ -283,7 +297,41 @@ pump_stream_data(struct pump *p, struct evbuffer *data)
 			(void)mux_stream_consumed(p->mux, p->sid, n);
 		return;
 	}
-	evbuffer_add_buffer(bufferevent_get_output(p->bev), data);
+	out = bufferevent_get_output(p->bev);
+	if (evbuffer_get_length(out) > 0) {
+		evbuffer_add_buffer(out, data);
+		return;
+	}
+	/* The socket has taken everything so far: gather what this loop turn
+	 * delivers (one frame per call) and write it once, from
+	 * pump_flush_cb, before the loop polls again.  Through the
+	 * bufferevent the bytes would wait for the next turn and cost two
+	 * epoll_ctl calls (write interest on, then off). */
+	if (evbuffer_get_length(p->pend) == 0)
+		event_active(p->wev, EV_TIMEOUT, 0);
+	evbuffer_add_buffer(p->pend, data);
+}
+
+/* Write what pump_stream_data() gathered; what the socket does not take goes
+ * to the bufferevent, which waits for EV_WRITE and reports errors. */
+static void
+pump_flush_cb(evutil_socket_t unused, short what, void *arg)
+{
+	struct pump *p = arg;
+	int fd, w;
+
+	(void)unused;
+	(void)what;
+	if (p->bev == NULL || evbuffer_get_length(p->pend) == 0)
+		return;
+	fd = (int)bufferevent_getfd(p->bev);
+	if (fd >= 0 && (w = evbuffer_write_atmost(p->pend, fd, -1)) > 0 &&
+	    p->mux != NULL)
+		(void)mux_stream_consumed(p->mux, p->sid, (size_t)w);
+	if (evbuffer_get_length(p->pend) > 0)
+		evbuffer_add_buffer(bufferevent_get_output(p->bev), p->pend);
+	else if (p->peer_fin || p->clean)
+		pump_write_cb(p->bev, p);
 }
 
 void
@@ -347,6 +395,10 @@ pump_close(struct pump *p, int rst)
 		if (p->rev != NULL)
 			event_free(p->rev);
 		p->rev = NULL;
+		if (p->wev != NULL)
+			event_free(p->wev);
+		p->wev = NULL;
+		evbuffer_drain(p->pend, evbuffer_get_length(p->pend));
 		bufferevent_free(p->bev);
 		p->bev = NULL;
 	}
@@ -376,5 +428,7 @@ pump_free(struct pump *p)
 		p->done = 1;
 		pump_close(p, 1);
 	}
+	if (p->pend != NULL)
+		evbuffer_free(p->pend);
 	free(p);
 }
