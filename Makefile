@@ -21,7 +21,7 @@ BINDIR   ?= bin
 VERSION  := 0.1.0
 
 CC       ?= cc
-PKGS     := openssl libevent libevent_openssl libevent_pthreads yaml-0.1
+PKGS     := openssl libevent libevent_pthreads yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)

@@ -16,6 +16,7 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 
+#include "evloop.h"
 #include "log.h"
 #include "mux.h"
 #include "tls.h"
@@ -237,7 +238,7 @@ agent_new(struct agent_config *cfg, const char *path)
 		goto out;
 	}
 	backoff_init(&a->bo, cfg->reconnect_initial_ms, cfg->reconnect_max_ms);
-	if ((a->base = event_base_new()) == NULL)
+	if ((a->base = evloop_new()) == NULL)
 		goto out;
 	a->dns = evdns_base_new(a->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
 	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);

@@ -33,8 +33,12 @@ struct event_base;
 struct evdns_base;
 struct mux;
 struct pump;
+struct tlsio;
 
+/* Keep at most this much TLS output queued; refill below half of it. */
 #define AGENT_TLS_HIGH		(256 * 1024)
+/* Plaintext the tunnel reads per loop turn before the targets get theirs. */
+#define AGENT_READ_MAX		(256 * 1024)
 #define AGENT_CLOSE_WAIT_MS	2000
 #define AGENT_TICK_MS		5000
 
@@ -79,13 +83,14 @@ struct agent_tunnel {
 	struct agent		*agent;
 	enum atun_state		 state;
 	char			 relay[CFG_HOST_MAX + 16];	/* host:port */
-	struct tls_link		*link;		/* owns bev */
-	struct bufferevent	*bev;
+	struct bufferevent	*conn;	/* resolving and connecting */
+	SSL			*ssl;	/* until the tlsio takes it */
+	struct tlsio		*tio;	/* once connected; owns the fd */
 	struct mux		*mux;
 	struct event		*timer;
 	struct event		*ping;
 	struct event		*flush;
-	struct evbuffer		*pack;		/* mux_output() before tls_pack */
+	struct evbuffer		*pack;	/* mux_output() before tlsio_write() */
 	struct agent_streams	 streams;
 	uint64_t		 last_rx_ms;
 	uint64_t		 up_ms;		/* when READY, 0 before */

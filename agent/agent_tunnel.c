@@ -21,7 +21,6 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
@@ -29,6 +28,7 @@
 #include "log.h"
 #include "mux.h"
 #include "tls.h"
+#include "tlsio.h"
 
 static const char *const atun_state_names[] = {
 	[ATUN_CONNECTING] = "CONNECTING",
@@ -39,10 +39,19 @@ static const char *const atun_state_names[] = {
 	[ATUN_DEAD] = "DEAD",
 };
 
-static void	atun_read_cb(struct bufferevent *, void *);
-static void	atun_write_cb(struct bufferevent *, void *);
-static void	atun_event_cb(struct bufferevent *, short, void *);
+static void	atun_conn_cb(struct bufferevent *, short, void *);
+static void	atun_tls_done(void *);
+static void	atun_input(struct evbuffer *, void *);
+static void	atun_drained(void *);
+static void	atun_down(int, void *);
 static void	atun_lost(struct agent_tunnel *);
+
+static const struct tlsio_callbacks atun_tls_cb = {
+	.up = atun_tls_done,
+	.input = atun_input,
+	.drained = atun_drained,
+	.down = atun_down,
+};
 
 static void	atun_mux_control(struct mux *, const struct mux_ctl *, void *);
 static void	atun_mux_open(struct mux *, uint32_t, const char *,
@@ -117,24 +126,31 @@ atun_abort_streams(struct agent_tunnel *t)
 static void
 atun_fill(struct agent_tunnel *t)
 {
-	struct evbuffer *out;
 	size_t len;
 
-	if (t->bev == NULL || t->mux == NULL || t->close_sent)
+	if (t->tio == NULL || t->mux == NULL || t->close_sent ||
+	    t->state == ATUN_DEAD)
 		return;
-	out = bufferevent_get_output(t->bev);
-	len = evbuffer_get_length(out);
-	if (len < AGENT_TLS_HIGH) {
+	/* As tunnel_fill() in the relay: until the kernel refuses bytes or
+	 * the mux has nothing it may send. */
+	while ((len = tlsio_queued(t->tio)) < AGENT_TLS_HIGH) {
 		(void)mux_output(t->mux, t->pack, AGENT_TLS_HIGH - len);
-		if (tls_pack(out, t->pack) != 0)
-			evbuffer_add_buffer(out, t->pack);	/* unpacked */
+		if (evbuffer_get_length(t->pack) == 0 ||
+		    tlsio_write(t->tio, t->pack) != 0 ||	/* down follows */
+		    !mux_has_output(t->mux))
+			break;
 	}
-	if (t->state != ATUN_CLOSING || evbuffer_get_length(out) != 0)
+	if (t->state != ATUN_CLOSING || tlsio_queued(t->tio) != 0)
 		return;
-	/* All encrypted: close_notify ourselves (libevent 2.1 does not),
-	 * FIN once it is out. */
+	/* All out: close_notify, then FIN. */
 	t->close_sent = 1;
-	tls_link_close_notify(t->link);
+	tlsio_close_notify(t->tio);
+}
+
+static void
+atun_drained(void *arg)
+{
+	atun_fill(arg);
 }
 
 static void
@@ -196,7 +212,6 @@ agent_tunnel_new(struct agent *a)
 	struct agent_tunnel *t;
 	const char *sn;
 	char err[512];
-	SSL *ssl;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
@@ -214,30 +229,24 @@ agent_tunnel_new(struct agent *a)
 	}
 	sn = cfg->tls_server_name != NULL ? cfg->tls_server_name :
 	    cfg->relay.host;
-	if ((ssl = tls_ssl_new_client(a->ctx, sn, err, sizeof(err))) == NULL) {
+	if ((t->ssl = tls_ssl_new_client(a->ctx, sn, err,
+	    sizeof(err))) == NULL) {
 		atun_reason(t, "%s", err);
 		atun_lost(t);
 		return t;
 	}
-	/* libevent moves 16 KiB per callback by default: far too little
-	 * for a tunnel carrying many streams. */
-	t->link = tls_link_new(a->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-	    AGENT_TLS_HIGH);
-	if (t->link == NULL) {
+	/* A socket bufferevent resolves and connects; the socket then goes
+	 * to a tlsio (atun_conn_cb). */
+	if ((t->conn = bufferevent_socket_new(a->base, -1, 0)) == NULL) {
 		atun_reason(t, "out of memory");
 		atun_lost(t);
 		return t;
 	}
-	t->bev = tls_link_bev(t->link);
-	bufferevent_setcb(t->bev, atun_read_cb, atun_write_cb, atun_event_cb,
-	    t);
-	bufferevent_setwatermark(t->bev, EV_WRITE, AGENT_TLS_HIGH / 2, 0);
-	bufferevent_enable(t->bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(t->conn, NULL, NULL, atun_conn_cb, t);
 	atun_timer_in(t, cfg->handshake_timeout_ms);
 	log_debug("tunnel", "connecting to relay %s", t->relay);
-	/* May call atun_event_cb before returning (numeric address). */
-	if (bufferevent_socket_connect_hostname(tls_link_socket(t->link),
-	    a->dns, AF_UNSPEC,
+	/* May call atun_conn_cb before returning (numeric address). */
+	if (bufferevent_socket_connect_hostname(t->conn, a->dns, AF_UNSPEC,
 	    cfg->relay.host, cfg->relay.port) != 0) {
 		atun_reason(t, "connect to relay %s failed", t->relay);
 		atun_lost(t);
@@ -245,19 +254,64 @@ agent_tunnel_new(struct agent *a)
 	return t;
 }
 
+/* TCP is up: hand the socket to a tlsio, which starts the handshake. */
 static void
-atun_tls_done(struct agent_tunnel *t)
+atun_connected(struct agent_tunnel *t)
 {
 	const struct agent_config *cfg = t->agent->cfg;
-	struct mux_settings s;
-	int fd;
+	int fd = (int)bufferevent_getfd(t->conn);
+	SSL *ssl = t->ssl;
 
-	if (tls_link_up(t->link) != 0)
-		log_warnx("tunnel", "relay %s: out of memory: reading in small "
-		    "bites", t->relay);
-	if ((fd = tls_link_fd(t->link)) >= 0)
-		tls_sock_tune(fd, cfg->ping_interval_ms *
-		    (cfg->ping_misses ? cfg->ping_misses : 1));
+	/* Without BEV_OPT_CLOSE_ON_FREE the socket outlives the
+	 * bufferevent (freed once this callback returns). */
+	bufferevent_disable(t->conn, EV_READ | EV_WRITE);
+	bufferevent_free(t->conn);
+	t->conn = NULL;
+	t->ssl = NULL;
+	tls_sock_tune(fd, cfg->ping_interval_ms *
+	    (cfg->ping_misses ? cfg->ping_misses : 1));
+	if ((t->tio = tlsio_new(t->agent->base, fd, ssl, 0, AGENT_TLS_HIGH,
+	    AGENT_READ_MAX, &atun_tls_cb, t)) == NULL) {
+		atun_reason(t, "out of memory");
+		atun_lost(t);
+	}
+}
+
+/* Resolving or connecting ended. */
+static void
+atun_conn_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct agent_tunnel *t = arg;
+	int serr = EVUTIL_SOCKET_ERROR(), dnserr, fd;
+
+	if ((what & BEV_EVENT_CONNECTED) && t->state == ATUN_CONNECTING) {
+		atun_connected(t);
+		return;
+	}
+	if (t->state != ATUN_CONNECTING)
+		;	/* given up meanwhile (timeout): just clean up */
+	else if ((dnserr = bufferevent_socket_get_dns_error(bev)) != 0)
+		atun_reason(t, "cannot resolve relay %s: %s", t->relay,
+		    evutil_gai_strerror(dnserr));
+	else
+		atun_reason(t, "connect to relay %s: %s", t->relay,
+		    serr != 0 && serr != EAGAIN ?
+		    evutil_socket_error_to_string(serr) : "connection failed");
+	if ((fd = (int)bufferevent_getfd(bev)) >= 0)
+		evutil_closesocket(fd);
+	bufferevent_free(bev);
+	t->conn = NULL;
+	if (t->state == ATUN_CONNECTING)
+		atun_lost(t);
+}
+
+static void
+atun_tls_done(void *arg)
+{
+	struct agent_tunnel *t = arg;
+	const struct agent_config *cfg = t->agent->cfg;
+	struct mux_settings s;
+
 	memset(&s, 0, sizeof(s));
 	s.stream_window = cfg->stream_window;
 	s.tunnel_window = cfg->tunnel_window;
@@ -272,8 +326,6 @@ atun_tls_done(struct agent_tunnel *t)
 	atun_set_state(t, ATUN_HELLO);
 	t->last_rx_ms = agent_now_ms();
 	event_active(t->flush, EV_TIMEOUT, 0);
-	if (evbuffer_get_length(bufferevent_get_input(t->bev)) > 0)
-		atun_read_cb(t->bev, t);
 }
 
 void
@@ -439,15 +491,11 @@ atun_mux_want_output(struct mux *m, void *arg)
 }
 
 static void
-atun_read_cb(struct bufferevent *bev, void *arg)
+atun_input(struct evbuffer *in, void *arg)
 {
 	struct agent_tunnel *t = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
 	int r;
 
-	/* Bytes decrypted before CONNECTED wait for atun_tls_done(). */
-	if (t->mux == NULL && t->state == ATUN_CONNECTING)
-		return;
 	if (t->mux == NULL || t->state >= ATUN_CLOSING) {
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
@@ -462,76 +510,33 @@ atun_read_cb(struct bufferevent *bev, void *arg)
 	atun_fill(t);
 }
 
+/* The connection ended; the records that came before the end went through
+ * atun_input() already. */
 static void
-atun_write_cb(struct bufferevent *bev, void *arg)
-{
-	(void)bev;
-	atun_fill(arg);
-}
-
-/* Did TCP ever connect?  (getpeername fails with ENOTCONN if not.) */
-static int
-atun_tcp_up(struct agent_tunnel *t)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	int fd = tls_link_fd(t->link);
-
-	return fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0;
-}
-
-static void
-atun_event_cb(struct bufferevent *bev, short what, void *arg)
+atun_down(int what, void *arg)
 {
 	struct agent_tunnel *t = arg;
-	int serr = EVUTIL_SOCKET_ERROR(), dnserr;
-	unsigned long e, first = 0;
+	unsigned long first = tlsio_ssl_error(t->tio);
+	int serr = tlsio_sys_error(t->tio);
+	SSL *ssl = tlsio_ssl(t->tio);
 	char why[256];
 
-	if (what & BEV_EVENT_CONNECTED) {
-		atun_tls_done(t);
-		return;
-	}
-	/* The filter reports the end before the records that came with it:
-	 * the relay's last frames (a GOAWAY) go first. */
-	if (t->mux != NULL && t->state < ATUN_CLOSING &&
-	    evbuffer_get_length(bufferevent_get_input(bev)) > 0)
-		atun_read_cb(bev, t);
-	/* libevent also queues SSL_get_error() values (lib 0): skip them. */
-	while ((e = bufferevent_get_openssl_error(bev)) != 0)
-		if (first == 0 && ERR_GET_LIB(e) != 0)
-			first = e;
 	if (t->state >= ATUN_CLOSING) {
 		atun_lost(t);
 		return;
 	}
-	if ((dnserr = bufferevent_socket_get_dns_error(
-	    tls_link_socket(t->link))) != 0)
-		atun_reason(t, "cannot resolve relay %s: %s", t->relay,
-		    evutil_gai_strerror(dnserr));
-	else if (first != 0 || (t->state == ATUN_CONNECTING &&
-	    SSL_get_verify_result(bufferevent_openssl_get_ssl(bev)) !=
-	    X509_V_OK)) {
-		tls_failure(bufferevent_openssl_get_ssl(bev), first, why,
-		    sizeof(why));
+	if (first != 0 || (t->state == ATUN_CONNECTING &&
+	    SSL_get_verify_result(ssl) != X509_V_OK)) {
+		tls_failure(ssl, first, why, sizeof(why));
 		if (t->state == ATUN_CONNECTING)
 			atun_reason(t, "TLS handshake with relay %s failed: %s",
 			    t->relay, why);
 		else
 			atun_reason(t, "TLS error from relay %s: %s", t->relay,
 			    why);
-	} else if (t->state == ATUN_CONNECTING && !atun_tcp_up(t))
-		/* Dirty shutdowns are allowed, so a refused connect shows up
-		 * as EOF: say what it was. */
-		atun_reason(t, "connect to relay %s: %s", t->relay,
-		    serr != 0 && serr != EAGAIN ?
-		    evutil_socket_error_to_string(serr) : "connection failed");
-	else if ((what & BEV_EVENT_ERROR) && serr != 0)
-		atun_reason(t, "%s relay %s: %s", t->state == ATUN_CONNECTING ?
-		    "connect to" : "connection to", t->relay,
-		    evutil_socket_error_to_string(serr));
-	else if (what & BEV_EVENT_TIMEOUT)
-		atun_reason(t, "relay %s timed out", t->relay);
+	} else if (what == TLSIO_ERROR && serr != 0)
+		atun_reason(t, "connection to relay %s: %s", t->relay,
+		    strerror(serr));
 	else
 		atun_reason(t, "connection closed by relay %s", t->relay);
 	atun_lost(t);
@@ -569,11 +574,10 @@ agent_tunnel_close(struct agent_tunnel *t, uint32_t code, const char *why)
 	atun_timer_in(t, AGENT_CLOSE_WAIT_MS);
 	/* A relay that stopped answering will not answer our close_notify
 	 * either: waiting for it would only delay the reconnect. */
-	if (t->bev == NULL || t->mux == NULL || code == MUX_CODE_TIMEOUT) {
+	if (t->tio == NULL || t->mux == NULL || code == MUX_CODE_TIMEOUT) {
 		atun_lost(t);
 		return;
 	}
-	bufferevent_setwatermark(t->bev, EV_WRITE, 0, 0);
 	event_active(t->flush, EV_TIMEOUT, 0);
 }
 
@@ -585,8 +589,10 @@ atun_lost(struct agent_tunnel *t)
 		return;
 	atun_abort_streams(t);
 	atun_set_state(t, ATUN_DEAD);
-	if (t->link != NULL)
-		tls_link_stop(t->link);	/* writes e.g. our alert */
+	if (t->tio != NULL)
+		tlsio_stop(t->tio);	/* writes e.g. our alert */
+	if (t->conn != NULL)
+		bufferevent_disable(t->conn, EV_READ | EV_WRITE);
 	event_del(t->ping);
 	evtimer_del(t->timer);
 	event_del(t->flush);
@@ -624,7 +630,14 @@ agent_tunnel_free(struct agent_tunnel *t)
 		TAILQ_REMOVE(&t->streams, s, entry);
 		agent_stream_free(s);
 	}
-	tls_link_free(t->link);
+	tlsio_free(t->tio);
+	if (t->conn != NULL) {
+		/* Connecting: the socket is ours to close. */
+		if (bufferevent_getfd(t->conn) >= 0)
+			evutil_closesocket(bufferevent_getfd(t->conn));
+		bufferevent_free(t->conn);
+	}
+	SSL_free(t->ssl);
 	if (t->timer != NULL)
 		event_free(t->timer);
 	if (t->ping != NULL)

@@ -21,6 +21,7 @@
 #include <event2/listener.h>
 #include <event2/thread.h>
 
+#include "evloop.h"
 #include "log.h"
 #include "relay_registry.h"
 #include "tls.h"
@@ -275,7 +276,7 @@ relay_new(struct relay_config *cfg, const char *path)
 		goto out;
 	}
 	if ((r->reg = registry_new()) == NULL ||
-	    (r->base = event_base_new()) == NULL ||
+	    (r->base = evloop_new()) == NULL ||
 	    (r->listen_pause = evtimer_new(r->base, relay_resume_cb,
 	    r)) == NULL)
 		goto out;

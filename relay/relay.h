@@ -38,6 +38,7 @@
 #endif
 
 struct bufferevent;
+struct tlsio;
 struct event;
 struct event_base;
 struct evconnlistener;
@@ -53,6 +54,8 @@ struct relay_worker;
 #define RELAY_ACCEPT_PAUSE_MS	1000
 /* Keep at most this much TLS output queued; refill below half of it. */
 #define RELAY_TLS_HIGH	(256 * 1024)
+/* Plaintext a tunnel reads per loop turn before other sockets get theirs. */
+#define RELAY_READ_MAX	(256 * 1024)
 /* After close_notify, how long to wait for the peer's. */
 #define RELAY_CLOSE_WAIT_MS	2000
 /* After a failed handshake, read and drop at most this much. */
@@ -167,13 +170,12 @@ struct tunnel {
 	char			 id[CFG_ID_MAX + 1];	/* verified CN */
 	char			 peer[80];		/* "addr:port" */
 	char			 name[CFG_ID_MAX + 90];	/* for log lines */
-	struct tls_link		*link;		/* owns bev */
-	struct bufferevent	*bev;
+	struct tlsio		*tio;	/* the TLS connection, owns the fd */
 	struct mux		*mux;
 	struct event		*timer;	/* handshake / drain / close deadline */
 	struct event		*ping;
 	struct event		*flush;
-	struct evbuffer		*pack;		/* mux_output() before tls_pack */
+	struct evbuffer		*pack;	/* mux_output() before tlsio_write() */
 	struct event		*linger;	/* failed handshake */
 	size_t			 lingered;
 	struct relay_streams	 streams;

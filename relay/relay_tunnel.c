@@ -5,10 +5,10 @@
  *
  * States (relay.h): HANDSHAKE -> READY -> DRAINING -> CLOSING -> DEAD, with
  * shortcuts to CLOSING (errors) and DEAD (the connection is gone).  Output
- * pacing: the TLS bufferevent's output is refilled from mux_output() only
- * while it holds less than RELAY_TLS_HIGH, so the mux's scheduler, not the
- * socket buffer, decides which stream goes next, and many frames leave in one
- * large SSL write.
+ * pacing: the ciphertext queue is refilled from mux_output() only while it
+ * holds less than RELAY_TLS_HIGH, so the mux's scheduler, not a socket
+ * buffer, decides which stream goes next, and the frames of a loop turn
+ * leave in one write.
  */
 #include "relay.h"
 
@@ -25,8 +25,6 @@
 #include <openssl/err.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include "log.h"
@@ -34,6 +32,7 @@
 #include "pump.h"
 #include "relay_registry.h"
 #include "tls.h"
+#include "tlsio.h"
 
 static const char *const tunnel_state_names[] = {
 	[TUNNEL_HANDSHAKE] = "HANDSHAKE",
@@ -43,14 +42,22 @@ static const char *const tunnel_state_names[] = {
 	[TUNNEL_DEAD] = "DEAD",
 };
 
-static void	tunnel_read_cb(struct bufferevent *, void *);
-static void	tunnel_write_cb(struct bufferevent *, void *);
-static void	tunnel_event_cb(struct bufferevent *, short, void *);
+static void	tunnel_tls_done(void *);
+static void	tunnel_input(struct evbuffer *, void *);
+static void	tunnel_drained(void *);
+static void	tunnel_down(int, void *);
 static void	tunnel_dead(struct tunnel *);
 static void	tunnel_linger(struct tunnel *);
 
 static void	tunnel_mux_control(struct mux *, const struct mux_ctl *, void *);
 static void	tunnel_mux_want_output(struct mux *, void *);
+
+static const struct tlsio_callbacks tunnel_tls_cb = {
+	.up = tunnel_tls_done,
+	.input = tunnel_input,
+	.drained = tunnel_drained,
+	.down = tunnel_down,
+};
 
 static const struct mux_callbacks tunnel_mux_cb = {
 	.control = tunnel_mux_control,
@@ -106,24 +113,28 @@ tunnel_detach(struct tunnel *t)
 static void
 tunnel_fill(struct tunnel *t)
 {
-	struct evbuffer *out;
 	size_t len;
 
-	if (t->bev == NULL || t->mux == NULL || t->close_sent)
+	if (t->tio == NULL || t->mux == NULL || t->close_sent ||
+	    t->state == TUNNEL_DEAD)
 		return;
-	out = bufferevent_get_output(t->bev);
-	len = evbuffer_get_length(out);
-	if (len < RELAY_TLS_HIGH) {
+	/* Until the kernel refuses bytes (the drained callback resumes)
+	 * or the mux has nothing it may send: mux_output() stops at the
+	 * room it is given and asks no more (want_output) for the rest.
+	 * It is called at least once: that also re-arms want_output. */
+	while ((len = tlsio_queued(t->tio)) < RELAY_TLS_HIGH) {
 		(void)mux_output(t->mux, t->pack, RELAY_TLS_HIGH - len);
-		if (tls_pack(out, t->pack) != 0)
-			evbuffer_add_buffer(out, t->pack);	/* unpacked */
+		if (evbuffer_get_length(t->pack) == 0 ||
+		    tlsio_write(t->tio, t->pack) != 0 ||	/* down follows */
+		    !mux_has_output(t->mux))
+			break;
 	}
-	if (t->state != TUNNEL_CLOSING || evbuffer_get_length(out) != 0)
+	if (t->state != TUNNEL_CLOSING || tlsio_queued(t->tio) != 0)
 		return;
-	/* Everything is encrypted: close_notify, then FIN once it is out,
-	 * and wait for the peer's close_notify or EOF. */
+	/* Everything is out: close_notify, then FIN, and wait for the
+	 * peer's close_notify or EOF. */
 	t->close_sent = 1;
-	tls_link_close_notify(t->link);
+	tlsio_close_notify(t->tio);
 	log_debug("tunnel", "%s: close_notify sent", t->name);
 }
 
@@ -182,6 +193,12 @@ tunnel_ping_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+tunnel_drained(void *arg)
+{
+	tunnel_fill(arg);
+}
+
+static void
 tunnel_sockopts(int fd, const struct relay_config *cfg)
 {
 	tls_sock_tune(fd, cfg->ping_interval_ms *
@@ -207,26 +224,18 @@ tunnel_new(struct relay_worker *w, int fd, const struct sockaddr *peer)
 	snprintf(t->name, sizeof(t->name), "%s", t->peer);
 	t->last_rx_ms = relay_now_ms();
 	tunnel_sockopts(fd, t->conf->cfg);
-	if ((ssl = SSL_new(t->conf->ctx)) == NULL)
-		goto fail;
-	/* libevent moves 16 KiB per callback by default: far too little
-	 * for a tunnel carrying many streams. */
-	t->link = tls_link_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-	    RELAY_TLS_HIGH);
-	ssl = NULL;	/* the link owns it, and fd, even on failure */
-	fd = -1;
-	if (t->link == NULL)
-		goto fail;
-	t->bev = tls_link_bev(t->link);
-	bufferevent_setcb(t->bev, tunnel_read_cb, tunnel_write_cb,
-	    tunnel_event_cb, t);
-	bufferevent_setwatermark(t->bev, EV_WRITE, RELAY_TLS_HIGH / 2, 0);
-	bufferevent_enable(t->bev, EV_READ | EV_WRITE);
 	if ((t->timer = evtimer_new(base, tunnel_timer_cb, t)) == NULL ||
 	    (t->ping = event_new(base, -1, EV_PERSIST, tunnel_ping_cb,
 	    t)) == NULL ||
 	    (t->flush = event_new(base, -1, 0, tunnel_flush_cb, t)) == NULL ||
-	    (t->pack = evbuffer_new()) == NULL)
+	    (t->pack = evbuffer_new()) == NULL ||
+	    (ssl = SSL_new(t->conf->ctx)) == NULL)
+		goto fail;
+	t->tio = tlsio_new(base, fd, ssl, 1, RELAY_TLS_HIGH, RELAY_READ_MAX,
+	    &tunnel_tls_cb, t);
+	ssl = NULL;	/* the tlsio owns it, and fd, even on failure */
+	fd = -1;
+	if (t->tio == NULL)
 		goto fail;
 	tunnel_timer_in(t, t->conf->cfg->handshake_timeout_ms);
 	log_debug("tunnel", "%s: accepted, handshake", t->peer);
@@ -243,11 +252,12 @@ fail:
 
 /* TLS is up: build the mux and wait for the agent's HELLO. */
 static void
-tunnel_tls_done(struct tunnel *t)
+tunnel_tls_done(void *arg)
 {
+	struct tunnel *t = arg;
 	const struct relay_config *cfg = t->conf->cfg;
 	struct mux_settings s;
-	SSL *ssl = bufferevent_openssl_get_ssl(t->bev);
+	SSL *ssl = tlsio_ssl(t->tio);
 
 	if (tls_peer_cn(ssl, t->id, sizeof(t->id)) != 0 ||
 	    !cfg_valid_id(t->id)) {
@@ -268,12 +278,7 @@ tunnel_tls_done(struct tunnel *t)
 		return;
 	}
 	log_debug("tunnel", "%s: TLS up, certificate CN %s", t->peer, t->id);
-	if (tls_link_up(t->link) != 0)
-		log_warnx("tunnel", "%s: out of memory: reading in small bites",
-		    t->name);
 	event_active(t->flush, EV_TIMEOUT, 0);
-	if (evbuffer_get_length(bufferevent_get_input(t->bev)) > 0)
-		tunnel_read_cb(t->bev, t);
 }
 
 /* The agent's HELLO: its id must be the certificate's CN. */
@@ -368,17 +373,11 @@ tunnel_mux_want_output(struct mux *m, void *arg)
 }
 
 static void
-tunnel_read_cb(struct bufferevent *bev, void *arg)
+tunnel_input(struct evbuffer *in, void *arg)
 {
 	struct tunnel *t = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
 	int r;
 
-	/* The filter decrypts what came with the handshake's last flight
-	 * (the agent's HELLO) before it reports CONNECTED: keep it for the
-	 * mux that tunnel_tls_done() is about to create. */
-	if (t->mux == NULL && t->state == TUNNEL_HANDSHAKE)
-		return;
 	if (t->mux == NULL || t->state >= TUNNEL_CLOSING) {
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
@@ -393,13 +392,6 @@ tunnel_read_cb(struct bufferevent *bev, void *arg)
 	} else if (r < 0)
 		log_debug("tunnel", "%s: %s", t->name, mux_strerror(r));
 	tunnel_fill(t);
-}
-
-static void
-tunnel_write_cb(struct bufferevent *bev, void *arg)
-{
-	(void)bev;
-	tunnel_fill(arg);
 }
 
 static void
@@ -428,9 +420,9 @@ tunnel_linger_cb(evutil_socket_t fd, short what, void *arg)
 static void
 tunnel_linger(struct tunnel *t)
 {
-	int fd = tls_link_fd(t->link);
+	int fd = tlsio_fd(t->tio);
 
-	tls_link_stop(t->link);	/* writes the alert */
+	tlsio_stop(t->tio);	/* writes the alert */
 	tunnel_set_state(t, TUNNEL_CLOSING);
 	evtimer_del(t->timer);
 	if (fd < 0 || (t->linger = event_new(t->w->base, fd,
@@ -443,40 +435,28 @@ tunnel_linger(struct tunnel *t)
 	tunnel_timer_in(t, RELAY_CLOSE_WAIT_MS);
 }
 
+/* The connection ended; the records that came before the end went through
+ * tunnel_input() already. */
 static void
-tunnel_event_cb(struct bufferevent *bev, short what, void *arg)
+tunnel_down(int what, void *arg)
 {
 	struct tunnel *t = arg;
-	unsigned long e, first = 0;
-	int serr = EVUTIL_SOCKET_ERROR();
+	unsigned long first = tlsio_ssl_error(t->tio);
+	int serr = tlsio_sys_error(t->tio);
 	char why[256];
 
-	if (what & BEV_EVENT_CONNECTED) {
-		tunnel_tls_done(t);
-		return;
-	}
-	/* The filter reports the end before the records that came with it:
-	 * the agent's last frames (a GOAWAY) go first. */
-	if (t->mux != NULL && t->state < TUNNEL_CLOSING &&
-	    evbuffer_get_length(bufferevent_get_input(bev)) > 0)
-		tunnel_read_cb(bev, t);
-	/* libevent also queues SSL_get_error() values (lib 0): skip them. */
-	while ((e = bufferevent_get_openssl_error(bev)) != 0)
-		if (first == 0 && ERR_GET_LIB(e) != 0)
-			first = e;
 	if (t->state == TUNNEL_CLOSING || t->state == TUNNEL_DEAD) {
 		tunnel_dead(t);
 		return;
 	}
-	if (first == 0 && (what & BEV_EVENT_ERROR) && serr != 0)
-		snprintf(why, sizeof(why), "%s",
-		    evutil_socket_error_to_string(serr));
-	else if (first == 0 && (what & BEV_EVENT_EOF))
+	if (first == 0 && what == TLSIO_ERROR && serr != 0)
+		snprintf(why, sizeof(why), "%s", strerror(serr));
+	else if (first == 0 && what == TLSIO_EOF &&
+	    SSL_get_verify_result(tlsio_ssl(t->tio)) == X509_V_OK)
 		snprintf(why, sizeof(why), "connection closed by %s",
 		    t->mux == NULL ? "peer" : "agent");
 	else
-		tls_failure(bufferevent_openssl_get_ssl(bev), first, why,
-		    sizeof(why));
+		tls_failure(tlsio_ssl(t->tio), first, why, sizeof(why));
 	if (t->mux == NULL) {
 		log_warnx("tls", "handshake with %s failed: %s", t->peer, why);
 		tunnel_linger(t);
@@ -516,12 +496,10 @@ tunnel_close(struct tunnel *t, uint32_t code, const char *why)
 	event_del(t->ping);
 	evtimer_del(t->timer);
 	tunnel_timer_in(t, RELAY_CLOSE_WAIT_MS);
-	if (t->bev == NULL || t->mux == NULL) {
+	if (t->tio == NULL || t->mux == NULL) {
 		tunnel_dead(t);
 		return;
 	}
-	/* The write callback must fire at empty to send close_notify. */
-	bufferevent_setwatermark(t->bev, EV_WRITE, 0, 0);
 	event_active(t->flush, EV_TIMEOUT, 0);
 }
 
@@ -537,8 +515,8 @@ tunnel_dead(struct tunnel *t)
 	public_close_all(t);
 	tunnel_detach(t);
 	tunnel_set_state(t, TUNNEL_DEAD);
-	if (t->link != NULL)
-		tls_link_stop(t->link);
+	if (t->tio != NULL)
+		tlsio_stop(t->tio);
 	event_del(t->ping);
 	evtimer_del(t->timer);
 	event_del(t->flush);
@@ -566,7 +544,7 @@ tunnel_free(struct tunnel *t)
 	tunnel_detach(t);
 	mux_free(t->mux);	/* after the abort: no sarg left to call */
 	relay_stream_gc(t, 1);
-	tls_link_free(t->link);
+	tlsio_free(t->tio);
 	if (t->timer != NULL)
 		event_free(t->timer);
 	if (t->ping != NULL)

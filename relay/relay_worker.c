@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 
+#include "evloop.h"
 #include "log.h"
 #include "mux.h"
 
@@ -135,7 +136,7 @@ relay_worker_new(struct relay *r, int idx)
 	pthread_mutex_init(&w->lock, NULL);
 	TAILQ_INIT(&w->cmds);
 	TAILQ_INIT(&w->tunnels);
-	if ((w->base = event_base_new()) == NULL ||
+	if ((w->base = evloop_new()) == NULL ||
 	    (w->wake = event_new(w->base, -1, 0, relay_worker_wake_cb,
 	    w)) == NULL ||
 	    (w->gc = event_new(w->base, -1, 0, relay_worker_gc_cb,

@@ -322,47 +322,6 @@ START_TEST(test_bad_files)
 }
 END_TEST
 
-/* tls_pack: bytes intact and in order; no extent of dst below a record
- * except the last; a chain of a record or more moves without a copy. */
-START_TEST(test_pack)
-{
-	struct evbuffer *src, *dst, *piece;
-	struct evbuffer_iovec v[64];
-	unsigned char *big, *out;
-	size_t i, total = 0, sizes[] = { 8, 40000, 8, 100, 8, 16384, 3, 70000,
-	    8, 5 };
-	int n, j;
-
-	ck_assert_ptr_nonnull(src = evbuffer_new());
-	ck_assert_ptr_nonnull(dst = evbuffer_new());
-	ck_assert_ptr_nonnull(big = malloc(200000));
-	for (i = 0; i < 200000; i++)
-		big[i] = (unsigned char)(i % 251);
-	/* Each piece in a chain of its own, as mux_output() leaves them. */
-	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		ck_assert_ptr_nonnull(piece = evbuffer_new());
-		ck_assert_int_eq(evbuffer_add(piece, big + total, sizes[i]), 0);
-		ck_assert_int_eq(evbuffer_add_buffer(src, piece), 0);
-		evbuffer_free(piece);
-		total += sizes[i];
-	}
-	ck_assert_int_eq(tls_pack(dst, src), 0);
-	ck_assert_uint_eq(evbuffer_get_length(src), 0);
-	ck_assert_uint_eq(evbuffer_get_length(dst), total);
-	n = evbuffer_peek(dst, -1, NULL, v, 64);
-	ck_assert_int_le(n, 64);
-	for (j = 0; j + 1 < n; j++)
-		if (v[j].iov_len < TLS_RECORD_MAX)
-			ck_abort_msg("extent %d of %d holds %zu bytes", j, n,
-			    v[j].iov_len);
-	out = evbuffer_pullup(dst, -1);
-	ck_assert_int_eq(memcmp(out, big, total), 0);
-	free(big);
-	evbuffer_free(src);
-	evbuffer_free(dst);
-}
-END_TEST
-
 static Suite *
 tls_suite(void)
 {
@@ -381,7 +340,6 @@ tls_suite(void)
 	tcase_add_test(tc, test_tls12_refused);
 	tcase_add_test(tc, test_key_mode);
 	tcase_add_test(tc, test_bad_files);
-	tcase_add_test(tc, test_pack);
 	suite_add_tcase(s, tc);
 	return s;
 }
