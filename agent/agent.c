@@ -228,7 +228,7 @@ agent_new(struct agent_config *cfg, const char *path)
 	char err[512];
 	int i;
 
-	signal(SIGPIPE, SIG_IGN);
+	evloop_process_init();
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		goto out;
 	a->path = path;

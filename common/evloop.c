@@ -3,7 +3,15 @@
  */
 #include "evloop.h"
 
+#include <malloc.h>
+#include <signal.h>
+
 #include <event2/event.h>
+
+/* Chunks up to this size come from the heap, never from mmap. */
+#define EVLOOP_MMAP_THRESHOLD	(4 * 1024 * 1024)
+/* Free memory at the top of a heap is returned above this much only. */
+#define EVLOOP_TRIM_THRESHOLD	(64 * 1024 * 1024)
 
 struct event_base *
 evloop_new(void)
@@ -22,4 +30,13 @@ out:
 		event_config_free(cfg);
 	/* No epoll, or no config: the default base is still correct. */
 	return base != NULL ? base : event_base_new();
+}
+
+void
+evloop_process_init(void)
+{
+	(void)signal(SIGPIPE, SIG_IGN);
+	/* Fixed thresholds (setting either stops glibc's own adjustment). */
+	(void)mallopt(M_MMAP_THRESHOLD, EVLOOP_MMAP_THRESHOLD);
+	(void)mallopt(M_TRIM_THRESHOLD, EVLOOP_TRIM_THRESHOLD);
 }

@@ -265,7 +265,7 @@ relay_new(struct relay_config *cfg, const char *path)
 		log_warnx("relay", "libevent threads unavailable");
 		goto out;
 	}
-	signal(SIGPIPE, SIG_IGN);
+	evloop_process_init();
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		goto out;
 	pthread_mutex_init(&r->lock, NULL);
