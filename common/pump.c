@@ -116,8 +116,10 @@ pump_new(struct bufferevent *bev, struct mux *m, const char *label,
 	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
 	/* Bigger bites than libevent's 16 KiB: fewer loop turns per MB. */
 	bufferevent_set_max_single_write(bev, PUMP_MAX_IO);
-	bufferevent_disable(bev, EV_READ);
-	bufferevent_enable(bev, EV_WRITE);
+	/* Write interest only once the kernel refuses bytes (pump_flush_cb):
+	 * enabled now, an empty output would cost a wake-up and two
+	 * epoll_ctl per stream. */
+	bufferevent_disable(bev, EV_READ | EV_WRITE);
 	return p;
 }
 
@@ -189,10 +191,19 @@ pump_feed(struct pump *p)
 void
 pump_start(struct pump *p)
 {
+	int fd;
+
 	if (p->done || p->started)
 		return;
 	p->started = 1;
 	pump_feed(p);
+	/* A client usually speaks right after connecting (and a server
+	 * right after accepting): read now, so its first bytes leave with
+	 * the STREAM_OPEN or STREAM_ACCEPT of this loop turn instead of a
+	 * turn and a TLS record later. */
+	if (p->bev != NULL && p->mux != NULL && !p->blocked &&
+	    !p->sock_eof && (fd = (int)bufferevent_getfd(p->bev)) >= 0)
+		pump_read_cb(fd, EV_READ, p);
 }
 
 static void
@@ -328,9 +339,10 @@ pump_flush_cb(evutil_socket_t unused, short what, void *arg)
 	if (fd >= 0 && (w = evbuffer_write_atmost(p->pend, fd, -1)) > 0 &&
 	    p->mux != NULL)
 		(void)mux_stream_consumed(p->mux, p->sid, (size_t)w);
-	if (evbuffer_get_length(p->pend) > 0)
+	if (evbuffer_get_length(p->pend) > 0) {
 		evbuffer_add_buffer(bufferevent_get_output(p->bev), p->pend);
-	else if (p->peer_fin || p->clean)
+		bufferevent_enable(p->bev, EV_WRITE);
+	} else if (p->peer_fin || p->clean)
 		pump_write_cb(p->bev, p);
 }
 

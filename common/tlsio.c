@@ -255,7 +255,14 @@ tlsio_read(struct tlsio *t)
 			    v.iov_len - used, &n);
 			if (r == 1) {
 				used += n;
-				continue;
+				/* Nothing buffered: the socket is likely
+				 * drained, and level-triggered epoll says
+				 * so if not; a read(2) to hear EAGAIN
+				 * would cost a system call per bite. */
+				if (SSL_has_pending(t->ssl))
+					continue;
+				done = 1;
+				break;
 			}
 			(void)tlsio_ssl_failed(t, 0);
 			done = 1;
