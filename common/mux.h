@@ -24,12 +24,14 @@
  * MUX_EINVAL) and mux_free().  A stream freed inside a callback stays valid
  * memory until the outermost mux call returns.
  *
- * Typical use with libevent (one tunnel):
- *  - tunnel read callback: mux_input(m, bufferevent_get_input(tls)); on a
- *    fatal error flush mux_output() and close once the output has drained;
- *  - want_output, and the tunnel write callback (output below its low
- *    mark): mux_output(m, bufferevent_get_output(tls), room below the high
- *    mark) - large pulls batch many frames into large TLS records;
+ * Typical use with libevent (one tunnel, see relay_tunnel.c):
+ *  - tunnel input callback: mux_input(m, plaintext); on a fatal error flush
+ *    mux_output() and close once the output has drained;
+ *  - want_output, and the TLS layer's "queue drained" callback: while the
+ *    ciphertext queue is below its high mark, mux_output(m, buf, room) and
+ *    encrypt buf - mux_output() stops at room and does not ask again
+ *    (want_output) for what it left, so loop while mux_has_output(); large
+ *    pulls batch many frames into large TLS records;
  *  - stream socket read callback: mux_stream_write(m, sid, input, &moved);
  *    if input still holds bytes, disable EV_READ until stream_writable;
  *  - stream_data: evbuffer_add_buffer(socket output, data); report the bytes
@@ -185,8 +187,9 @@ struct mux_callbacks {
 	void	(*want_output)(struct mux *m, void *arg);
 };
 
-/* Defaults: 256 KiB stream window, 16 MiB tunnel window, 32 KiB frames,
- * 16384 streams, empty identity. */
+/* Defaults of the library (the daemons' configuration has its own): 256 KiB
+ * stream window, 16 MiB tunnel window, 32 KiB frames, 16384 streams, empty
+ * identity. */
 void	mux_settings_default(struct mux_settings *s);
 
 /* A new mux with our HELLO already queued (flush mux_output()).  s NULL means

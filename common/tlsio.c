@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -41,7 +42,6 @@ enum tlsio_state {
 
 struct tlsio {
 	SSL			*ssl;
-	BIO_METHOD		*meth;	/* of our write BIO; outlives ssl */
 	int			 fd;
 	enum tlsio_state	 state;
 	struct event		*rev;
@@ -96,17 +96,38 @@ tlsio_bio_create(BIO *b)
 	return 1;
 }
 
+/* The method table, made once per process: BIO_get_new_index() hands out
+ * type numbers from a byte's range (beyond it they run into the type's flag
+ * bits), so not one per connection.  Never changed after tlsio_bio_init(),
+ * never freed. */
+static BIO_METHOD *tlsio_bio_method;
+static pthread_once_t tlsio_bio_once = PTHREAD_ONCE_INIT;
+
+static void
+tlsio_bio_init(void)
+{
+	BIO_METHOD *m;
+
+	if ((m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+	    "atlax tlsio")) == NULL)
+		return;
+	if (!BIO_meth_set_write(m, tlsio_bio_write) ||
+	    !BIO_meth_set_ctrl(m, tlsio_bio_ctrl) ||
+	    !BIO_meth_set_create(m, tlsio_bio_create)) {
+		BIO_meth_free(m);
+		return;
+	}
+	tlsio_bio_method = m;
+}
+
 static BIO *
 tlsio_bio_new(struct tlsio *t)
 {
 	BIO *b;
 
-	if ((t->meth = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
-	    "atlax tlsio")) == NULL ||
-	    !BIO_meth_set_write(t->meth, tlsio_bio_write) ||
-	    !BIO_meth_set_ctrl(t->meth, tlsio_bio_ctrl) ||
-	    !BIO_meth_set_create(t->meth, tlsio_bio_create) ||
-	    (b = BIO_new(t->meth)) == NULL)
+	if (pthread_once(&tlsio_bio_once, tlsio_bio_init) != 0 ||
+	    tlsio_bio_method == NULL ||
+	    (b = BIO_new(tlsio_bio_method)) == NULL)
 		return NULL;
 	BIO_set_data(b, t);
 	return b;
@@ -220,6 +241,7 @@ tlsio_handshake(struct tlsio *t)
 	int r;
 
 	ERR_clear_error();
+	errno = 0;	/* SSL_ERROR_SYSCALL reads it */
 	r = SSL_do_handshake(t->ssl);
 	if (tlsio_flush(t) != 0)
 		return;
@@ -251,6 +273,7 @@ tlsio_read(struct tlsio *t)
 		used = 0;
 		while (used < v.iov_len) {
 			ERR_clear_error();
+			errno = 0;
 			r = SSL_read_ex(t->ssl, (char *)v.iov_base + used,
 			    v.iov_len - used, &n);
 			if (r == 1) {
@@ -396,7 +419,6 @@ tlsio_free(struct tlsio *t)
 	if (t->kick != NULL)
 		event_free(t->kick);
 	SSL_free(t->ssl);	/* and both BIOs */
-	BIO_meth_free(t->meth);
 	if (t->in != NULL)
 		evbuffer_free(t->in);
 	if (t->out != NULL)
@@ -425,6 +447,7 @@ tlsio_write(struct tlsio *t, struct evbuffer *plain)
 			return -1;
 		}
 		ERR_clear_error();
+		errno = 0;
 		if (SSL_write_ex(t->ssl, p, n, &w) != 1) {
 			(void)tlsio_ssl_failed(t, 0);
 			return -1;
