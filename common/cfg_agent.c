@@ -66,7 +66,7 @@ static const struct cfg_key cfg_agent_limits[] = {
 	    16 * 1024 * 1024, AGENT_OFF(stream_window), NULL, NULL },
 	{ "tunnel_window", CFG_T_SIZE, 0, "16MiB", 16 * 1024,
 	    1024 * 1024 * 1024, AGENT_OFF(tunnel_window), NULL, NULL },
-	{ "max_frame", CFG_T_SIZE, 0, "16KiB", 1024, 1024 * 1024,
+	{ "max_frame", CFG_T_SIZE, 0, "128KiB", 1024, 1024 * 1024,
 	    AGENT_OFF(max_frame), NULL, NULL },
 	{ "max_streams", CFG_T_UINT, 0, "4096", 1, 1000000,
 	    AGENT_OFF(max_streams), NULL, NULL },

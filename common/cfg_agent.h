@@ -36,7 +36,7 @@ struct agent_config {
 	uint64_t shutdown_timeout_ms;	/* timeouts.shutdown: 10s */
 	uint32_t stream_window;		/* limits.stream_window: 1MiB */
 	uint32_t tunnel_window;		/* limits.tunnel_window: 16MiB */
-	uint32_t max_frame;		/* limits.max_frame: 16KiB */
+	uint32_t max_frame;		/* limits.max_frame: 128KiB */
 	uint32_t max_streams;		/* limits.max_streams: 4096 */
 	enum log_level log_level;	/* log.level: info */
 };

@@ -50,7 +50,7 @@ static const struct cfg_key cfg_relay_limits[] = {
 	    16 * 1024 * 1024, RELAY_OFF(stream_window), NULL, NULL },
 	{ "tunnel_window", CFG_T_SIZE, 0, "16MiB", 16 * 1024,
 	    1024 * 1024 * 1024, RELAY_OFF(tunnel_window), NULL, NULL },
-	{ "max_frame", CFG_T_SIZE, 0, "16KiB", 1024, 1024 * 1024,
+	{ "max_frame", CFG_T_SIZE, 0, "128KiB", 1024, 1024 * 1024,
 	    RELAY_OFF(max_frame), NULL, NULL },
 	{ "max_agents", CFG_T_UINT, 0, "1024", 1, 100000,
 	    RELAY_OFF(max_agents), NULL, NULL },

@@ -36,7 +36,7 @@ struct relay_config {
 	uint32_t max_streams_per_agent;	/* limits.max_streams_per_agent: 4096 */
 	uint32_t stream_window;		/* limits.stream_window: 1MiB */
 	uint32_t tunnel_window;		/* limits.tunnel_window: 16MiB */
-	uint32_t max_frame;		/* limits.max_frame: 16KiB */
+	uint32_t max_frame;		/* limits.max_frame: 128KiB */
 	uint32_t max_agents;		/* limits.max_agents: 1024 */
 	uint64_t handshake_timeout_ms;	/* timeouts.handshake: 10s */
 	uint64_t shutdown_timeout_ms;	/* timeouts.shutdown: 10s */

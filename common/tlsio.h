@@ -1,12 +1,13 @@
 /*
  * tlsio.h — a tunnel's TLS connection, driven by our own events.
  *
- * OpenSSL reads the socket itself (a socket BIO with read-ahead: one read(2)
- * brings many records) and writes its records into our output queue (a BIO
- * of ours), which goes to the socket in one writev(2) at once, in the same
- * loop turn; write interest is on only while the kernel refuses bytes.  So
- * a busy tunnel costs one read and one write per bite, not a loop turn and
- * two epoll_ctl() per write as libevent 2.1's bufferevent_openssl does.
+ * OpenSSL reads and writes through a BIO of ours: one readv(2) brings what
+ * the socket holds (many records) into an input queue that OpenSSL decrypts
+ * record by record, and its records go into an output queue that leaves in
+ * one writev(2) in the same loop turn; write interest is on only while the
+ * kernel refuses bytes.  So a busy tunnel costs one read and one write per
+ * bite, not a loop turn and two epoll_ctl() per write as libevent 2.1's
+ * bufferevent_openssl does.
  *
  * The caller queues plaintext with tlsio_write() and keeps the ciphertext
  * queue short itself (tlsio_queued(); the drained callback says when to

@@ -97,7 +97,7 @@ START_TEST(test_minimal_defaults)
 	ck_assert_uint_eq(c->shutdown_timeout_ms, 10000);
 	ck_assert_uint_eq(c->stream_window, 1024 * 1024);
 	ck_assert_uint_eq(c->tunnel_window, 16 * 1024 * 1024);
-	ck_assert_uint_eq(c->max_frame, 16 * 1024);
+	ck_assert_uint_eq(c->max_frame, 128 * 1024);
 	ck_assert_uint_eq(c->max_streams, 4096);
 	ck_assert_int_eq(c->log_level, LOG_LEVEL_INFO);
 	cfg_agent_free(c);

@@ -83,7 +83,7 @@ START_TEST(test_minimal_defaults)
 	ck_assert_uint_eq(c->max_streams_per_agent, 4096);
 	ck_assert_uint_eq(c->stream_window, 1024 * 1024);
 	ck_assert_uint_eq(c->tunnel_window, 16 * 1024 * 1024);
-	ck_assert_uint_eq(c->max_frame, 16 * 1024);
+	ck_assert_uint_eq(c->max_frame, 128 * 1024);
 	ck_assert_uint_eq(c->max_agents, 1024);
 	ck_assert_uint_eq(c->handshake_timeout_ms, 10000);
 	ck_assert_uint_eq(c->shutdown_timeout_ms, 10000);
