@@ -16,35 +16,12 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include <event2/buffer.h>
-
 #include "pki.h"
 #include "tls.h"
+#include "tlstest.h"
 
 static char dir[] = "/tmp/check_tls.XXXXXX";
 static char ca[512], other[512], crl[512];
-
-static void
-issue(const char *d, const char *cn, enum pki_role role, int days,
-    int backdate)
-{
-	const char *sans[] = { "DNS:relay.test", "IP:127.0.0.1" };
-	struct pki_issue_req req;
-	char err[512];
-
-	memset(&req, 0, sizeof(req));
-	req.dir = d;
-	req.cn = cn;
-	req.role = role;
-	req.days = days;
-	req.backdate = backdate;
-	if (role == PKI_ROLE_RELAY) {
-		req.sans = sans;
-		req.nsans = 2;
-	}
-	ck_assert_msg(pki_issue(&req, NULL, err, sizeof(err)) == PKI_OK,
-	    "%s", err);
-}
 
 static void
 setup(void)
@@ -59,11 +36,11 @@ setup(void)
 	    PKI_OK);
 	ck_assert_int_eq(pki_init(other, PKI_CA_CN, 30, 0, err, sizeof(err)),
 	    PKI_OK);
-	issue(ca, "relay.test", PKI_ROLE_RELAY, 30, 0);
-	issue(ca, "home", PKI_ROLE_AGENT, 30, 0);
-	issue(ca, "gone", PKI_ROLE_AGENT, 30, 0);
-	issue(ca, "old", PKI_ROLE_AGENT, 1, 10);
-	issue(other, "stranger", PKI_ROLE_AGENT, 30, 0);
+	tlstest_issue(ca, "relay.test", PKI_ROLE_RELAY, 30, 0);
+	tlstest_issue(ca, "home", PKI_ROLE_AGENT, 30, 0);
+	tlstest_issue(ca, "gone", PKI_ROLE_AGENT, 30, 0);
+	tlstest_issue(ca, "old", PKI_ROLE_AGENT, 1, 10);
+	tlstest_issue(other, "stranger", PKI_ROLE_AGENT, 30, 0);
 	ck_assert_int_eq(pki_revoke(ca, "gone", NULL, NULL, NULL, err,
 	    sizeof(err)), PKI_OK);
 	ck_assert_int_eq(pki_crl(ca, 30, NULL, NULL, err, sizeof(err)),
@@ -77,25 +54,6 @@ teardown(void)
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	(void)system(cmd);
-}
-
-static SSL_CTX *
-ctx(enum tls_role role, const char *d, const char *name, int with_crl)
-{
-	char cert[600], key[600], cafile[600], err[512];
-	struct tls_files f;
-	SSL_CTX *c;
-
-	snprintf(cert, sizeof(cert), "%s/%s.crt", d, name);
-	snprintf(key, sizeof(key), "%s/%s.key", d, name);
-	snprintf(cafile, sizeof(cafile), "%s/ca.crt", ca);
-	f.cert = cert;
-	f.key = key;
-	f.ca = cafile;
-	f.crl = with_crl ? crl : NULL;
-	c = tls_ctx_new(role, &f, err, sizeof(err));
-	ck_assert_msg(c != NULL, "%s", err);
-	return c;
 }
 
 /* Drive both ends; 0 = both done, 1 = the server failed, 2 = the client
@@ -155,8 +113,8 @@ handshake(SSL_CTX *sctx, SSL_CTX *cctx, const char *server_name, char *cn,
 
 START_TEST(test_good_handshake)
 {
-	SSL_CTX *r = ctx(TLS_ROLE_RELAY, ca, "relay.test", 1);
-	SSL_CTX *a = ctx(TLS_ROLE_AGENT, ca, "home", 0);
+	SSL_CTX *r = tlstest_ctx(TLS_ROLE_RELAY, ca, ca, "relay.test", crl);
+	SSL_CTX *a = tlstest_ctx(TLS_ROLE_AGENT, ca, ca, "home", NULL);
 	char cn[65], why[256];
 
 	ck_assert_int_eq(handshake(r, a, "relay.test", cn, sizeof(cn), why,
@@ -181,8 +139,8 @@ static void
 refused(const char *d, const char *name, enum tls_role crole,
     const char *server_name, int side, const char *want)
 {
-	SSL_CTX *r = ctx(TLS_ROLE_RELAY, ca, "relay.test", 1);
-	SSL_CTX *a = ctx(crole, d, name, 0);
+	SSL_CTX *r = tlstest_ctx(TLS_ROLE_RELAY, ca, ca, "relay.test", crl);
+	SSL_CTX *a = tlstest_ctx(crole, ca, d, name, NULL);
 	char cn[65], why[256];
 	SSL_CTX *client = a;
 
@@ -193,7 +151,7 @@ refused(const char *d, const char *name, enum tls_role crole,
 
 		snprintf(cert, sizeof(cert), "%s/%s.crt", d, name);
 		snprintf(key, sizeof(key), "%s/%s.key", d, name);
-		client = ctx(TLS_ROLE_AGENT, ca, "home", 0);
+		client = tlstest_ctx(TLS_ROLE_AGENT, ca, ca, "home", NULL);
 		ck_assert_int_eq(SSL_CTX_use_certificate_chain_file(client,
 		    cert), 1);
 		ck_assert_int_eq(SSL_CTX_use_PrivateKey_file(client, key,
@@ -246,7 +204,7 @@ END_TEST
 
 START_TEST(test_no_client_cert)
 {
-	SSL_CTX *r = ctx(TLS_ROLE_RELAY, ca, "relay.test", 0);
+	SSL_CTX *r = tlstest_ctx(TLS_ROLE_RELAY, ca, ca, "relay.test", NULL);
 	SSL_CTX *c = SSL_CTX_new(TLS_client_method());
 	char cn[65], why[256], cafile[600];
 
@@ -262,8 +220,8 @@ END_TEST
 
 START_TEST(test_tls12_refused)
 {
-	SSL_CTX *r = ctx(TLS_ROLE_RELAY, ca, "relay.test", 0);
-	SSL_CTX *a = ctx(TLS_ROLE_AGENT, ca, "home", 0);
+	SSL_CTX *r = tlstest_ctx(TLS_ROLE_RELAY, ca, ca, "relay.test", NULL);
+	SSL_CTX *a = tlstest_ctx(TLS_ROLE_AGENT, ca, ca, "home", NULL);
 	char cn[65], why[256];
 
 	ck_assert_int_eq(SSL_CTX_set_min_proto_version(a, TLS1_2_VERSION), 1);

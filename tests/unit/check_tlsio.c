@@ -9,7 +9,6 @@
 #include <sys/socket.h>
 
 #include <check.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include "pki.h"
 #include "tls.h"
 #include "tlsio.h"
+#include "tlstest.h"
 
 #define HIGH		(64 * 1024)
 #define BULK		(8 * 1024 * 1024)
@@ -44,26 +44,6 @@ static struct event_base *base;
 static struct end srv, cli;
 
 static void
-issue(const char *d, const char *cn, enum pki_role role)
-{
-	const char *sans[] = { "DNS:relay.test" };
-	struct pki_issue_req req;
-	char err[512];
-
-	memset(&req, 0, sizeof(req));
-	req.dir = d;
-	req.cn = cn;
-	req.role = role;
-	req.days = 30;
-	if (role == PKI_ROLE_RELAY) {
-		req.sans = sans;
-		req.nsans = 1;
-	}
-	ck_assert_msg(pki_issue(&req, NULL, err, sizeof(err)) == PKI_OK,
-	    "%s", err);
-}
-
-static void
 setup(void)
 {
 	char err[512];
@@ -75,9 +55,9 @@ setup(void)
 	    PKI_OK);
 	ck_assert_int_eq(pki_init(other, PKI_CA_CN, 30, 0, err, sizeof(err)),
 	    PKI_OK);
-	issue(ca, "relay.test", PKI_ROLE_RELAY);
-	issue(ca, "home", PKI_ROLE_AGENT);
-	issue(other, "stranger", PKI_ROLE_AGENT);
+	tlstest_issue(ca, "relay.test", PKI_ROLE_RELAY, 30, 0);
+	tlstest_issue(ca, "home", PKI_ROLE_AGENT, 30, 0);
+	tlstest_issue(other, "stranger", PKI_ROLE_AGENT, 30, 0);
 }
 
 static void
@@ -87,25 +67,6 @@ teardown(void)
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	(void)system(cmd);
-}
-
-static SSL_CTX *
-ctx(enum tls_role role, const char *d, const char *name)
-{
-	char cert[600], key[600], cafile[600], err[512];
-	struct tls_files f;
-	SSL_CTX *c;
-
-	snprintf(cert, sizeof(cert), "%s/%s.crt", d, name);
-	snprintf(key, sizeof(key), "%s/%s.key", d, name);
-	snprintf(cafile, sizeof(cafile), "%s/ca.crt", ca);
-	f.cert = cert;
-	f.key = key;
-	f.ca = cafile;
-	f.crl = NULL;
-	c = tls_ctx_new(role, &f, err, sizeof(err));
-	ck_assert_msg(c != NULL, "%s", err);
-	return c;
 }
 
 /* Send from e->src while the ciphertext queue is below HIGH. */
@@ -189,8 +150,8 @@ end_free(struct end *e)
 static void
 pair(const char *d, const char *name, int raw[2])
 {
-	SSL_CTX *sctx = ctx(TLS_ROLE_RELAY, ca, "relay.test");
-	SSL_CTX *cctx = ctx(TLS_ROLE_AGENT, d, name);
+	SSL_CTX *sctx = tlstest_ctx(TLS_ROLE_RELAY, ca, ca, "relay.test", NULL);
+	SSL_CTX *cctx = tlstest_ctx(TLS_ROLE_AGENT, ca, d, name, NULL);
 	char err[512];
 	SSL *c;
 	int sv[2];

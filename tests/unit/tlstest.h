@@ -1,0 +1,66 @@
+/*
+ * tlstest.h — helpers shared by the TLS suites (header only): certificates
+ * minted with the pki library and contexts built by tls_ctx_new(), exactly
+ * as the daemons build theirs.
+ */
+#ifndef ATLAX_TLSTEST_H
+#define ATLAX_TLSTEST_H
+
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/ssl.h>
+
+#include "pki.h"
+#include "tls.h"
+
+#define TLSTEST_UNUSED __attribute__((unused))
+
+/* Issue cn in CA folder d, valid days (backdate: already that many days
+ * old).  A relay certificate gets the SANs DNS:relay.test, IP:127.0.0.1. */
+static TLSTEST_UNUSED void
+tlstest_issue(const char *d, const char *cn, enum pki_role role, int days,
+    int backdate)
+{
+	const char *sans[] = { "DNS:relay.test", "IP:127.0.0.1" };
+	struct pki_issue_req req;
+	char err[512];
+
+	memset(&req, 0, sizeof(req));
+	req.dir = d;
+	req.cn = cn;
+	req.role = role;
+	req.days = days;
+	req.backdate = backdate;
+	if (role == PKI_ROLE_RELAY) {
+		req.sans = sans;
+		req.nsans = 2;
+	}
+	ck_assert_msg(pki_issue(&req, NULL, err, sizeof(err)) == PKI_OK,
+	    "%s", err);
+}
+
+/* A context for role with certificate name from folder d, trusting the CA
+ * of folder ca, with crl (a file) or none. */
+static TLSTEST_UNUSED SSL_CTX *
+tlstest_ctx(enum tls_role role, const char *ca, const char *d,
+    const char *name, const char *crl)
+{
+	char cert[600], key[600], cafile[600], err[512];
+	struct tls_files f;
+	SSL_CTX *c;
+
+	snprintf(cert, sizeof(cert), "%s/%s.crt", d, name);
+	snprintf(key, sizeof(key), "%s/%s.key", d, name);
+	snprintf(cafile, sizeof(cafile), "%s/ca.crt", ca);
+	f.cert = cert;
+	f.key = key;
+	f.ca = cafile;
+	f.crl = crl;
+	c = tls_ctx_new(role, &f, err, sizeof(err));
+	ck_assert_msg(c != NULL, "%s", err);
+	return c;
+}
+
+#endif
