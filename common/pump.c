@@ -39,6 +39,7 @@
 struct pump {
 	struct bufferevent	*bev;	/* NULL once the socket is closed */
 	struct event		*rev;	/* reads the socket (sockread.h) */
+	struct sockread		 rd;	/* its read size */
 	struct event		*wev;	/* deferred write of pend */
 	struct evbuffer		*pend;	/* stream data not yet written */
 	struct evbuffer_cb_entry *ocb;
@@ -224,7 +225,7 @@ pump_read_cb(evutil_socket_t fd, short what, void *arg)
 	max = mux_stream_send_space(p->mux, p->sid);
 	if (max > PUMP_MAX_IO)
 		max = PUMP_MAX_IO;
-	n = sockread_fill(bufferevent_get_input(p->bev), (int)fd, max);
+	n = sockread_fill(bufferevent_get_input(p->bev), (int)fd, max, &p->rd);
 	if (n > 0) {
 		pump_feed(p);
 		return;

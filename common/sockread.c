@@ -14,21 +14,52 @@
  * EOF or an error is next, and a read of any size reports it). */
 #define SOCKREAD_GUESS	4096
 
+/* What a socket with no history gets, and the least it ever gets. */
+#define SOCKREAD_MIN	4096
+/* The most a history may grow to (max bounds each read anyway). */
+#define SOCKREAD_CAP	(1024 * 1024)
+
+/* The size of the next read: sr's, or what the kernel holds. */
+static size_t
+sockread_want(int fd, size_t max, const struct sockread *sr)
+{
+	size_t want;
+	int avail = 0;
+
+	if (sr != NULL)
+		want = sr->next >= SOCKREAD_MIN ? sr->next : SOCKREAD_MIN;
+	else if (ioctl(fd, FIONREAD, &avail) == 0 && avail > 0)
+		want = (size_t)avail;
+	else
+		want = SOCKREAD_GUESS;
+	return want < max ? want : max;
+}
+
+static void
+sockread_learn(struct sockread *sr, size_t want, size_t got)
+{
+	if (sr == NULL)
+		return;
+	if (got >= want && want < SOCKREAD_CAP)
+		sr->next = want * 2;
+	else if (got <= want / 4 && want / 2 >= SOCKREAD_MIN)
+		sr->next = want / 2;
+	else
+		sr->next = want;
+}
+
 ssize_t
-sockread_fill(struct evbuffer *buf, int fd, size_t max)
+sockread_fill(struct evbuffer *buf, int fd, size_t max, struct sockread *sr)
 {
 	struct evbuffer_iovec v[2];
 	ssize_t r = -1;
 	size_t want, left;
-	int avail = 0, n, i, used, frozen = 1, e;
+	int n, i, used, frozen = 1, e;
 
 	if (max == 0)
 		max = 1;
-	/* Reserve what is there, not max: an idle stream's input stays
-	 * small. */
-	if (ioctl(fd, FIONREAD, &avail) != 0 || avail <= 0)
-		avail = SOCKREAD_GUESS;
-	want = (size_t)avail < max ? (size_t)avail : max;
+	/* Not max: an idle stream's input stays small. */
+	want = sockread_want(fd, max, sr);
 	/* A socket bufferevent keeps its input's end frozen between its own
 	 * reads, as we do between ours. */
 	evbuffer_unfreeze(buf, 0);
@@ -48,6 +79,7 @@ sockread_fill(struct evbuffer *buf, int fd, size_t max)
 	while (r < 0 && errno == EINTR);
 	if (r <= 0)
 		goto out;
+	sockread_learn(sr, want, (size_t)r);
 	left = (size_t)r;
 	for (i = 0, used = 0; i < n && left > 0; i++, used++) {
 		if (v[i].iov_len > left)

@@ -17,10 +17,22 @@
 
 struct evbuffer;
 
+/* A socket's read size, learnt from its last reads: it starts at 4 KiB,
+ * doubles after a read that filled its buffer and halves after one that
+ * used a quarter or less.  Zeroed memory is a valid start. */
+struct sockread {
+	size_t	next;
+};
+
 /* Append up to max bytes (at least 1) read from non-blocking socket fd to
- * buf, the input of a socket bufferevent whose reading is off (its end stays
- * frozen, as libevent keeps it, outside this call).  Returns the count read (> 0), 0 at end of file, or -1 with errno set
- * (EAGAIN: nothing to read now; ENOMEM: buf could not grow). */
-ssize_t	sockread_fill(struct evbuffer *buf, int fd, size_t max);
+ * buf with one readv(2).  buf's end stays frozen outside this call, as
+ * libevent keeps a socket bufferevent's input.  With sr, the size is sr's
+ * (no system call to ask the kernel; an idle stream's reads stay small, a
+ * bulk one's grow to max within a few reads); with sr NULL it is what
+ * FIONREAD reports.  Returns the count read (> 0), 0 at end of file, or -1
+ * with errno set (EAGAIN: nothing to read now; ENOMEM: buf could not
+ * grow). */
+ssize_t	sockread_fill(struct evbuffer *buf, int fd, size_t max,
+	    struct sockread *sr);
 
 #endif

@@ -49,6 +49,7 @@ struct tlsio {
 	struct evbuffer		*rin;	/* ciphertext read, for OpenSSL */
 	int			 rin_eof;	/* the socket said EOF */
 	int			 rin_err;	/* or failed: errno */
+	struct sockread		 rd;	/* the socket's read size */
 	struct evbuffer		*in;	/* plaintext for the caller */
 	struct evbuffer		*out;	/* ciphertext for the socket */
 	size_t			 high;
@@ -283,7 +284,7 @@ tlsio_fill(struct tlsio *t)
 
 	if (t->rin_eof || t->rin_err != 0)
 		return;
-	n = sockread_fill(t->rin, t->fd, t->read_max);
+	n = sockread_fill(t->rin, t->fd, t->read_max, &t->rd);
 	if (n == 0)
 		t->rin_eof = 1;
 	else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&

@@ -1,7 +1,8 @@
 /*
  * check_sockread.c — common/sockread.c over a real socket pair: one read
  * takes far more than libevent 2.1's 4 KiB, never more than max, keeps a
- * bufferevent's input end frozen, and tells EAGAIN and EOF apart.
+ * bufferevent's input end frozen, and tells EAGAIN and EOF apart; a learnt
+ * read size grows and shrinks with what the reads bring.
  */
 #include <sys/socket.h>
 
@@ -74,13 +75,13 @@ START_TEST(test_one_big_bite)
 	ssize_t n;
 
 	put(BIG);
-	n = sockread_fill(in, sv[0], 1024 * 1024);
+	n = sockread_fill(in, sv[0], 1024 * 1024, NULL);
 	/* What the kernel held, in one call: far beyond 4 KiB. */
 	ck_assert_int_gt(n, 64 * 1024);
 	len = evbuffer_get_length(in);
 	ck_assert_uint_eq(len, (size_t)n);
 	while (len < BIG) {
-		n = sockread_fill(in, sv[0], 1024 * 1024);
+		n = sockread_fill(in, sv[0], 1024 * 1024, NULL);
 		ck_assert_int_gt(n, 0);
 		len += (size_t)n;
 	}
@@ -99,10 +100,10 @@ START_TEST(test_max_bounds_a_read)
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	put(50000);
-	ck_assert_int_eq(sockread_fill(in, sv[0], 1000), 1000);
+	ck_assert_int_eq(sockread_fill(in, sv[0], 1000, NULL), 1000);
 	ck_assert_uint_eq(evbuffer_get_length(in), 1000);
-	ck_assert_int_eq(sockread_fill(in, sv[0], 0), 1);	/* at least 1 */
-	ck_assert_int_eq(sockread_fill(in, sv[0], 100000), 48999);
+	ck_assert_int_eq(sockread_fill(in, sv[0], 0, NULL), 1);	/* at least 1 */
+	ck_assert_int_eq(sockread_fill(in, sv[0], 100000, NULL), 48999);
 }
 END_TEST
 
@@ -111,12 +112,12 @@ START_TEST(test_eagain_then_eof)
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	errno = 0;
-	ck_assert_int_eq(sockread_fill(in, sv[0], 4096), -1);
+	ck_assert_int_eq(sockread_fill(in, sv[0], 4096, NULL), -1);
 	ck_assert(errno == EAGAIN || errno == EWOULDBLOCK);
 	put(10);
-	ck_assert_int_eq(sockread_fill(in, sv[0], 4096), 10);
+	ck_assert_int_eq(sockread_fill(in, sv[0], 4096, NULL), 10);
 	ck_assert_int_eq(shutdown(sv[1], SHUT_WR), 0);
-	ck_assert_int_eq(sockread_fill(in, sv[0], 4096), 0);
+	ck_assert_int_eq(sockread_fill(in, sv[0], 4096, NULL), 0);
 	ck_assert_uint_eq(evbuffer_get_length(in), 10);
 }
 END_TEST
@@ -126,9 +127,44 @@ START_TEST(test_error)
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	errno = 0;
-	ck_assert_int_eq(sockread_fill(in, -1, 4096), -1);
+	ck_assert_int_eq(sockread_fill(in, -1, 4096, NULL), -1);
 	ck_assert_int_eq(errno, EBADF);
 	ck_assert_uint_eq(evbuffer_get_length(in), 0);
+}
+END_TEST
+
+/* Without FIONREAD: reads start at 4 KiB, double while they fill their
+ * buffer (never beyond max), and shrink again after small ones. */
+START_TEST(test_learnt_size)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct sockread sr;
+	size_t want = 4096, total = 0;
+	ssize_t n;
+
+	memset(&sr, 0, sizeof(sr));
+	put(BIG);
+	while (total < BIG) {
+		n = sockread_fill(in, sv[0], 64 * 1024, &sr);
+		ck_assert_int_gt(n, 0);
+		if ((size_t)n < want)
+			ck_assert_uint_eq(total + (size_t)n, BIG);	/* the end */
+		else
+			ck_assert_uint_eq((size_t)n, want);
+		total += (size_t)n;
+		if (want < 64 * 1024)
+			want *= 2;
+	}
+	ck_assert_uint_eq(evbuffer_get_length(in), BIG);
+	/* Small reads bring the size down, a halving each: the last bite of
+	 * BIG (12 KiB of 64) to 32 KiB, 10 bytes to 16 KiB; a full read
+	 * doubles it again. */
+	put(10);
+	ck_assert_int_eq(sockread_fill(in, sv[0], 64 * 1024, &sr), 10);
+	put(40000);
+	ck_assert_int_eq(sockread_fill(in, sv[0], 64 * 1024, &sr), 16384);
+	ck_assert_uint_eq(sr.next, 32768);
+	ck_assert_int_eq(sockread_fill(in, sv[0], 64 * 1024, &sr), 40000 - 16384);
 }
 END_TEST
 
@@ -143,6 +179,7 @@ sockread_suite(void)
 	tcase_add_test(tc, test_max_bounds_a_read);
 	tcase_add_test(tc, test_eagain_then_eof);
 	tcase_add_test(tc, test_error);
+	tcase_add_test(tc, test_learnt_size);
 	suite_add_tcase(s, tc);
 	return s;
 }
