@@ -28,19 +28,10 @@ setup(void)
 {
 	char err[512];
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(ca, sizeof(ca), "%s/ca", dir);
-	snprintf(other, sizeof(other), "%s/other", dir);
+	tlstest_pki(dir, ca, other, sizeof(ca));
 	snprintf(crl, sizeof(crl), "%s/ca/ca.crl", dir);
-	ck_assert_int_eq(pki_init(ca, PKI_CA_CN, 30, 0, err, sizeof(err)),
-	    PKI_OK);
-	ck_assert_int_eq(pki_init(other, PKI_CA_CN, 30, 0, err, sizeof(err)),
-	    PKI_OK);
-	tlstest_issue(ca, "relay.test", PKI_ROLE_RELAY, 30, 0);
-	tlstest_issue(ca, "home", PKI_ROLE_AGENT, 30, 0);
 	tlstest_issue(ca, "gone", PKI_ROLE_AGENT, 30, 0);
 	tlstest_issue(ca, "old", PKI_ROLE_AGENT, 1, 10);
-	tlstest_issue(other, "stranger", PKI_ROLE_AGENT, 30, 0);
 	ck_assert_int_eq(pki_revoke(ca, "gone", NULL, NULL, NULL, err,
 	    sizeof(err)), PKI_OK);
 	ck_assert_int_eq(pki_crl(ca, 30, NULL, NULL, err, sizeof(err)),
@@ -50,10 +41,7 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	(void)system(cmd);
+	tlstest_rm(dir);
 }
 
 /* Drive both ends; 0 = both done, 1 = the server failed, 2 = the client

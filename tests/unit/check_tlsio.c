@@ -46,27 +46,13 @@ static struct end srv, cli;
 static void
 setup(void)
 {
-	char err[512];
-
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(ca, sizeof(ca), "%s/ca", dir);
-	snprintf(other, sizeof(other), "%s/other", dir);
-	ck_assert_int_eq(pki_init(ca, PKI_CA_CN, 30, 0, err, sizeof(err)),
-	    PKI_OK);
-	ck_assert_int_eq(pki_init(other, PKI_CA_CN, 30, 0, err, sizeof(err)),
-	    PKI_OK);
-	tlstest_issue(ca, "relay.test", PKI_ROLE_RELAY, 30, 0);
-	tlstest_issue(ca, "home", PKI_ROLE_AGENT, 30, 0);
-	tlstest_issue(other, "stranger", PKI_ROLE_AGENT, 30, 0);
+	tlstest_pki(dir, ca, other, sizeof(ca));
 }
 
 static void
 teardown(void)
 {
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	(void)system(cmd);
+	tlstest_rm(dir);
 }
 
 /* Send from e->src while the ciphertext queue is below HIGH. */

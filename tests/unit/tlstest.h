@@ -8,7 +8,9 @@
 
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/ssl.h>
 
@@ -39,6 +41,37 @@ tlstest_issue(const char *d, const char *cn, enum pki_role role, int days,
 	}
 	ck_assert_msg(pki_issue(&req, NULL, err, sizeof(err)) == PKI_OK,
 	    "%s", err);
+}
+
+/* Make the folder dir (a mkdtemp template, replaced by the name), two CAs
+ * in it, ca ("DIR/ca") and other ("DIR/other"), each buffer len bytes, and
+ * the certificates every suite uses: relay.test (relay) and home (agent)
+ * from ca, stranger (agent) from other. */
+static TLSTEST_UNUSED void
+tlstest_pki(char *dir, char *ca, char *other, size_t len)
+{
+	char err[512];
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(ca, len, "%s/ca", dir);
+	snprintf(other, len, "%s/other", dir);
+	ck_assert_int_eq(pki_init(ca, PKI_CA_CN, 30, 0, err, sizeof(err)),
+	    PKI_OK);
+	ck_assert_int_eq(pki_init(other, PKI_CA_CN, 30, 0, err, sizeof(err)),
+	    PKI_OK);
+	tlstest_issue(ca, "relay.test", PKI_ROLE_RELAY, 30, 0);
+	tlstest_issue(ca, "home", PKI_ROLE_AGENT, 30, 0);
+	tlstest_issue(other, "stranger", PKI_ROLE_AGENT, 30, 0);
+}
+
+/* Remove what tlstest_pki() made. */
+static TLSTEST_UNUSED void
+tlstest_rm(const char *dir)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	(void)system(cmd);
 }
 
 /* A context for role with certificate name from folder d, trusting the CA
