@@ -190,7 +190,7 @@ pump_feed(struct pump *p)
 }
 
 void
-pump_start(struct pump *p)
+pump_start(struct pump *p, int read_now)
 {
 	int fd;
 
@@ -198,11 +198,11 @@ pump_start(struct pump *p)
 		return;
 	p->started = 1;
 	pump_feed(p);
-	/* A client usually speaks right after connecting (and a server
-	 * right after accepting): read now, so its first bytes leave with
-	 * the STREAM_OPEN or STREAM_ACCEPT of this loop turn instead of a
-	 * turn and a TLS record later. */
-	if (p->bev != NULL && p->mux != NULL && !p->blocked &&
+	/* A client usually speaks right after connecting (and a server may
+	 * have sent its banner while we waited for the connect): read now,
+	 * so the first bytes leave with the STREAM_OPEN or STREAM_ACCEPT of
+	 * this loop turn instead of a turn and a TLS record later. */
+	if (read_now && p->bev != NULL && p->mux != NULL && !p->blocked &&
 	    !p->sock_eof && (fd = (int)bufferevent_getfd(p->bev)) >= 0)
 		pump_read_cb(fd, EV_READ, p);
 }

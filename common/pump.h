@@ -43,8 +43,11 @@ typedef void (*pump_done_cb)(struct pump *p, void *arg);
 struct pump *pump_new(struct bufferevent *bev, struct mux *m, const char *label,
 	    pump_done_cb done, void *arg);
 void	pump_set_stream(struct pump *p, uint32_t sid);
-/* The stream is open both ways: start reading the socket. */
-void	pump_start(struct pump *p);
+/* The stream is open both ways: start reading the socket.  read_now: try
+ * a read at once (a client that just connected has usually spoken); else
+ * the first read waits for the socket to be readable (a connection this
+ * side opened a moment ago has nothing to read yet). */
+void	pump_start(struct pump *p, int read_now);
 
 /* Mux stream callbacks, forwarded by the owner. */
 void	pump_stream_data(struct pump *p, struct evbuffer *data);

@@ -156,7 +156,8 @@ struct public_svc {
 	struct tunnel		*tunnel;
 	char			 name[CFG_NAME_MAX + 1];
 	uint16_t		 port;
-	struct evconnlistener	*lev;
+	int			 fd;	/* the listening socket, or -1 */
+	struct event		*lev;	/* its EV_READ: accept one client */
 	struct event		*pause;	/* accept(2) failing: retry later */
 };
 TAILQ_HEAD(public_svcs, public_svc);

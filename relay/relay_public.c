@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <event2/util.h>
 
 #include "log.h"
@@ -47,20 +46,7 @@ public_resume_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	evconnlistener_enable(svc->lev);
-}
-
-/* EMFILE and friends: pause, or the level-triggered listener spins. */
-static void
-public_accept_error_cb(struct evconnlistener *lev, void *arg)
-{
-	struct public_svc *svc = arg;
-	struct timeval tv = { RELAY_ACCEPT_PAUSE_MS / 1000,
-	    (RELAY_ACCEPT_PAUSE_MS % 1000) * 1000 };
-
-	log_warn("public", "%s:%u: accept", svc->name, svc->port);
-	evconnlistener_disable(lev);
-	evtimer_add(svc->pause, &tv);
+	event_add(svc->lev, NULL);
 }
 
 static void
@@ -69,21 +55,58 @@ public_svc_free(struct public_svc *svc)
 	if (svc == NULL)
 		return;
 	if (svc->lev != NULL)
-		evconnlistener_free(svc->lev);
+		event_free(svc->lev);
 	if (svc->pause != NULL)
 		event_free(svc->pause);
+	if (svc->fd >= 0)
+		close(svc->fd);
 	free(svc);
 }
 
+/*
+ * One client per readiness event, as nginx does without multi_accept: the
+ * listener is level-triggered, so clients still queued wake the next loop
+ * turn (with the tunnel's own events in between), and the accept(2) that
+ * would only say EAGAIN is never made.
+ */
 static void
-public_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+public_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	struct public_svc *svc = arg;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct timeval tv = { RELAY_ACCEPT_PAUSE_MS / 1000,
+	    (RELAY_ACCEPT_PAUSE_MS % 1000) * 1000 };
+	int fd;
 
-	(void)lev;
-	(void)salen;
-	relay_stream_open(svc->tunnel, svc, (int)fd, sa);
+	(void)what;
+	fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0) {
+		relay_stream_open(svc->tunnel, svc, fd, (struct sockaddr *)&ss);
+		return;
+	}
+	switch (errno) {
+	case EAGAIN:
+	case EINTR:
+	case ECONNABORTED:
+	case EPROTO:
+		return;
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+	case ENOMEM:
+		/* Pause, or the level-triggered listener spins. */
+		log_warn("public", "%s:%u: accept: %s", svc->name, svc->port,
+		    strerror(errno));
+		event_del(svc->lev);
+		evtimer_add(svc->pause, &tv);
+		return;
+	default:
+		log_warn("public", "%s:%u: accept: %s", svc->name, svc->port,
+		    strerror(errno));
+		return;
+	}
 }
 
 /* Bind host:port for listening; -errno on failure. */
@@ -203,16 +226,15 @@ public_register(struct tunnel *t, const char *name, uint16_t want)
 		goto nomem;
 	svc->tunnel = t;
 	svc->port = port;
-	snprintf(svc->name, sizeof(svc->name), "%s", name);
-	svc->lev = evconnlistener_new(t->w->base, public_accept_cb, svc,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-	if (svc->lev == NULL)
-		goto nomem;
+	svc->fd = fd;
 	fd = -1;
-	if ((svc->pause = evtimer_new(t->w->base, public_resume_cb,
-	    svc)) == NULL)
+	snprintf(svc->name, sizeof(svc->name), "%s", name);
+	svc->lev = event_new(t->w->base, svc->fd, EV_READ | EV_PERSIST,
+	    public_accept_cb, svc);
+	svc->pause = evtimer_new(t->w->base, public_resume_cb, svc);
+	if (svc->lev == NULL || svc->pause == NULL ||
+	    event_add(svc->lev, NULL) != 0)
 		goto nomem;
-	evconnlistener_set_error_cb(svc->lev, public_accept_error_cb);
 	TAILQ_INSERT_TAIL(&t->svcs, svc, entry);
 	memset(&ok, 0, sizeof(ok));
 	ok.type = MUX_CTL_REGISTER_OK;

@@ -202,7 +202,7 @@ relay_stream_open(struct tunnel *t, struct public_svc *svc, int fd,
 	pump_set_stream(rs->pump, sid);
 	TAILQ_INSERT_TAIL(&t->streams, rs, entry);
 	/* The opener may send before the answer (PROTOCOL.md 3). */
-	pump_start(rs->pump);
+	pump_start(rs->pump, 1);
 	log_debug("tunnel", "%s: stream %u for %s from %s", t->name, sid,
 	    svc->name, who);
 	return;

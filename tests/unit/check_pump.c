@@ -120,7 +120,7 @@ a_open(struct mux *m, uint32_t sid, const char *service,
 	ck_assert_ptr_nonnull(pa);
 	pump_set_stream(pa, sid);
 	ck_assert_int_eq(mux_stream_accept(m, sid, pa), 0);
-	pump_start(pa);
+	pump_start(pa, 1);
 }
 
 static void
@@ -205,7 +205,7 @@ setup(void)
 	    &done_r));
 	ck_assert_int_eq(mux_stream_open(mr, "svc", NULL, pr, &sid), 0);
 	pump_set_stream(pr, sid);
-	pump_start(pr);
+	pump_start(pr, 1);
 	event_active(shuttle, EV_TIMEOUT, 0);
 }
 
