@@ -86,27 +86,15 @@ public_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		relay_stream_open(svc->tunnel, svc, fd, (struct sockaddr *)&ss);
 		return;
 	}
-	switch (errno) {
-	case EAGAIN:
-	case EINTR:
-	case ECONNABORTED:
-	case EPROTO:
-		return;
-	case EMFILE:
-	case ENFILE:
-	case ENOBUFS:
-	case ENOMEM:
-		/* Pause, or the level-triggered listener spins. */
-		log_warn("public", "%s:%u: accept: %s", svc->name, svc->port,
-		    strerror(errno));
-		event_del(svc->lev);
-		evtimer_add(svc->pause, &tv);
-		return;
-	default:
-		log_warn("public", "%s:%u: accept: %s", svc->name, svc->port,
-		    strerror(errno));
-		return;
-	}
+	if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED ||
+	    errno == EPROTO)
+		return;	/* nobody left, or a client that already gave up */
+	/* EMFILE and friends: pause, or the level-triggered listener spins
+	 * (and logs) on every loop turn. */
+	log_warn("public", "%s:%u: accept: %s", svc->name, svc->port,
+	    strerror(errno));
+	event_del(svc->lev);
+	evtimer_add(svc->pause, &tv);
 }
 
 /* Bind host:port for listening; -errno on failure. */
