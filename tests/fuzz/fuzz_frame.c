@@ -1,5 +1,5 @@
 /*
- * fuzz_frame.c — libFuzzer target for the wire codec (common/frame.c).
+ * fuzz_frame.c — libFuzzer target for the wire codec (common/proto/frame.c).
  *
  * Input: one control payload.  Properties checked besides memory safety:
  * a payload that decodes re-encodes to exactly the same bytes (the format is

@@ -1,5 +1,5 @@
 /*
- * fuzz_mux.c — libFuzzer target for the multiplexer (common/mux*.c).
+ * fuzz_mux.c — libFuzzer target for the multiplexer (common/proto/mux*.c).
  *
  * The input is a script: a configuration byte, then operations, each an
  * opcode byte and its arguments.  Operations feed the mux raw bytes (any

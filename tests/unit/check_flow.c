@@ -1,5 +1,5 @@
 /*
- * check_flow.c — window arithmetic (common/flow.c): overflow, zero
+ * check_flow.c — window arithmetic (common/proto/flow.c): overflow, zero
  * increments, the half-window rule, consumption bounds.
  */
 #include <check.h>

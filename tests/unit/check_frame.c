@@ -1,5 +1,5 @@
 /*
- * check_frame.c — the wire codec (common/frame.c): exact bytes, round trips
+ * check_frame.c — the wire codec (common/proto/frame.c): exact bytes, round trips
  * of every control message, strict length checks, bounded strings.
  */
 #include <check.h>

@@ -1,5 +1,5 @@
 /*
- * check_mux.c — the multiplexer (common/mux*.c): two muxes wired to each other
+ * check_mux.c — the multiplexer (common/proto/mux*.c): two muxes wired to each other
  * in memory (a relay and an agent), every message round-tripped, every row of
  * PROTOCOL.md's error table provoked with hand-made frames, a seeded property
  * test of the windows, half-close, fairness, 10,000 streams, allocation

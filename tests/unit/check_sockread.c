@@ -1,5 +1,5 @@
 /*
- * check_sockread.c — common/sockread.c over a real socket pair: one read
+ * check_sockread.c — common/io/sockread.c over a real socket pair: one read
  * takes far more than libevent 2.1's 4 KiB, never more than max, keeps a
  * bufferevent's input end frozen, and tells EAGAIN and EOF apart; a learnt
  * read size grows and shrinks with what the reads bring.

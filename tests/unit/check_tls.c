@@ -1,5 +1,5 @@
 /*
- * check_tls.c — the TLS policy of common/tls.c, with real certificates from
+ * check_tls.c — the TLS policy of common/io/tls.c, with real certificates from
  * the pki library and real handshakes over an in-memory BIO pair: TLS 1.3
  * only, the client certificate required and checked (CA, expiry, CRL,
  * purpose), the relay's host name checked, the CN extracted, key file modes

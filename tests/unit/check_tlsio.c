@@ -1,5 +1,5 @@
 /*
- * check_tlsio.c — common/tlsio.c with real certificates (pki library), real
+ * check_tlsio.c — common/io/tlsio.c with real certificates (pki library), real
  * handshakes and a real event loop over a socket pair: bytes arrive intact
  * and in order both ways under a bounded ciphertext queue, the suite is
  * AES-128-GCM, close_notify ends the peer cleanly after its last data, and

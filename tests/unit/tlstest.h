@@ -74,7 +74,8 @@ tlstest_rm(const char *dir)
 	char cmd[600];
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	(void)system(cmd);
+	if (system(cmd) != 0)
+		fprintf(stderr, "tlstest: cannot remove %s\n", dir);
 }
 
 /* A context for role with certificate name from folder d, trusting the CA
