@@ -106,19 +106,6 @@ agent_tunnel_ended(struct agent *a, struct agent_tunnel *t)
 }
 
 static void
-agent_tick_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct agent *a = arg;
-
-	(void)fd;
-	(void)what;
-	/* The flood counter decays (PROTOCOL.md 6). */
-	if (a->tunnel != NULL && a->tunnel->mux != NULL &&
-	    a->tunnel->state != ATUN_DEAD)
-		mux_tick(a->tunnel->mux);
-}
-
-static void
 agent_gc_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct agent *a = arg;
@@ -129,8 +116,8 @@ agent_gc_cb(evutil_socket_t fd, short what, void *arg)
 		agent_tunnel_free(a->tunnel);
 		a->tunnel = NULL;
 	}
-	/* loopexit: the tunnel's bufferevent finalizers, queued by the free
-	 * above, run before the loop ends (see relay_worker.c). */
+	/* loopexit: the events of this iteration still run before the loop
+	 * ends (see relay_worker.c). */
 	if (a->stopping && a->tunnel == NULL)
 		event_base_loopexit(a->base, NULL);
 }
@@ -149,7 +136,7 @@ agent_apply_services(struct agent *a, const struct agent_config *old)
 		if (n != NULL && n->remote_port == o->remote_port)
 			continue;
 		removed++;
-		if (t != NULL && agent_tunnel_ready(t))
+		if (t != NULL && agent_tunnel_is_ready(t))
 			agent_tunnel_unregister(t, o->name);
 	}
 	for (i = 0; i < a->cfg->nservices; i++) {
@@ -158,7 +145,7 @@ agent_apply_services(struct agent *a, const struct agent_config *old)
 		if (o != NULL && o->remote_port == n->remote_port)
 			continue;
 		added++;
-		if (t != NULL && agent_tunnel_ready(t))
+		if (t != NULL && agent_tunnel_is_ready(t))
 			agent_tunnel_register(t, n);
 	}
 	log_info("agent", "configuration reloaded from %s: %zu service(s) "
@@ -223,7 +210,6 @@ struct agent *
 agent_new(struct agent_config *cfg, const char *path)
 {
 	static const int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
-	struct timeval tick = { AGENT_TICK_MS / 1000, 0 };
 	struct agent *a = NULL, *ret = NULL;
 	char err[512];
 	int i;
@@ -248,9 +234,7 @@ agent_new(struct agent_config *cfg, const char *path)
 	if (a->dns == NULL)
 		goto out;
 	if ((a->retry = evtimer_new(a->base, agent_retry_cb, a)) == NULL ||
-	    (a->gc = event_new(a->base, -1, 0, agent_gc_cb, a)) == NULL ||
-	    (a->tick = event_new(a->base, -1, EV_PERSIST, agent_tick_cb,
-	    a)) == NULL || event_add(a->tick, &tick) != 0)
+	    (a->gc = event_new(a->base, -1, 0, agent_gc_cb, a)) == NULL)
 		goto out;
 	for (i = 0; i < 3; i++) {
 		a->ev_sig[i] = evsignal_new(a->base, sigs[i], agent_signal_cb,
@@ -299,8 +283,6 @@ agent_free(struct agent *a)
 		event_free(a->retry);
 	if (a->gc != NULL)
 		event_free(a->gc);
-	if (a->tick != NULL)
-		event_free(a->tick);
 	if (a->dns != NULL)
 		evdns_base_free(a->dns, 0);
 	if (a->base != NULL)

@@ -3,9 +3,10 @@
  *
  * One thread, one event base.  struct agent owns the configuration, the
  * SSL_CTX, the DNS resolver, the reconnect backoff and at most one tunnel at
- * a time; the tunnel owns its streams.  Tunnels and streams reachable from
- * callbacks are marked dead and freed by the agent's gc event after the
- * callback returned (STYLE rule 5).
+ * a time; the tunnel owns its streams.  A tunnel or a connect record that
+ * ends inside a callback is marked dead and freed by the agent's gc event
+ * after the callback returned; a stream's pump is freed by its tunnel's own
+ * gc event (common/io/tunnel.c).
  */
 #ifndef ATLAX_AGENT_H
 #define ATLAX_AGENT_H
@@ -27,20 +28,16 @@
 #endif
 
 struct bufferevent;
-struct evbuffer;
 struct event;
 struct event_base;
 struct evdns_base;
-struct mux;
-struct pump;
-struct tlsio;
+struct tunnel;
 
 /* Keep at most this much TLS output queued; refill below half of it. */
 #define AGENT_TLS_HIGH		(256 * 1024)
 /* Plaintext the tunnel reads per loop turn before the targets get theirs. */
 #define AGENT_READ_MAX		(256 * 1024)
 #define AGENT_CLOSE_WAIT_MS	2000
-#define AGENT_TICK_MS		5000
 
 struct agent {
 	const char		*path;
@@ -51,52 +48,41 @@ struct agent {
 	struct event		*ev_sig[3];	/* TERM, INT, HUP */
 	struct event		*retry;		/* reconnect timer */
 	struct event		*gc;
-	struct event		*tick;		/* mux_tick() */
 	struct backoff		 bo;
 	struct agent_tunnel	*tunnel;	/* current, or NULL */
 	int			 stopping;
 	int			 exit_code;
 };
 
-enum atun_state {
-	ATUN_CONNECTING,	/* TCP and TLS */
-	ATUN_HELLO,		/* TLS up, waiting for the relay's HELLO */
-	ATUN_READY,		/* registered services, serving streams */
-	ATUN_DRAINING,		/* GOAWAY: streams finish, no new ones */
-	ATUN_CLOSING,		/* flushing, close_notify, waiting for peer */
-	ATUN_DEAD,		/* waiting for the gc */
-};
-
+/* A stream the relay opened, while the agent connects to its target; once
+ * connected, the tunnel's pump takes the socket and this record is done. */
 struct agent_stream {
 	TAILQ_ENTRY(agent_stream) entry;
-	struct agent_tunnel	*tunnel;
+	struct agent_tunnel	*at;
 	uint32_t		 sid;
 	char			 service[CFG_NAME_MAX + 1];
 	char			 target[CFG_HOST_MAX + 16];
-	struct bufferevent	*conn;	/* while connecting to the target */
-	struct pump		*pump;	/* once connected */
+	int			 fd;	/* numeric target: connecting, or -1 */
+	struct event		*wait;	/* its connect in progress */
+	struct bufferevent	*resolve; /* host-name target: resolving and
+					   connecting (the socket is ours) */
 	int			 dead;
 };
 TAILQ_HEAD(agent_streams, agent_stream);
 
+/* The agent's connection to the relay: dialling (TCP, resolver) until the
+ * socket is connected, then the common tunnel (common/io/tunnel.h). */
 struct agent_tunnel {
 	struct agent		*agent;
-	enum atun_state		 state;
 	char			 relay[CFG_HOST_MAX + 16];	/* host:port */
-	struct bufferevent	*conn;	/* resolving and connecting */
-	SSL			*ssl;	/* until the tlsio takes it */
-	struct tlsio		*tio;	/* once connected; owns the fd */
-	struct mux		*mux;
-	struct event		*timer;
-	struct event		*ping;
-	struct event		*flush;
-	struct evbuffer		*pack;	/* mux_output() before tlsio_write() */
-	struct agent_streams	 streams;
-	uint64_t		 last_rx_ms;
-	uint64_t		 up_ms;		/* when READY, 0 before */
-	uint64_t		 ping_seq;
-	int			 close_sent;
-	int			 lost_logged;
+	char			 peer[CFG_HOST_MAX + 32];	/* "relay host:port" */
+	struct bufferevent	*conn;	/* dialling; the socket is ours */
+	struct event		*dial_timer;	/* dialling deadline */
+	SSL			*ssl;	/* until the tunnel takes it */
+	struct tunnel		*tun;	/* once connected */
+	struct agent_streams	 streams;	/* connecting to targets */
+	uint64_t		 up_ms;	/* when READY, 0 before */
+	int			 dead;	/* waiting for the gc */
 	char			 reason[300];	/* why it ended */
 };
 
@@ -112,6 +98,8 @@ void	agent_tunnel_ended(struct agent *a, struct agent_tunnel *t);
 char	*agent_relay_str(const struct agent_config *cfg, char *buf, size_t len);
 
 /* agent_tunnel.c */
+/* Start dialling the relay.  NULL when out of memory; otherwise failures
+ * come back through agent_tunnel_ended(). */
 struct agent_tunnel *agent_tunnel_new(struct agent *a);
 void	agent_tunnel_register(struct agent_tunnel *t,
 	    const struct agent_service *svc);
@@ -122,18 +110,17 @@ void	agent_tunnel_drain(struct agent_tunnel *t, uint32_t code,
 /* Now: GOAWAY if possible, reset streams, close_notify, close. */
 void	agent_tunnel_close(struct agent_tunnel *t, uint32_t code,
 	    const char *why);
-/* Free dead streams; 1 if the tunnel itself is dead. */
+/* Free finished connect records; 1 if the tunnel itself is dead. */
 int	agent_tunnel_gc(struct agent_tunnel *t);
 void	agent_tunnel_free(struct agent_tunnel *t);
-int	agent_tunnel_ready(const struct agent_tunnel *t);
+int	agent_tunnel_is_ready(const struct agent_tunnel *t);
 
 /* agent_stream.c */
+/* The relay opened stream sid for service: connect to the service's
+ * target (from our own configuration only), then accept or refuse. */
 void	agent_stream_open(struct agent_tunnel *t, uint32_t sid,
 	    const char *service);
-void	agent_stream_data(struct agent_stream *s, struct evbuffer *data);
-void	agent_stream_eof(struct agent_stream *s);
-void	agent_stream_writable(struct agent_stream *s);
-void	agent_stream_closed(struct agent_stream *s, uint32_t code);
+/* Cancel a connect in progress (the tunnel is ending). */
 void	agent_stream_abort(struct agent_stream *s);
 void	agent_stream_free(struct agent_stream *s);
 

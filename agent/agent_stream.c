@@ -2,8 +2,8 @@
  * agent_stream.c — one stream the relay opened: find the service in the
  * agent's OWN configuration (the relay names a service, never an address),
  * connect to its target without blocking and within timeouts.connect, then
- * accept the stream and hand both ends to a pump; or refuse it, so the relay
- * resets the public client at once.
+ * accept the stream, whose socket the tunnel's pump takes; or refuse it, so
+ * the relay resets the public client at once.
  */
 #include "agent.h"
 
@@ -27,69 +27,67 @@
 #include "log.h"
 #include "mux.h"
 #include "pump.h"
+#include "tunnel.h"
 
 static void
 agent_stream_dead(struct agent_stream *s)
 {
 	s->dead = 1;
-	agent_gc(s->tunnel->agent);
+	agent_gc(s->at->agent);
 }
 
+/* Drop what is still connecting: the resolver's bufferevent and our socket
+ * (closed with a reset: the target sees the attempt was abandoned). */
 static void
-agent_stream_pump_done(struct pump *p, void *arg)
+agent_stream_release(struct agent_stream *s)
 {
-	(void)p;
-	agent_stream_dead(arg);
+	int fd;
+
+	if (s->resolve != NULL) {
+		if ((fd = (int)bufferevent_getfd(s->resolve)) >= 0)
+			evutil_closesocket(fd);
+		bufferevent_free(s->resolve);
+		s->resolve = NULL;
+	}
+	if (s->wait != NULL) {
+		event_free(s->wait);
+		s->wait = NULL;
+	}
+	if (s->fd >= 0) {
+		pump_set_rst(s->fd);
+		close(s->fd);
+		s->fd = -1;
+	}
 }
 
 static void
 agent_stream_refuse(struct agent_stream *s, uint32_t code, const char *text)
 {
-	struct mux *m = s->tunnel->mux;
+	struct mux *m = s->at->tun != NULL ? tunnel_mux(s->at->tun) : NULL;
 
 	log_info("stream", "service %s: %s", s->service, text);
-	if (m != NULL) {
-		(void)mux_stream_set_arg(m, s->sid, NULL);
+	if (m != NULL)
 		(void)mux_stream_refuse(m, s->sid, code, text);
-	}
-	if (s->conn != NULL) {
-		bufferevent_free(s->conn);
-		s->conn = NULL;
-	}
+	agent_stream_release(s);
 	agent_stream_dead(s);
 }
 
 /*
- * The target took the connection: accept the stream and pump.  read_now: the
- * target may have spoken already (a banner sent while we waited for the
- * connect to complete), so read it into this turn's STREAM_ACCEPT record.
+ * The target took the connection: the tunnel accepts the stream and its
+ * pump takes the socket.  read_now: the target may have spoken already (a
+ * banner sent while we waited for the connect to complete), so read it into
+ * this turn's STREAM_ACCEPT record.
  */
 static void
-agent_stream_connected(struct agent_stream *s, struct bufferevent *bev,
-    int read_now)
+agent_stream_connected(struct agent_stream *s, int fd, int read_now)
 {
-	struct agent_tunnel *t = s->tunnel;
 	char label[200];
-	int r;
 
-	s->conn = NULL;
-	bufferevent_set_timeouts(bev, NULL, NULL);
 	snprintf(label, sizeof(label), "%s stream %u", s->service, s->sid);
-	if ((s->pump = pump_new(bev, t->mux, label, agent_stream_pump_done,
-	    s)) == NULL) {
-		s->conn = bev;
-		agent_stream_refuse(s, MUX_CODE_INTERNAL, "out of memory");
-		return;
-	}
-	pump_set_stream(s->pump, s->sid);
-	if ((r = mux_stream_accept(t->mux, s->sid, s)) < 0) {
-		log_debug("stream", "%s: accept: %s", label, mux_strerror(r));
-		pump_abort(s->pump);
-		agent_stream_dead(s);
-		return;
-	}
-	pump_start(s->pump, read_now);
-	log_debug("stream", "%s: connected to %s", label, s->target);
+	if (tunnel_stream_accept(s->at->tun, s->sid, fd, label, NULL,
+	    read_now) == 0)
+		log_debug("stream", "%s: connected to %s", label, s->target);
+	agent_stream_dead(s);
 }
 
 static void
@@ -104,26 +102,64 @@ agent_stream_connect_failed(struct agent_stream *s, int err)
 }
 
 static void
-agent_stream_connect_cb(struct bufferevent *bev, short what, void *arg)
+agent_stream_timed_out(struct agent_stream *s)
+{
+	char text[300];
+
+	snprintf(text, sizeof(text), "connect to %s timed out", s->target);
+	agent_stream_refuse(s, MUX_CODE_UNREACHABLE, text);
+}
+
+/* A host-name target: the resolver's bufferevent ended. */
+static void
+agent_stream_resolve_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct agent_stream *s = arg;
 	char text[300];
-	int serr = EVUTIL_SOCKET_ERROR(), dnserr;
+	int serr = EVUTIL_SOCKET_ERROR(), dnserr, fd;
 
 	if (what & BEV_EVENT_CONNECTED) {
-		agent_stream_connected(s, bev, 1);
+		/* Without BEV_OPT_CLOSE_ON_FREE the socket outlives the
+		 * bufferevent. */
+		fd = (int)bufferevent_getfd(bev);
+		bufferevent_disable(bev, EV_READ | EV_WRITE);
+		bufferevent_free(bev);
+		s->resolve = NULL;
+		agent_stream_connected(s, fd, 1);
 		return;
 	}
 	if ((dnserr = bufferevent_socket_get_dns_error(bev)) != 0) {
 		snprintf(text, sizeof(text), "cannot resolve %s: %s",
 		    s->target, evutil_gai_strerror(dnserr));
 		agent_stream_refuse(s, MUX_CODE_UNREACHABLE, text);
-	} else if (what & BEV_EVENT_TIMEOUT) {
-		snprintf(text, sizeof(text), "connect to %s timed out",
-		    s->target);
-		agent_stream_refuse(s, MUX_CODE_UNREACHABLE, text);
-	} else
+	} else if (what & BEV_EVENT_TIMEOUT)
+		agent_stream_timed_out(s);
+	else
 		agent_stream_connect_failed(s, serr);
+}
+
+/* A numeric target: the connect in progress finished or timed out. */
+static void
+agent_stream_wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent_stream *s = arg;
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (what & EV_TIMEOUT) {
+		agent_stream_timed_out(s);
+		return;
+	}
+	if (getsockopt((int)fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		err = errno;
+	if (err != 0) {
+		agent_stream_connect_failed(s, err);
+		return;
+	}
+	event_free(s->wait);
+	s->wait = NULL;
+	s->fd = -1;	/* the tunnel's from here */
+	agent_stream_connected(s, (int)fd, 1);
 }
 
 /* 1 if the handshake of fd is complete (TCP_INFO). */
@@ -145,8 +181,8 @@ agent_sock_established(int fd)
  * time connect(2) returns EINPROGRESS (the kernel answers the SYN before the
  * call returns), so TCP_INFO lets the stream be accepted in this loop turn:
  * no wake-up for EV_WRITE, and three system calls fewer per stream.  A
- * remote target is waited for as before (bufferevent_socket_connect on the
- * fd, within timeouts.connect).  Returns 1 if the target is a name, for
+ * remote target is waited for with an EV_WRITE event, within
+ * timeouts.connect.  Returns 1 if the target is a name, for
  * agent_stream_open to resolve; 0 when s was handled (connected, waiting or
  * refused).
  */
@@ -154,11 +190,10 @@ static int
 agent_stream_connect_numeric(struct agent_stream *s,
     const struct agent_service *svc, const struct timeval *tv)
 {
-	struct agent *a = s->tunnel->agent;
+	struct agent *a = s->at->agent;
 	struct addrinfo hints, *ai = NULL;
-	struct bufferevent *bev = NULL;
 	char port[8];
-	int fd = -1, err;
+	int fd;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -175,37 +210,28 @@ agent_stream_connect_numeric(struct agent_stream *s,
 	}
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 &&
 	    errno != EINPROGRESS) {
-		err = errno;
+		agent_stream_connect_failed(s, errno);
 		close(fd);
-		agent_stream_connect_failed(s, err);
-		goto out;
-	}
-	if ((bev = bufferevent_socket_new(a->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		close(fd);
-		agent_stream_refuse(s, MUX_CODE_INTERNAL, "out of memory");
 		goto out;
 	}
 	if (agent_sock_established(fd)) {
-		agent_stream_connected(s, bev, 0);
+		agent_stream_connected(s, fd, 0);
 		goto out;
 	}
-	s->conn = bev;
-	bufferevent_setcb(bev, NULL, NULL, agent_stream_connect_cb, s);
-	bufferevent_set_timeouts(bev, NULL, tv);
-	/* With a socket set and no address, libevent waits for the connect
-	 * in progress on it to finish. */
-	if (bufferevent_socket_connect(bev, NULL, 0) != 0)
-		agent_stream_connect_failed(s, EVUTIL_SOCKET_ERROR());
+	s->fd = fd;
+	if ((s->wait = event_new(a->base, fd, EV_WRITE, agent_stream_wait_cb,
+	    s)) == NULL || event_add(s->wait, tv) != 0)
+		agent_stream_refuse(s, MUX_CODE_INTERNAL, "out of memory");
 out:
 	freeaddrinfo(ai);
 	return 0;
 }
 
 void
-agent_stream_open(struct agent_tunnel *t, uint32_t sid, const char *service)
+agent_stream_open(struct agent_tunnel *at, uint32_t sid, const char *service)
 {
-	struct agent *a = t->agent;
+	struct agent *a = at->agent;
+	struct mux *m = tunnel_mux(at->tun);
 	const struct agent_service *svc;
 	struct agent_stream *s;
 	struct timeval tv;
@@ -215,93 +241,46 @@ agent_stream_open(struct agent_tunnel *t, uint32_t sid, const char *service)
 	if ((svc = cfg_agent_service(a->cfg, service)) == NULL) {
 		snprintf(text, sizeof(text), "unknown service %s", name);
 		log_info("stream", "stream %u refused: %s", sid, text);
-		(void)mux_stream_refuse(t->mux, sid, MUX_CODE_UNKNOWN_SERVICE,
-		    text);
+		(void)mux_stream_refuse(m, sid, MUX_CODE_UNKNOWN_SERVICE, text);
 		return;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		(void)mux_stream_refuse(t->mux, sid, MUX_CODE_INTERNAL,
+		(void)mux_stream_refuse(m, sid, MUX_CODE_INTERNAL,
 		    "out of memory");
 		return;
 	}
-	s->tunnel = t;
+	s->at = at;
 	s->sid = sid;
+	s->fd = -1;
 	snprintf(s->service, sizeof(s->service), "%s", svc->name);
 	cfg_addr_str(&svc->target, s->target, sizeof(s->target));
-	TAILQ_INSERT_TAIL(&t->streams, s, entry);
-	(void)mux_stream_set_arg(t->mux, sid, s);
+	TAILQ_INSERT_TAIL(&at->streams, s, entry);
 	tv.tv_sec = (time_t)(a->cfg->connect_timeout_ms / 1000);
 	tv.tv_usec = (suseconds_t)(a->cfg->connect_timeout_ms % 1000) * 1000;
 	if (agent_stream_connect_numeric(s, svc, &tv) == 0)
 		return;
-	if ((s->conn = bufferevent_socket_new(a->base, -1,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+	if ((s->resolve = bufferevent_socket_new(a->base, -1, 0)) == NULL) {
 		agent_stream_refuse(s, MUX_CODE_INTERNAL, "out of memory");
 		return;
 	}
-	bufferevent_setcb(s->conn, NULL, NULL, agent_stream_connect_cb, s);
-	bufferevent_set_timeouts(s->conn, NULL, &tv);
-	bufferevent_enable(s->conn, EV_WRITE);
-	/* The callback may run before this returns (numeric address, or a
-	 * connect that fails at once); s stays valid until the gc. */
-	if (bufferevent_socket_connect_hostname(s->conn, a->dns, AF_UNSPEC,
-	    svc->target.host, svc->target.port) != 0 && s->conn != NULL &&
-	    !s->dead && s->pump == NULL) {
+	bufferevent_setcb(s->resolve, NULL, NULL, agent_stream_resolve_cb, s);
+	bufferevent_set_timeouts(s->resolve, NULL, &tv);
+	bufferevent_enable(s->resolve, EV_WRITE);
+	/* The callback may run before this returns (a connect that fails at
+	 * once); s stays valid until the gc. */
+	if (bufferevent_socket_connect_hostname(s->resolve, a->dns, AF_UNSPEC,
+	    svc->target.host, svc->target.port) != 0 && !s->dead) {
 		snprintf(text, sizeof(text), "connect to %s failed", s->target);
 		agent_stream_refuse(s, MUX_CODE_UNREACHABLE, text);
 	}
 }
 
 void
-agent_stream_data(struct agent_stream *s, struct evbuffer *data)
-{
-	if (s->pump != NULL && !s->dead)
-		pump_stream_data(s->pump, data);
-	/* else: left in data, the mux keeps it in the window */
-}
-
-void
-agent_stream_eof(struct agent_stream *s)
-{
-	if (s->pump != NULL && !s->dead)
-		pump_stream_eof(s->pump);
-}
-
-void
-agent_stream_writable(struct agent_stream *s)
-{
-	if (s->pump != NULL && !s->dead)
-		pump_stream_writable(s->pump);
-}
-
-void
-agent_stream_closed(struct agent_stream *s, uint32_t code)
+agent_stream_abort(struct agent_stream *s)
 {
 	if (s->dead)
 		return;
-	if (s->pump != NULL) {
-		pump_stream_closed(s->pump, code);	/* done() follows */
-		return;
-	}
-	/* Still connecting: the public client is gone, cancel. */
-	if (s->conn != NULL) {
-		bufferevent_free(s->conn);
-		s->conn = NULL;
-	}
-	agent_stream_dead(s);
-}
-
-void
-agent_stream_abort(struct agent_stream *s)
-{
-	if (s->dead && s->pump == NULL && s->conn == NULL)
-		return;
-	if (s->pump != NULL && !pump_is_done(s->pump))
-		pump_abort(s->pump);
-	if (s->conn != NULL) {
-		bufferevent_free(s->conn);
-		s->conn = NULL;
-	}
+	agent_stream_release(s);
 	s->dead = 1;
 }
 
@@ -310,8 +289,6 @@ agent_stream_free(struct agent_stream *s)
 {
 	if (s == NULL)
 		return;
-	if (s->conn != NULL)
-		bufferevent_free(s->conn);
-	pump_free(s->pump);
+	agent_stream_release(s);
 	free(s);
 }

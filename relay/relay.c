@@ -153,11 +153,20 @@ relay_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	if ((size_t)salen <= sizeof(cmd->ss))
 		memcpy(&cmd->ss, sa, (size_t)salen);
 	w = r->workers[r->rr++ % (unsigned)r->nworkers];
-	if (relay_worker_post(w, cmd) == 0)
-		return;
-	free(cmd);
+	relay_worker_post(w, cmd);
+	return;
 fail:
 	evutil_closesocket(fd);
+}
+
+/* Ask every worker to drain its tunnels and end its thread. */
+static void
+relay_stop_workers(struct relay *r)
+{
+	int i;
+
+	for (i = 0; i < r->nworkers; i++)
+		relay_worker_stop(r->workers[i]);
 }
 
 static void
@@ -225,8 +234,6 @@ static void
 relay_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct relay *r = arg;
-	struct relay_cmd *cmd;
-	int i;
 
 	(void)what;
 	if (sig == SIGHUP) {
@@ -241,14 +248,7 @@ relay_signal_cb(evutil_socket_t sig, short what, void *arg)
 	if (r->listener != NULL)
 		evconnlistener_free(r->listener);
 	r->listener = NULL;
-	for (i = 0; i < r->nworkers; i++) {
-		if ((cmd = calloc(1, sizeof(*cmd))) == NULL)
-			continue;
-		cmd->type = RELAY_CMD_SHUTDOWN;
-		cmd->fd = -1;
-		if (relay_worker_post(r->workers[i], cmd) != 0)
-			free(cmd);
-	}
+	relay_stop_workers(r);
 	event_base_loopexit(r->base, NULL);
 }
 
@@ -320,6 +320,11 @@ relay_run(struct relay *r)
 	for (i = 0; i < r->nworkers; i++) {
 		if (relay_worker_start(r->workers[i]) != 0) {
 			log_warnx("relay", "cannot start worker %d", i);
+			/* The ones already running must stop before
+			 * relay_free() frees their event bases. */
+			relay_stop_workers(r);
+			for (i = 0; i < r->nworkers; i++)
+				relay_worker_join(r->workers[i]);
 			return -1;
 		}
 	}

@@ -13,8 +13,9 @@
  *    relay->lock) and the workers' command queues (their own mutexes).
  *
  * Objects reachable from libevent callbacks are freed after the callback
- * returns: a dead tunnel or stream goes on its worker's garbage list and the
- * worker's gc event frees it (STYLE rule 5).
+ * returns: a dead tunnel stays on its worker's list, marked dead, until the
+ * worker's gc event frees it; a finished stream's pump is freed by its
+ * tunnel's own gc event (common/io/tunnel.c).
  */
 #ifndef ATLAX_RELAY_H
 #define ATLAX_RELAY_H
@@ -37,16 +38,13 @@
 	    (var) = (tvar))
 #endif
 
-struct bufferevent;
-struct tlsio;
 struct event;
 struct event_base;
 struct evconnlistener;
 struct evbuffer;
 struct mux;
-struct mux_peer;
-struct pump;
 struct registry;
+struct tunnel;
 struct relay_worker;
 
 /* accept(2) failing (EMFILE...): pause the listener this long instead of
@@ -58,8 +56,6 @@ struct relay_worker;
 #define RELAY_READ_MAX	(256 * 1024)
 /* After close_notify, how long to wait for the peer's. */
 #define RELAY_CLOSE_WAIT_MS	2000
-/* After a failed handshake, read and drop at most this much. */
-#define RELAY_LINGER_MAX	(256 * 1024)
 
 /* A loaded configuration and the SSL_CTX built from it. */
 struct relay_conf {
@@ -97,7 +93,6 @@ char	*relay_addr_str(const struct sockaddr *sa, char *buf, size_t len);
 enum relay_cmd_type {
 	RELAY_CMD_CONN,		/* a new agent connection: fd, peer */
 	RELAY_CMD_REPLACE,	/* tunnel gen was replaced: drain it */
-	RELAY_CMD_SHUTDOWN,	/* drain everything, then exit the thread */
 };
 
 struct relay_cmd {
@@ -108,7 +103,7 @@ struct relay_cmd {
 	uint64_t		 gen;
 };
 
-TAILQ_HEAD(relay_tunnels, tunnel);
+TAILQ_HEAD(relay_tunnels, relay_tunnel);
 
 struct relay_worker {
 	struct relay		*relay;
@@ -118,112 +113,89 @@ struct relay_worker {
 	struct event_base	*base;
 	struct event		*wake;
 	struct event		*gc;
-	struct event		*tick;
 	pthread_mutex_t		 lock;		/* guards cmds */
 	TAILQ_HEAD(, relay_cmd)	 cmds;
 	struct relay_tunnels	 tunnels;
+	atomic_int		 stop;		/* relay_worker_stop() asked */
 	int			 stopping;
 };
 
 struct relay_worker *relay_worker_new(struct relay *r, int idx);
 int	relay_worker_start(struct relay_worker *w);
-/* Queue a command (any thread); takes cmd.  Returns -1 if it cannot. */
-int	relay_worker_post(struct relay_worker *w, struct relay_cmd *cmd);
+/* Queue a command (any thread); takes cmd.  Cannot fail: the queue is a
+ * list and the wake-up an event_active(). */
+void	relay_worker_post(struct relay_worker *w, struct relay_cmd *cmd);
+/* Drain every tunnel, then end the thread (any thread; never fails, so a
+ * stopping relay needs no memory). */
+void	relay_worker_stop(struct relay_worker *w);
 void	relay_worker_join(struct relay_worker *w);
 void	relay_worker_free(struct relay_worker *w);	/* accepts NULL */
 void	relay_worker_gc(struct relay_worker *w);	/* schedule a gc pass */
 
 /* relay_tunnel.c */
-enum tunnel_state {
-	TUNNEL_HANDSHAKE,	/* TLS, then waiting for the agent's HELLO */
-	TUNNEL_READY,		/* registered, serving */
-	TUNNEL_DRAINING,	/* GOAWAY sent: streams finish, no new ones */
-	TUNNEL_CLOSING,		/* flushing, close_notify, waiting for peer */
-	TUNNEL_DEAD,		/* waiting for the gc */
-};
-
-struct relay_stream {
-	TAILQ_ENTRY(relay_stream) entry;
-	struct tunnel		*tunnel;
-	struct pump		*pump;
-	int			 dead;
-	char			 label[256];	/* "id/service client" */
-};
-TAILQ_HEAD(relay_streams, relay_stream);
-
 struct public_svc {
 	TAILQ_ENTRY(public_svc)	 entry;
-	struct tunnel		*tunnel;
+	struct relay_tunnel	*rt;
 	char			 name[CFG_NAME_MAX + 1];
 	uint16_t		 port;
 	int			 fd;	/* the listening socket, or -1 */
 	struct event		*lev;	/* its EV_READ: accept one client */
 	struct event		*pause;	/* accept(2) failing: retry later */
+	struct event		*retry;	/* bind: the port is not free yet */
+	uint16_t		 want;	/* the port asked for, 0: any */
+	int			 binding;	/* claimed, not yet listening */
+	unsigned		 picks;	/* automatic ports found in use */
+	uint64_t		 rebind_until;	/* retry the bind until then */
+	unsigned		 nstreams;	/* open streams (pumps tagged) */
+	int			 gone;	/* withdrawn: freed with its last stream */
 };
 TAILQ_HEAD(public_svcs, public_svc);
 
-struct tunnel {
-	TAILQ_ENTRY(tunnel)	 entry;
+/* One agent's tunnel on a worker: the common tunnel (common/io/tunnel.h)
+ * plus what only the relay knows: the verified identity, the registry
+ * entry, the public listeners. */
+struct relay_tunnel {
+	TAILQ_ENTRY(relay_tunnel) entry;
 	struct relay_worker	*w;
 	struct relay_conf	*conf;	/* the config it was accepted under */
 	uint64_t		 gen;
-	enum tunnel_state	 state;
 	char			 id[CFG_ID_MAX + 1];	/* verified CN */
 	char			 peer[80];		/* "addr:port" */
-	char			 name[CFG_ID_MAX + 90];	/* for log lines */
-	struct tlsio		*tio;	/* the TLS connection, owns the fd */
-	struct mux		*mux;
-	struct event		*timer;	/* handshake / drain / close deadline */
-	struct event		*ping;
-	struct event		*flush;
-	struct evbuffer		*pack;	/* mux_output() before tlsio_write() */
-	struct event		*linger;	/* failed handshake */
-	size_t			 lingered;
-	struct relay_streams	 streams;
+	struct tunnel		*tun;
 	struct public_svcs	 svcs;
 	int			 attached;	/* in the registry */
-	int			 close_sent;	/* SSL_shutdown() done */
-	uint64_t		 last_rx_ms;
-	uint64_t		 ping_seq;
-	uint64_t		 up_ms;
+	int			 refused;	/* the refusal was logged */
+	int			 dead;		/* waiting for the worker's gc */
 };
 
-struct tunnel *tunnel_new(struct relay_worker *w, int fd,
+struct relay_tunnel *relay_tunnel_new(struct relay_worker *w, int fd,
 	    const struct sockaddr *peer);
 /* Graceful: GOAWAY(code), stop accepting, streams finish up to the
  * shutdown timeout, then close. */
-void	tunnel_drain(struct tunnel *t, uint32_t code, const char *text);
-/* Now: GOAWAY(code) if the peer can still hear it, reset every stream,
- * close_notify, close. */
-void	tunnel_close(struct tunnel *t, uint32_t code, const char *why);
-void	tunnel_free(struct tunnel *t);
-/* Garbage pass: free dead streams; 1 if the tunnel itself is dead. */
-int	tunnel_gc(struct tunnel *t);
-const char *tunnel_state_name(enum tunnel_state s);
+void	relay_tunnel_drain(struct relay_tunnel *rt, uint32_t code,
+	    const char *text);
+/* Free after the callback that made it dead returned.  Accepts NULL. */
+void	relay_tunnel_free(struct relay_tunnel *rt);
+/* The tunnel's name in log lines: its identity once known. */
+const char *relay_tunnel_name(const struct relay_tunnel *rt);
 
 /* relay_stream.c */
-/* A stream for a new public connection on svc (takes fd). */
-void	relay_stream_open(struct tunnel *t, struct public_svc *svc, int fd,
-	    const struct sockaddr *client);
-/* Reset every stream's socket now: the tunnel is gone. */
-void	relay_stream_abort_all(struct tunnel *t);
-/* Free dead streams, or every stream when all is set. */
-void	relay_stream_gc(struct tunnel *t, int all);
-/* The mux's stream callbacks (sarg: struct relay_stream, or NULL). */
-void	relay_stream_on_open(struct mux *, uint32_t, const char *,
-	    const struct mux_peer *, void *);
-void	relay_stream_on_accepted(struct mux *, uint32_t, void *);
-void	relay_stream_on_data(struct mux *, uint32_t, struct evbuffer *,
-	    void *);
-void	relay_stream_on_eof(struct mux *, uint32_t, void *);
-void	relay_stream_on_closed(struct mux *, uint32_t, uint32_t, const char *,
-	    void *);
-void	relay_stream_on_writable(struct mux *, uint32_t, void *);
+/* A stream for a new public connection on svc (takes fd): authorisation
+ * re-checked under the current policy, the stream caps, then the tunnel
+ * opens it; refused connections are reset. */
+void	relay_stream_open(struct relay_tunnel *rt, struct public_svc *svc,
+	    int fd, const struct sockaddr *client);
 
 /* relay_public.c */
-void	public_register(struct tunnel *t, const char *name, uint16_t want);
-void	public_unregister(struct tunnel *t, const char *name);
-/* Stop accepting (listeners closed, ports stay in the registry). */
-void	public_close_all(struct tunnel *t);
+void	relay_public_register(struct relay_tunnel *rt, const char *name,
+	    uint16_t want);
+void	relay_public_unregister(struct relay_tunnel *rt, const char *name);
+/* Stop accepting: listeners closed (ports stay in the registry). */
+void	relay_public_close_all(struct relay_tunnel *rt);
+/* A stream of svc ended (svc may be freed). */
+void	relay_public_stream_gone(struct relay_tunnel *rt,
+	    struct public_svc *svc);
+/* Free every service, listening or withdrawn (the tunnel is freed). */
+void	relay_public_free_all(struct relay_tunnel *rt);
 
 #endif

@@ -20,12 +20,17 @@
 #include "log.h"
 #include "mux.h"
 #include "relay_registry.h"
+#include "tunnel.h"
 
 /* Auto-picked ports that turn out to be taken by another program. */
-#define PUBLIC_PICK_TRIES	16
+#define RELAY_PUBLIC_PICK_TRIES	16
+/* A port the registry gave us but the kernel calls in use: retry this
+ * long, this often (the replaced tunnel's listener is closing). */
+#define RELAY_PUBLIC_REBIND_MS		2000
+#define RELAY_PUBLIC_REBIND_STEP_MS	25
 
 static void
-public_reply_err(struct tunnel *t, const char *name, uint32_t code,
+relay_public_reply_err(struct relay_tunnel *rt, const char *name, uint32_t code,
     const char *text)
 {
 	struct mux_ctl c;
@@ -35,12 +40,12 @@ public_reply_err(struct tunnel *t, const char *name, uint32_t code,
 	c.name = name;
 	c.code = code;
 	c.text = text;
-	(void)mux_send_ctl(t->mux, &c);
-	log_info("tunnel", "%s: service %s refused: %s", t->name, name, text);
+	(void)mux_send_ctl(tunnel_mux(rt->tun), &c);
+	log_info("tunnel", "%s: service %s refused: %s", relay_tunnel_name(rt), name, text);
 }
 
 static void
-public_resume_cb(evutil_socket_t fd, short what, void *arg)
+relay_public_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct public_svc *svc = arg;
 
@@ -50,7 +55,7 @@ public_resume_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-public_svc_free(struct public_svc *svc)
+relay_public_svc_free(struct public_svc *svc)
 {
 	if (svc == NULL)
 		return;
@@ -58,6 +63,8 @@ public_svc_free(struct public_svc *svc)
 		event_free(svc->lev);
 	if (svc->pause != NULL)
 		event_free(svc->pause);
+	if (svc->retry != NULL)
+		event_free(svc->retry);
 	if (svc->fd >= 0)
 		close(svc->fd);
 	free(svc);
@@ -70,7 +77,7 @@ public_svc_free(struct public_svc *svc)
  * would only say EAGAIN is never made.
  */
 static void
-public_accept_cb(evutil_socket_t lfd, short what, void *arg)
+relay_public_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	struct public_svc *svc = arg;
 	struct sockaddr_storage ss;
@@ -83,7 +90,7 @@ public_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	fd = accept4(lfd, (struct sockaddr *)&ss, &len,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd >= 0) {
-		relay_stream_open(svc->tunnel, svc, fd, (struct sockaddr *)&ss);
+		relay_stream_open(svc->rt, svc, fd, (struct sockaddr *)&ss);
 		return;
 	}
 	if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED ||
@@ -91,15 +98,14 @@ public_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		return;	/* nobody left, or a client that already gave up */
 	/* EMFILE and friends: pause, or the level-triggered listener spins
 	 * (and logs) on every loop turn. */
-	log_warn("public", "%s:%u: accept: %s", svc->name, svc->port,
-	    strerror(errno));
+	log_warn("public", "%s:%u: accept", svc->name, svc->port);
 	event_del(svc->lev);
 	evtimer_add(svc->pause, &tv);
 }
 
 /* Bind host:port for listening; -errno on failure. */
 static int
-public_bind(const char *host, uint16_t port, int *fdp)
+relay_public_bind(const char *host, uint16_t port, int *fdp)
 {
 	struct evutil_addrinfo hints, *ai = NULL;
 	char ports[8];
@@ -119,10 +125,11 @@ public_bind(const char *host, uint16_t port, int *fdp)
 		r = -errno;
 		goto out;
 	}
+	/* SO_REUSEADDR only: rebinding a port in TIME_WAIT after a restart
+	 * works, while a second socket on a live port is refused.
+	 * SO_REUSEPORT would let any process of our user bind the live
+	 * public port and take half of its clients. */
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* A replaced tunnel's listener may linger for a moment on another
-	 * worker; the registry, not the kernel, decides who owns a port. */
-	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
 	    listen(fd, 128) != 0) {
 		r = -errno;
@@ -140,135 +147,236 @@ out:
 }
 
 static struct public_svc *
-public_find(struct tunnel *t, const char *name)
+relay_public_find(struct relay_tunnel *rt, const char *name)
 {
 	struct public_svc *svc;
 
-	TAILQ_FOREACH(svc, &t->svcs, entry)
-		if (strcmp(svc->name, name) == 0)
+	TAILQ_FOREACH(svc, &rt->svcs, entry)
+		if (!svc->gone && strcmp(svc->name, name) == 0)
 			return svc;
 	return NULL;
 }
 
-void
-public_register(struct tunnel *t, const char *name, uint16_t want)
+/* Reply to the agent and forget svc: registration failed. */
+static void
+relay_public_fail(struct public_svc *svc, uint32_t code, const char *text)
 {
-	struct relay *r = t->w->relay;
+	struct relay_tunnel *rt = svc->rt;
+
+	relay_public_reply_err(rt, svc->name, code, text);
+	TAILQ_REMOVE(&rt->svcs, svc, entry);
+	relay_public_svc_free(svc);
+}
+
+/* Bound: accept clients and tell the agent where. */
+static void
+relay_public_listening(struct public_svc *svc, const char *bind_host)
+{
+	struct relay_tunnel *rt = svc->rt;
+	struct mux_ctl ok;
+
+	svc->binding = 0;
+	if ((svc->lev = event_new(rt->w->base, svc->fd, EV_READ | EV_PERSIST,
+	    relay_public_accept_cb, svc)) == NULL ||
+	    event_add(svc->lev, NULL) != 0) {
+		registry_release(rt->w->relay->reg, svc->port, rt->gen);
+		relay_public_fail(svc, MUX_CODE_INTERNAL, "out of memory");
+		return;
+	}
+	memset(&ok, 0, sizeof(ok));
+	ok.type = MUX_CTL_REGISTER_OK;
+	ok.name = svc->name;
+	ok.port = svc->port;
+	(void)mux_send_ctl(tunnel_mux(rt->tun), &ok);
+	log_info("tunnel", "%s: service %s exposed on %s:%u",
+	    relay_tunnel_name(rt), svc->name, bind_host, svc->port);
+}
+
+/*
+ * Claim a port in the registry and bind it.  The registry decides who owns a
+ * port; the kernel may still say EADDRINUSE for a port the registry gave us
+ * when the tunnel this one replaces has not closed its listener yet (it does
+ * so on another worker, a moment later).  Public listeners are exclusive
+ * (no SO_REUSEPORT), so the bind is retried for a while rather than failed;
+ * a port still in use after that belongs to another program: a requested
+ * port is then refused, an automatic one is swapped for another.
+ */
+static void
+relay_public_try_bind(struct public_svc *svc)
+{
+	struct relay_tunnel *rt = svc->rt;
+	struct relay *r = rt->w->relay;
 	struct relay_conf *conf = relay_conf_get(r);
 	const struct relay_config *cfg = conf->cfg;
-	struct public_svc *svc = NULL;
-	struct mux_ctl ok;
-	char text[256], sname[CFG_NAME_MAX + 1];
+	struct timeval tv = { 0, RELAY_PUBLIC_REBIND_STEP_MS * 1000 };
+	char text[256];
 	uint32_t code;
-	uint16_t port = 0;
-	int i, e, fd = -1;
+	int e;
+
+	for (;;) {
+		if (svc->port == 0) {
+			code = registry_claim(r->reg, cfg, rt->id, rt->gen,
+			    svc->name, svc->want, relay_now_ms(), &svc->port,
+			    text, sizeof(text));
+			if (code != MUX_CODE_NONE) {
+				relay_public_fail(svc, code, text);
+				break;
+			}
+		}
+		if ((e = relay_public_bind(cfg->public_bind, svc->port,
+		    &svc->fd)) == 0) {
+			relay_public_listening(svc, cfg->public_bind);
+			break;
+		}
+		if (e == -EADDRINUSE && relay_now_ms() < svc->rebind_until) {
+			if (evtimer_add(svc->retry, &tv) == 0)
+				break;	/* relay_public_retry_cb */
+		}
+		registry_release(r->reg, svc->port, rt->gen);
+		if (e != -EADDRINUSE) {
+			snprintf(text, sizeof(text), "cannot listen on %s:%u: "
+			    "%s", cfg->public_bind, svc->port, strerror(-e));
+			relay_public_fail(svc, MUX_CODE_INTERNAL, text);
+			break;
+		}
+		if (svc->want != 0 || ++svc->picks >= RELAY_PUBLIC_PICK_TRIES) {
+			snprintf(text, sizeof(text), "port %u in use",
+			    svc->port);
+			relay_public_fail(svc, MUX_CODE_PORT_IN_USE, text);
+			break;
+		}
+		svc->port = 0;	/* another program's: pick another, now */
+		svc->rebind_until = 0;
+	}
+	relay_conf_put(conf);
+}
+
+static void
+relay_public_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct public_svc *svc = arg;
+
+	(void)fd;
+	(void)what;
+	if (tunnel_state(svc->rt->tun) != TUNNEL_READY)
+		return;		/* withdrawn with the tunnel meanwhile */
+	relay_public_try_bind(svc);
+}
+
+void
+relay_public_register(struct relay_tunnel *rt, const char *name, uint16_t want)
+{
+	struct public_svc *svc = NULL;
+	char text[256], sname[CFG_NAME_MAX + 1];
 
 	log_sanitize(sname, sizeof(sname), name, CFG_NAME_MAX);
 	if (strcmp(sname, name) != 0 || name[0] == '\0') {
 		/* Names end up in logs and labels: printable ASCII only. */
-		public_reply_err(t, sname, MUX_CODE_PROTOCOL,
+		relay_public_reply_err(rt, sname, MUX_CODE_PROTOCOL,
 		    "invalid service name");
-		goto out;
+		return;
 	}
-	if (t->state != TUNNEL_READY) {
-		public_reply_err(t, sname, MUX_CODE_SHUTDOWN,
+	if (tunnel_state(rt->tun) != TUNNEL_READY) {
+		relay_public_reply_err(rt, sname, MUX_CODE_SHUTDOWN,
 		    "tunnel is closing");
-		goto out;
+		return;
 	}
-	if (public_find(t, name) != NULL) {
+	if (relay_public_find(rt, name) != NULL) {
 		snprintf(text, sizeof(text), "service %s already registered",
 		    sname);
-		public_reply_err(t, sname, MUX_CODE_DUPLICATE, text);
-		goto out;
+		relay_public_reply_err(rt, sname, MUX_CODE_DUPLICATE, text);
+		return;
 	}
-	for (i = 0; i < PUBLIC_PICK_TRIES; i++) {
-		code = registry_claim(r->reg, cfg, t->id, t->gen, name, want,
-		    relay_now_ms(), &port, text, sizeof(text));
-		if (code != MUX_CODE_NONE) {
-			public_reply_err(t, sname, code, text);
-			goto out;
-		}
-		if ((e = public_bind(cfg->public_bind, port, &fd)) == 0)
-			break;
-		registry_release(r->reg, port, t->gen);
-		if (e != -EADDRINUSE || want != 0) {
-			if (e == -EADDRINUSE)
-				snprintf(text, sizeof(text), "port %u in use",
-				    port);
-			else
-				snprintf(text, sizeof(text), "cannot listen "
-				    "on %s:%u: %s", cfg->public_bind, port,
-				    strerror(-e));
-			public_reply_err(t, sname, e == -EADDRINUSE ?
-			    MUX_CODE_PORT_IN_USE : MUX_CODE_INTERNAL, text);
-			goto out;
-		}
+	if ((svc = calloc(1, sizeof(*svc))) == NULL ||
+	    (svc->pause = evtimer_new(rt->w->base, relay_public_resume_cb,
+	    svc)) == NULL ||
+	    (svc->retry = evtimer_new(rt->w->base, relay_public_retry_cb,
+	    svc)) == NULL) {
+		relay_public_svc_free(svc);
+		relay_public_reply_err(rt, sname, MUX_CODE_INTERNAL,
+		    "out of memory");
+		return;
 	}
-	if (fd < 0) {
-		snprintf(text, sizeof(text), "no free port in range %u-%u",
-		    cfg->port_min, cfg->port_max);
-		public_reply_err(t, sname, MUX_CODE_NO_PORTS, text);
-		goto out;
-	}
-	if ((svc = calloc(1, sizeof(*svc))) == NULL)
-		goto nomem;
-	svc->tunnel = t;
-	svc->port = port;
-	svc->fd = fd;
-	fd = -1;
+	svc->rt = rt;
+	svc->fd = -1;
+	svc->want = want;
+	svc->binding = 1;
+	svc->rebind_until = relay_now_ms() + RELAY_PUBLIC_REBIND_MS;
 	snprintf(svc->name, sizeof(svc->name), "%s", name);
-	svc->lev = event_new(t->w->base, svc->fd, EV_READ | EV_PERSIST,
-	    public_accept_cb, svc);
-	svc->pause = evtimer_new(t->w->base, public_resume_cb, svc);
-	if (svc->lev == NULL || svc->pause == NULL ||
-	    event_add(svc->lev, NULL) != 0)
-		goto nomem;
-	TAILQ_INSERT_TAIL(&t->svcs, svc, entry);
-	memset(&ok, 0, sizeof(ok));
-	ok.type = MUX_CTL_REGISTER_OK;
-	ok.name = name;
-	ok.port = port;
-	(void)mux_send_ctl(t->mux, &ok);
-	log_info("tunnel", "%s: service %s exposed on %s:%u", t->name, sname,
-	    cfg->public_bind, port);
-	svc = NULL;
-	goto out;
-nomem:
-	registry_release(r->reg, port, t->gen);
-	public_reply_err(t, sname, MUX_CODE_INTERNAL, "out of memory");
-out:
-	if (fd >= 0)
-		close(fd);
-	public_svc_free(svc);
-	relay_conf_put(conf);
+	TAILQ_INSERT_TAIL(&rt->svcs, svc, entry);
+	relay_public_try_bind(svc);
+}
+
+/* Stop listening; the service itself lives on while streams tag it. */
+static void
+relay_public_withdraw(struct relay_tunnel *rt, struct public_svc *svc)
+{
+	if (svc->lev != NULL)
+		event_del(svc->lev);
+	if (svc->pause != NULL)
+		event_del(svc->pause);
+	if (svc->retry != NULL)
+		event_del(svc->retry);
+	if (svc->binding && svc->port != 0)
+		registry_release(rt->w->relay->reg, svc->port, rt->gen);
+	svc->binding = 0;
+	if (svc->fd >= 0)
+		close(svc->fd);
+	svc->fd = -1;
+	svc->gone = 1;
+	if (svc->nstreams == 0) {
+		TAILQ_REMOVE(&rt->svcs, svc, entry);
+		relay_public_svc_free(svc);
+	}
 }
 
 void
-public_unregister(struct tunnel *t, const char *name)
+relay_public_unregister(struct relay_tunnel *rt, const char *name)
 {
 	struct public_svc *svc;
 	char sname[CFG_NAME_MAX + 1];
 
 	log_sanitize(sname, sizeof(sname), name, CFG_NAME_MAX);
-	if ((svc = public_find(t, name)) == NULL) {
+	if ((svc = relay_public_find(rt, name)) == NULL) {
 		log_info("tunnel", "%s: unregister of unknown service %s",
-		    t->name, sname);
+		    relay_tunnel_name(rt), sname);
 		return;
 	}
-	TAILQ_REMOVE(&t->svcs, svc, entry);
-	registry_release(t->w->relay->reg, svc->port, t->gen);
-	log_info("tunnel", "%s: service %s withdrawn (port %u)", t->name,
-	    sname, svc->port);
-	public_svc_free(svc);
+	if (!svc->binding)	/* else relay_public_withdraw releases */
+		registry_release(rt->w->relay->reg, svc->port, rt->gen);
+	log_info("tunnel", "%s: service %s withdrawn (port %u)",
+	    relay_tunnel_name(rt), sname, svc->port);
+	relay_public_withdraw(rt, svc);
 }
 
 void
-public_close_all(struct tunnel *t)
+relay_public_close_all(struct relay_tunnel *rt)
+{
+	struct public_svc *svc, *next;
+
+	TAILQ_FOREACH_SAFE(svc, &rt->svcs, entry, next)
+		if (!svc->gone)
+			relay_public_withdraw(rt, svc);
+}
+
+void
+relay_public_stream_gone(struct relay_tunnel *rt, struct public_svc *svc)
+{
+	if (svc == NULL || svc->nstreams == 0)
+		return;
+	if (--svc->nstreams == 0 && svc->gone) {
+		TAILQ_REMOVE(&rt->svcs, svc, entry);
+		relay_public_svc_free(svc);
+	}
+}
+
+void
+relay_public_free_all(struct relay_tunnel *rt)
 {
 	struct public_svc *svc;
 
-	while ((svc = TAILQ_FIRST(&t->svcs)) != NULL) {
-		TAILQ_REMOVE(&t->svcs, svc, entry);
-		public_svc_free(svc);
+	while ((svc = TAILQ_FIRST(&rt->svcs)) != NULL) {
+		TAILQ_REMOVE(&rt->svcs, svc, entry);
+		relay_public_svc_free(svc);
 	}
 }

@@ -1,8 +1,8 @@
 /*
- * relay_stream.c — a tunnel's streams on the relay: each public connection
- * becomes a stream to the agent (authorisation re-checked first), glued to
- * its socket by a pump; the mux's stream callbacks land here.  A stream's
- * sarg is its struct relay_stream; a dead one waits for the worker's gc.
+ * relay_stream.c — a public connection becomes a stream to the agent:
+ * authorisation re-checked under the current policy and the stream caps
+ * applied first; then the tunnel opens the stream and its pump carries the
+ * bytes (common/io/tunnel.c, pump.c).  A refused connection is reset.
  */
 #include "relay.h"
 
@@ -14,116 +14,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-
 #include "log.h"
 #include "mux.h"
 #include "pump.h"
 #include "relay_registry.h"
-
-/* Reset every stream's socket at once: the tunnel is gone. */
-void
-relay_stream_abort_all(struct tunnel *t)
-{
-	struct relay_stream *rs;
-
-	TAILQ_FOREACH(rs, &t->streams, entry) {
-		if (!rs->dead) {
-			pump_abort(rs->pump);
-			rs->dead = 1;
-		}
-	}
-	relay_worker_gc(t->w);
-}
-
-void
-relay_stream_on_open(struct mux *m, uint32_t sid, const char *service,
-    const struct mux_peer *client, void *arg)
-{
-	(void)service;
-	(void)client;
-	(void)arg;
-	(void)mux_stream_refuse(m, sid, MUX_CODE_REFUSED,
-	    "the relay accepts no streams from agents");
-}
-
-void
-relay_stream_on_accepted(struct mux *m, uint32_t sid, void *sarg)
-{
-	(void)m;
-	(void)sarg;
-	log_debug("tunnel", "stream %u accepted", sid);
-}
-
-void
-relay_stream_on_data(struct mux *m, uint32_t sid, struct evbuffer *data,
-    void *sarg)
-{
-	struct relay_stream *rs = sarg;
-	size_t n;
-
-	if (rs == NULL || rs->dead) {
-		n = evbuffer_get_length(data);
-		evbuffer_drain(data, n);
-		(void)mux_stream_consumed(m, sid, n);
-		return;
-	}
-	pump_stream_data(rs->pump, data);
-}
-
-void
-relay_stream_on_eof(struct mux *m, uint32_t sid, void *sarg)
-{
-	struct relay_stream *rs = sarg;
-
-	(void)m;
-	(void)sid;
-	if (rs != NULL && !rs->dead)
-		pump_stream_eof(rs->pump);
-}
-
-void
-relay_stream_on_closed(struct mux *m, uint32_t sid, uint32_t code, const char *text,
-    void *sarg)
-{
-	struct relay_stream *rs = sarg;
-	char why[600];
-
-	(void)m;
-	if (rs != NULL && text != NULL && code != MUX_CODE_NONE) {
-		/* Why: the agent's refusal or reset, or the tunnel's end. */
-		log_sanitize(why, sizeof(why), text, 512);
-		log_info("tunnel", "%s: stream %u closed: %s: %s",
-		    rs->label, sid, mux_code_name(code), why);
-	} else
-		log_debug("tunnel", "stream %u closed: %s", sid,
-		    mux_code_name(code));
-	if (rs != NULL && !rs->dead)
-		pump_stream_closed(rs->pump, code);
-}
-
-void
-relay_stream_on_writable(struct mux *m, uint32_t sid, void *sarg)
-{
-	struct relay_stream *rs = sarg;
-
-	(void)m;
-	(void)sid;
-	if (rs != NULL && !rs->dead)
-		pump_stream_writable(rs->pump);
-}
-
-static void
-relay_stream_done(struct pump *p, void *arg)
-{
-	struct relay_stream *rs = arg;
-
-	(void)p;
-	rs->dead = 1;
-	relay_worker_gc(rs->tunnel->w);
-}
+#include "tunnel.h"
 
 static void
 relay_stream_peer(const struct sockaddr *sa, struct mux_peer *mp)
@@ -144,67 +39,57 @@ relay_stream_peer(const struct sockaddr *sa, struct mux_peer *mp)
 	}
 }
 
-void
-relay_stream_open(struct tunnel *t, struct public_svc *svc, int fd,
-    const struct sockaddr *client)
+/* May the tunnel open one more stream for svc?  MUX_CODE_NONE, or the
+ * refusal's code with its text. */
+static uint32_t
+relay_stream_check(struct relay_tunnel *rt, struct public_svc *svc,
+    char *text, size_t len)
 {
-	struct relay *r = t->w->relay;
-	struct relay_conf *conf = NULL;
-	struct relay_stream *rs = NULL;
-	struct bufferevent *bev;
-	struct mux_peer mp;
-	char who[80], text[256], label[256];
-	uint32_t code, sid = 0;
-	int e;
+	struct relay *r = rt->w->relay;
+	struct relay_conf *conf;
+	const struct relay_config *cfg;
+	uint32_t code;
 
-	relay_addr_str(client, who, sizeof(who));
-	if (t->state != TUNNEL_READY) {
-		snprintf(text, sizeof(text), "tunnel is %s",
-		    tunnel_state_name(t->state));
-		goto refuse;
+	if (tunnel_state(rt->tun) != TUNNEL_READY) {
+		snprintf(text, len, "tunnel is %s",
+		    tunnel_state_name(tunnel_state(rt->tun)));
+		return MUX_CODE_SHUTDOWN;
 	}
-	/* Authorisation again, under the current policy. */
 	conf = relay_conf_get(r);
-	code = registry_check(r->reg, conf->cfg, t->id, t->gen, svc->port,
-	    text, sizeof(text));
-	if (code == MUX_CODE_NONE && mux_nstreams(t->mux) >=
-	    conf->cfg->max_streams_per_agent) {
-		snprintf(text, sizeof(text), "too many streams (limit %u)",
-		    conf->cfg->max_streams_per_agent);
+	cfg = conf->cfg;
+	code = registry_check(r->reg, cfg, rt->id, rt->gen, svc->port, text,
+	    len);
+	if (code == MUX_CODE_NONE &&
+	    mux_nstreams(tunnel_mux(rt->tun)) >= cfg->max_streams_per_agent) {
+		snprintf(text, len, "too many streams (limit %u)",
+		    cfg->max_streams_per_agent);
 		code = MUX_CODE_LIMIT;
 	}
 	relay_conf_put(conf);
-	if (code != MUX_CODE_NONE)
+	return code;
+}
+
+void
+relay_stream_open(struct relay_tunnel *rt, struct public_svc *svc, int fd,
+    const struct sockaddr *client)
+{
+	struct mux_peer mp;
+	char who[80], text[256], label[256];
+
+	relay_addr_str(client, who, sizeof(who));
+	if (relay_stream_check(rt, svc, text, sizeof(text)) != MUX_CODE_NONE)
 		goto refuse;
-	if ((rs = calloc(1, sizeof(*rs))) == NULL ||
-	    (bev = bufferevent_socket_new(t->w->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		snprintf(text, sizeof(text), "out of memory");
-		goto refuse;
-	}
-	fd = -1;
-	rs->tunnel = t;
-	snprintf(label, sizeof(label), "%s/%s %s", t->id, svc->name, who);
-	snprintf(rs->label, sizeof(rs->label), "%s", label);
-	if ((rs->pump = pump_new(bev, t->mux, label, relay_stream_done,
-	    rs)) == NULL) {
-		bufferevent_free(bev);
-		snprintf(text, sizeof(text), "out of memory");
-		goto refuse;
-	}
+	snprintf(label, sizeof(label), "%s/%s %s", rt->id, svc->name, who);
 	relay_stream_peer(client, &mp);
-	if ((e = mux_stream_open(t->mux, svc->name, &mp, rs, &sid)) < 0) {
-		snprintf(text, sizeof(text), "%s", mux_strerror(e));
-		pump_abort(rs->pump);
-		pump_free(rs->pump);
+	/* The fd is the tunnel's from here, refused or not. */
+	if (tunnel_stream_open(rt->tun, fd, svc->name, &mp, label, svc, text,
+	    sizeof(text)) != 0) {
+		fd = -1;
 		goto refuse;
 	}
-	pump_set_stream(rs->pump, sid);
-	TAILQ_INSERT_TAIL(&t->streams, rs, entry);
-	/* The opener may send before the answer (PROTOCOL.md 3). */
-	pump_start(rs->pump, 1);
-	log_debug("tunnel", "%s: stream %u for %s from %s", t->name, sid,
-	    svc->name, who);
+	svc->nstreams++;
+	log_debug("tunnel", "%s: stream for %s from %s", rt->id, svc->name,
+	    who);
 	return;
 refuse:
 	log_info("public", "%s:%u: connection from %s refused: %s", svc->name,
@@ -212,21 +97,5 @@ refuse:
 	if (fd >= 0) {
 		pump_set_rst(fd);
 		close(fd);
-	}
-	free(rs);
-}
-
-/* Free the dead streams (all of them when all is set). */
-void
-relay_stream_gc(struct tunnel *t, int all)
-{
-	struct relay_stream *rs, *rt;
-
-	TAILQ_FOREACH_SAFE(rs, &t->streams, entry, rt) {
-		if (!rs->dead && !all)
-			continue;
-		TAILQ_REMOVE(&t->streams, rs, entry);
-		pump_free(rs->pump);
-		free(rs);
 	}
 }

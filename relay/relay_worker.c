@@ -19,14 +19,11 @@
 #include "log.h"
 #include "mux.h"
 
-#define RELAY_TICK_MS	5000
-
 static void
 relay_worker_maybe_exit(struct relay_worker *w)
 {
-	/* loopexit, not loopbreak: a tunnel freed in this iteration has queued
-	 * its bufferevent's finalizers, which must run before the loop ends
-	 * or the bufferevent, its SSL and the SSL_CTX it holds are lost. */
+	/* loopexit, not loopbreak: the events of this iteration (a tunnel's
+	 * last gc among them) still run before the loop ends. */
 	if (w->stopping && TAILQ_EMPTY(&w->tunnels))
 		event_base_loopexit(w->base, NULL);
 }
@@ -34,7 +31,7 @@ relay_worker_maybe_exit(struct relay_worker *w)
 static void
 relay_worker_cmd(struct relay_worker *w, struct relay_cmd *cmd)
 {
-	struct tunnel *t;
+	struct relay_tunnel *rt;
 
 	switch (cmd->type) {
 	case RELAY_CMD_CONN:
@@ -42,27 +39,34 @@ relay_worker_cmd(struct relay_worker *w, struct relay_cmd *cmd)
 			close(cmd->fd);
 			break;
 		}
-		t = tunnel_new(w, cmd->fd, (struct sockaddr *)&cmd->ss);
-		if (t != NULL)
-			TAILQ_INSERT_TAIL(&w->tunnels, t, entry);
+		rt = relay_tunnel_new(w, cmd->fd, (struct sockaddr *)&cmd->ss);
+		if (rt != NULL)
+			TAILQ_INSERT_TAIL(&w->tunnels, rt, entry);
 		break;
 	case RELAY_CMD_REPLACE:
-		TAILQ_FOREACH(t, &w->tunnels, entry) {
-			if (t->gen != cmd->gen)
+		TAILQ_FOREACH(rt, &w->tunnels, entry) {
+			if (rt->gen != cmd->gen || rt->dead)
 				continue;
 			log_info("tunnel", "%s: replaced by a newer connection "
-			    "of the same identity", t->name);
-			tunnel_drain(t, MUX_CODE_REPLACED, "replaced by a newer "
-			    "connection of the same identity");
+			    "of the same identity", relay_tunnel_name(rt));
+			relay_tunnel_drain(rt, MUX_CODE_REPLACED, "replaced by "
+			    "a newer connection of the same identity");
 		}
 		break;
-	case RELAY_CMD_SHUTDOWN:
-		w->stopping = 1;
-		TAILQ_FOREACH(t, &w->tunnels, entry)
-			tunnel_drain(t, MUX_CODE_SHUTDOWN, "relay shutting down");
-		relay_worker_gc(w);
-		break;
 	}
+}
+
+static void
+relay_worker_shutdown(struct relay_worker *w)
+{
+	struct relay_tunnel *rt;
+
+	w->stopping = 1;
+	TAILQ_FOREACH(rt, &w->tunnels, entry)
+		if (!rt->dead)
+			relay_tunnel_drain(rt, MUX_CODE_SHUTDOWN,
+			    "relay shutting down");
+	relay_worker_gc(w);
 }
 
 static void
@@ -83,38 +87,25 @@ relay_worker_wake_cb(evutil_socket_t fd, short what, void *arg)
 		relay_worker_cmd(w, cmd);
 		free(cmd);
 	}
+	if (atomic_load(&w->stop) && !w->stopping)
+		relay_worker_shutdown(w);
 }
 
 static void
 relay_worker_gc_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay_worker *w = arg;
-	struct tunnel *t, *tt;
+	struct relay_tunnel *rt, *next;
 
 	(void)fd;
 	(void)what;
-	TAILQ_FOREACH_SAFE(t, &w->tunnels, entry, tt) {
-		if (tunnel_gc(t)) {
-			TAILQ_REMOVE(&w->tunnels, t, entry);
-			tunnel_free(t);
+	TAILQ_FOREACH_SAFE(rt, &w->tunnels, entry, next) {
+		if (rt->dead) {
+			TAILQ_REMOVE(&w->tunnels, rt, entry);
+			relay_tunnel_free(rt);
 		}
 	}
 	relay_worker_maybe_exit(w);
-}
-
-static void
-relay_worker_tick_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct relay_worker *w = arg;
-	struct tunnel *t;
-
-	(void)fd;
-	(void)what;
-	/* The flood counter decays (PROTOCOL.md 6). */
-	TAILQ_FOREACH(t, &w->tunnels, entry)
-		if (t->mux != NULL && t->state != TUNNEL_DEAD)
-			mux_tick(t->mux);
-	relay_worker_gc(w);
 }
 
 void
@@ -127,7 +118,6 @@ struct relay_worker *
 relay_worker_new(struct relay *r, int idx)
 {
 	struct relay_worker *w;
-	struct timeval tv = { RELAY_TICK_MS / 1000, 0 };
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
@@ -140,10 +130,7 @@ relay_worker_new(struct relay *r, int idx)
 	    (w->wake = event_new(w->base, -1, 0, relay_worker_wake_cb,
 	    w)) == NULL ||
 	    (w->gc = event_new(w->base, -1, 0, relay_worker_gc_cb,
-	    w)) == NULL ||
-	    (w->tick = event_new(w->base, -1, EV_PERSIST,
-	    relay_worker_tick_cb, w)) == NULL ||
-	    event_add(w->tick, &tv) != 0) {
+	    w)) == NULL) {
 		relay_worker_free(w);
 		return NULL;
 	}
@@ -168,14 +155,20 @@ relay_worker_start(struct relay_worker *w)
 	return 0;
 }
 
-int
+void
 relay_worker_post(struct relay_worker *w, struct relay_cmd *cmd)
 {
 	pthread_mutex_lock(&w->lock);
 	TAILQ_INSERT_TAIL(&w->cmds, cmd, entry);
 	pthread_mutex_unlock(&w->lock);
 	event_active(w->wake, EV_TIMEOUT, 0);
-	return 0;
+}
+
+void
+relay_worker_stop(struct relay_worker *w)
+{
+	atomic_store(&w->stop, 1);
+	event_active(w->wake, EV_TIMEOUT, 0);
 }
 
 void
@@ -190,17 +183,14 @@ void
 relay_worker_free(struct relay_worker *w)
 {
 	struct relay_cmd *cmd;
-	struct tunnel *t;
+	struct relay_tunnel *rt;
 
 	if (w == NULL)
 		return;
-	while ((t = TAILQ_FIRST(&w->tunnels)) != NULL) {
-		TAILQ_REMOVE(&w->tunnels, t, entry);
-		tunnel_free(t);
+	while ((rt = TAILQ_FIRST(&w->tunnels)) != NULL) {
+		TAILQ_REMOVE(&w->tunnels, rt, entry);
+		relay_tunnel_free(rt);
 	}
-	/* Run the finalizers bufferevent_free() queued (thread joined). */
-	if (w->base != NULL)
-		event_base_loop(w->base, EVLOOP_NONBLOCK);
 	while ((cmd = TAILQ_FIRST(&w->cmds)) != NULL) {
 		TAILQ_REMOVE(&w->cmds, cmd, entry);
 		if (cmd->fd >= 0 && cmd->type == RELAY_CMD_CONN)
@@ -211,8 +201,6 @@ relay_worker_free(struct relay_worker *w)
 		event_free(w->wake);
 	if (w->gc != NULL)
 		event_free(w->gc);
-	if (w->tick != NULL)
-		event_free(w->tick);
 	if (w->base != NULL)
 		event_base_free(w->base);
 	pthread_mutex_destroy(&w->lock);

@@ -1,70 +1,107 @@
 /*
- * pump.h — the glue between one plain TCP socket (a bufferevent) and one mux
- * stream.  The relay uses it for public clients, the agent for connections to
- * its targets.
+ * pump.h — one plain TCP socket glued to one mux stream, on the pump's own
+ * events.  The relay uses it for public clients, the agent for connections
+ * to its targets; common/io/tunnel.c owns the pumps of a tunnel.
  *
- *  socket -> stream: the read callback moves bytes with mux_stream_write();
- *    when the stream's send space runs out, reading stops until
- *    pump_stream_writable().  Socket EOF becomes mux_stream_shutdown() once
- *    every byte read has been handed over.
- *  stream -> socket: pump_stream_data() moves the bytes into the socket's
- *    output (no copy); as they leave for the kernel, an evbuffer callback
- *    returns the credit with mux_stream_consumed(), so the output never holds
- *    more than one window.  Peer FIN becomes shutdown(SHUT_WR) once drained.
- *  endings: a clean close (FIN both ways) closes the socket after its output
- *    drained; anything else (reset, refusal, tunnel lost, socket error) closes
- *    it at once with SO_LINGER {1, 0}, so the peer sees a TCP reset and never
- *    mistakes a cut stream for a complete one.
+ *  socket -> stream: the read event moves bytes with mux_stream_write(), at
+ *    most the stream's send space per read; when the space runs out, reading
+ *    stops until the mux says the stream is writable.  While reading is off
+ *    the owner's tick (pump_tick) still checks the socket for a reset, so a
+ *    client that gives up is freed within a tick, not when its stream would
+ *    next have had room.  Socket EOF becomes
+ *    mux_stream_shutdown() once every byte read has been handed over.
+ *  stream -> socket: stream data goes into one output queue (no copy); the
+ *    first write of a loop turn happens before the loop polls again, and
+ *    write interest is on only while the kernel refuses bytes.  Credit goes
+ *    back with mux_stream_consumed() for exactly the bytes the kernel took,
+ *    so the queue never holds more than the stream's window.  Peer FIN
+ *    becomes shutdown(SHUT_WR) once the queue is empty.
+ *  endings: a clean close (FIN both ways) closes the socket after its queue
+ *    drained; anything else (reset, refusal, tunnel lost, socket error, a
+ *    deadline) closes it at once with SO_LINGER {1, 0}, so the peer sees a
+ *    TCP reset and never mistakes a cut stream for a complete one.
  *
- * Ownership: the pump owns the bufferevent (and its socket) from pump_new()
- * on.  The caller owns the pump: when the pump has nothing left to do it calls
- * done(pump, arg) once; the caller then frees it with pump_free() after the
- * current callback returned (a deferred free), never from inside done().
- * The mux stream's sarg is the caller's business; the caller forwards the
- * stream callbacks to the pump_stream_*() functions below.
+ * Stream callbacks: the pump_mux_*() functions below are the mux's stream
+ * callbacks themselves, with the pump as the stream's sarg (NULL is fine:
+ * data is then dropped and credited, the rest ignored).  No trampoline
+ * stands between the mux and the pump.
+ *
+ * Ownership: the pump owns the socket from pump_new() on (closed by the pump
+ * in every case).  The caller owns the pump: when the pump has nothing left
+ * to do it calls done(pump, arg) once; the caller frees it with pump_free()
+ * after the current callback returned, never from inside done().
  */
 #ifndef ATLAX_PUMP_H
 #define ATLAX_PUMP_H
 
+#include <sys/queue.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
-struct bufferevent;
+struct event_base;
 struct evbuffer;
 struct mux;
 struct pump;
 
 typedef void (*pump_done_cb)(struct pump *p, void *arg);
 
-/* Take bev (a connected plain socket bufferevent, callbacks are replaced),
- * for stream sid of m (set later with pump_set_stream when not known yet).
- * Reading stays off until pump_start().  label names the pump in debug logs
- * (copied). */
-struct pump *pump_new(struct bufferevent *bev, struct mux *m, const char *label,
-	    pump_done_cb done, void *arg);
+/* Deadlines of a stream, checked by pump_tick(); 0 turns one off. */
+struct pump_deadlines {
+	uint64_t stall_ms;	/* bytes queued for the socket, none taken */
+	uint64_t half_closed_ms;/* FIN one way, no byte moved either way */
+	uint64_t idle_ms;	/* no byte moved either way */
+};
+
+TAILQ_HEAD(pump_list, pump);
+
+/* A pump on the connected, non-blocking socket fd (taken in every case:
+ * closed on failure) for stream sid of m (set later with pump_set_stream
+ * when not known yet).  Reading stays off until pump_start().  label names
+ * the pump in log lines (copied).  NULL when out of memory. */
+struct pump *pump_new(struct event_base *base, int fd, struct mux *m,
+	    const char *label, pump_done_cb done, void *arg);
 void	pump_set_stream(struct pump *p, uint32_t sid);
 /* The stream is open both ways: start reading the socket.  read_now: try
  * a read at once (a client that just connected has usually spoken); else
- * the first read waits for the socket to be readable (a connection this
- * side opened a moment ago has nothing to read yet). */
+ * the first read waits for the socket to be readable. */
 void	pump_start(struct pump *p, int read_now);
 
-/* Mux stream callbacks, forwarded by the owner. */
-void	pump_stream_data(struct pump *p, struct evbuffer *data);
-void	pump_stream_eof(struct pump *p);
-void	pump_stream_writable(struct pump *p);
-/* Last callback for the stream: code MUX_CODE_NONE is a clean end. */
-void	pump_stream_closed(struct pump *p, uint32_t code);
+/* The mux's stream callbacks (sarg: the pump, or NULL). */
+void	pump_mux_accepted(struct mux *m, uint32_t sid, void *sarg);
+void	pump_mux_data(struct mux *m, uint32_t sid, struct evbuffer *data,
+	    void *sarg);
+void	pump_mux_eof(struct mux *m, uint32_t sid, void *sarg);
+void	pump_mux_closed(struct mux *m, uint32_t sid, uint32_t code,
+	    const char *text, void *sarg);
+void	pump_mux_writable(struct mux *m, uint32_t sid, void *sarg);
 
 /* Tear down now: the stream is forgotten without another mux call (the
  * tunnel is gone or going) and the socket is reset.  done() is not called. */
 void	pump_abort(struct pump *p);
+/* Call every tick (e.g. each second): a blocked pump whose socket was reset
+ * ends; elapsed_ms without progress is counted against d, and past a
+ * deadline the stream and the socket are reset (the log says which
+ * deadline).  1 when the pump ended (done() follows). */
+int	pump_tick(struct pump *p, uint64_t elapsed_ms,
+	    const struct pump_deadlines *d);
 
-/* Bytes waiting in the socket's output (for memory accounting, tests). */
+/* Bytes waiting for the socket (memory accounting, tests). */
 size_t	pump_pending(const struct pump *p);
 int	pump_is_done(const struct pump *p);
 uint32_t pump_sid(const struct pump *p);
+/* The owner's tag (e.g. the public service of a relay stream). */
+void	pump_set_tag(struct pump *p, void *tag);
+void	*pump_tag(const struct pump *p);
+/* Bytes read from and written to the socket so far. */
+uint64_t pump_bytes_in(const struct pump *p);
+uint64_t pump_bytes_out(const struct pump *p);
 void	pump_free(struct pump *p);	/* accepts NULL */
+
+/* A list of pumps (the tunnel's streams). */
+void	pump_list_insert(struct pump_list *l, struct pump *p);
+void	pump_list_remove(struct pump_list *l, struct pump *p);
+struct pump *pump_list_next(struct pump *p);
 
 /* Set SO_LINGER {1, 0} on fd so the next close(2) sends a TCP reset. */
 void	pump_set_rst(int fd);

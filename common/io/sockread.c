@@ -54,16 +54,12 @@ sockread_fill(struct evbuffer *buf, int fd, size_t max, struct sockread *sr)
 	struct evbuffer_iovec v[2];
 	ssize_t r = -1;
 	size_t want, left;
-	int n, i, used, frozen = 1, e;
+	int n, i, used;
 
 	if (max == 0)
 		max = 1;
 	/* Not max: an idle stream's input stays small. */
 	want = sockread_want(fd, max, sr);
-	/* A socket bufferevent keeps its input's end frozen between its own
-	 * reads, as we do between ours. */
-	evbuffer_unfreeze(buf, 0);
-	frozen = 0;
 	if ((n = evbuffer_reserve_space(buf, (ev_ssize_t)want, v, 2)) <= 0) {
 		errno = ENOMEM;
 		goto out;
@@ -91,10 +87,5 @@ sockread_fill(struct evbuffer *buf, int fd, size_t max, struct sockread *sr)
 		r = -1;
 	}
 out:
-	if (!frozen) {
-		e = errno;
-		evbuffer_freeze(buf, 0);
-		errno = e;
-	}
 	return r;
 }

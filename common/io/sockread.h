@@ -1,12 +1,11 @@
 /*
  * sockread.h — read a socket into an evbuffer in one large bite.
  *
- * libevent 2.1's socket bufferevents read at most 4096 bytes per callback:
- * evbuffer_read() caps every read at EVBUFFER_MAX_READ, whatever
- * bufferevent_set_max_single_read() says.  A stream then moved 4 KiB per
- * loop turn, in 4 KiB frames and 4 KiB TLS records, and the profile was all
- * system calls and wake-ups.  sockread_fill() reads what the kernel holds, up
- * to a bound, with one readv(2).
+ * libevent 2.1's evbuffer_read() caps every read at 4096 bytes
+ * (EVBUFFER_MAX_READ).  A stream then moved 4 KiB per loop turn, in 4 KiB
+ * frames and 4 KiB TLS records, and the profile was all system calls and
+ * wake-ups.  sockread_fill() reads what the kernel holds, up to a bound, with
+ * one readv(2); the pumps and tlsio read through it.
  */
 #ifndef ATLAX_SOCKREAD_H
 #define ATLAX_SOCKREAD_H
@@ -25,8 +24,7 @@ struct sockread {
 };
 
 /* Append up to max bytes (at least 1) read from non-blocking socket fd to
- * buf with one readv(2).  buf's end stays frozen outside this call, as
- * libevent keeps a socket bufferevent's input.  With sr, the size is sr's
+ * buf with one readv(2).  With sr, the size is sr's
  * (no system call to ask the kernel; an idle stream's reads stay small, a
  * bulk one's grow to max within a few reads); with sr NULL it is what
  * FIONREAD reports.  Returns the count read (> 0), 0 at end of file, or -1

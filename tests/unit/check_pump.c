@@ -7,8 +7,9 @@
  *
  * Data both ways byte-exact, half-close in each direction ending with a clean
  * FIN, a reset on one side reaching the other as a TCP reset, pump_abort(),
- * and backpressure: a target that does not read holds at most one window in
- * the agent's pump.
+ * backpressure (a target that does not read holds at most one window in the
+ * agent's pump), a client that resets or half-closes while its stream has
+ * no room, and the stall and half-close deadlines.
  */
 #include <sys/socket.h>
 
@@ -24,7 +25,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "mux.h"
@@ -108,15 +108,11 @@ static void
 a_open(struct mux *m, uint32_t sid, const char *service,
     const struct mux_peer *client, void *arg)
 {
-	struct bufferevent *bev;
-
 	(void)client;
 	(void)arg;
 	ck_assert_str_eq(service, "svc");
-	bev = bufferevent_socket_new(base, pa_fd, BEV_OPT_CLOSE_ON_FREE);
-	ck_assert_ptr_nonnull(bev);
+	pa = pump_new(base, pa_fd, m, "agent", on_done, &done_a);
 	pa_fd = -1;
-	pa = pump_new(bev, m, "agent", on_done, &done_a);
 	ck_assert_ptr_nonnull(pa);
 	pump_set_stream(pa, sid);
 	ck_assert_int_eq(mux_stream_accept(m, sid, pa), 0);
@@ -124,52 +120,24 @@ a_open(struct mux *m, uint32_t sid, const char *service,
 }
 
 static void
-s_data(struct mux *m, uint32_t sid, struct evbuffer *data, void *sarg)
-{
-	(void)m;
-	(void)sid;
-	if (sarg != NULL)
-		pump_stream_data(sarg, data);
-}
-
-static void
-s_eof(struct mux *m, uint32_t sid, void *sarg)
-{
-	(void)m;
-	(void)sid;
-	if (sarg != NULL)
-		pump_stream_eof(sarg);
-}
-
-static void
 s_closed(struct mux *m, uint32_t sid, uint32_t code, const char *text,
     void *sarg)
 {
-	(void)sid;
-	(void)text;
 	if (m == mr)
 		closed_r = code;
 	else
 		closed_a = code;
-	if (sarg != NULL)
-		pump_stream_closed(sarg, code);
+	pump_mux_closed(m, sid, code, text, sarg);
 }
 
-static void
-s_writable(struct mux *m, uint32_t sid, void *sarg)
-{
-	(void)m;
-	(void)sid;
-	if (sarg != NULL)
-		pump_stream_writable(sarg);
-}
-
+/* The pump's own functions are the stream callbacks, as in the daemons. */
 static const struct mux_callbacks cbs = {
 	.stream_open = a_open,
-	.stream_data = s_data,
-	.stream_eof = s_eof,
+	.stream_accepted = pump_mux_accepted,
+	.stream_data = pump_mux_data,
+	.stream_eof = pump_mux_eof,
 	.stream_closed = s_closed,
-	.stream_writable = s_writable,
+	.stream_writable = pump_mux_writable,
 	.want_output = want_output,
 };
 
@@ -177,7 +145,6 @@ static void
 setup(void)
 {
 	struct mux_settings s;
-	struct bufferevent *bev;
 	uint32_t sid;
 	int pr_fd;
 
@@ -199,9 +166,7 @@ setup(void)
 	pr = pa = NULL;
 	tcp_pair(&cfd, &pr_fd);
 	tcp_pair(&tfd, &pa_fd);
-	ck_assert_ptr_nonnull(bev = bufferevent_socket_new(base, pr_fd,
-	    BEV_OPT_CLOSE_ON_FREE));
-	ck_assert_ptr_nonnull(pr = pump_new(bev, mr, "relay", on_done,
+	ck_assert_ptr_nonnull(pr = pump_new(base, pr_fd, mr, "relay", on_done,
 	    &done_r));
 	ck_assert_int_eq(mux_stream_open(mr, "svc", NULL, pr, &sid), 0);
 	pump_set_stream(pr, sid);
@@ -267,17 +232,19 @@ transfer(int fd, const uint8_t *buf, size_t len, int rfd, uint8_t *got,
 	return off == len && have == want ? 0 : -1;
 }
 
-/* Run the loop until recv on fd returns 0 (FIN) or fails; its result. */
+/* Run the loop until recv on fd returns 0 (FIN) or fails (what was still
+ * queued is read and dropped); its result. */
 static int
 wait_end(int fd)
 {
+	static char buf[65536];
 	uint64_t end = now_ms() + 10000;
-	char c;
 	ssize_t n;
 
 	while (now_ms() < end) {
 		spin();
-		n = recv(fd, &c, 1, 0);
+		while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+			;
 		if (n == 0)
 			return 0;
 		if (n < 0 && errno != EAGAIN)
@@ -389,22 +356,40 @@ START_TEST(test_abort)
 }
 END_TEST
 
-START_TEST(test_backpressure)
+/* Send from the client until the path is full: no byte accepted for many
+ * loop turns in a row.  Returns what was sent; asserts the agent's pump
+ * never held more than one window. */
+static uint64_t
+fill_until_stalled(void)
 {
 	static uint8_t chunk[65536];
-	uint64_t end = now_ms() + 1500, sent = 0, got = 0;
+	uint64_t end = now_ms() + 20000, sent = 0;
+	int idle = 0;
+	ssize_t n;
+
+	while (idle < 200 && now_ms() < end && sent < (256ULL << 20)) {
+		if ((n = send(cfd, chunk, sizeof(chunk), 0)) > 0) {
+			sent += (uint64_t)n;
+			idle = 0;
+		} else
+			idle++;
+		spin();
+		if (pa != NULL)
+			ck_assert_uint_le(pump_pending(pa), WINDOW);
+	}
+	ck_assert_int_eq(idle, 200);	/* it did stall */
+	return sent;
+}
+
+START_TEST(test_backpressure)
+{
+	uint64_t sent, got = 0, end;
 	uint8_t *sink = malloc(1 << 20);
 	ssize_t n;
 
 	ck_assert_ptr_nonnull(sink);
 	/* The target reads nothing: the client's sends must stall. */
-	while (now_ms() < end && sent < (256ULL << 20)) {
-		if ((n = send(cfd, chunk, sizeof(chunk), 0)) > 0)
-			sent += (uint64_t)n;
-		spin();
-		if (pa != NULL)
-			ck_assert_uint_le(pump_pending(pa), WINDOW);
-	}
+	sent = fill_until_stalled();
 	ck_assert_uint_lt(sent, 64ULL << 20);
 	/* Draining the target lets every byte through. */
 	ck_assert_int_eq(shutdown(cfd, SHUT_WR), 0);
@@ -422,6 +407,105 @@ START_TEST(test_backpressure)
 }
 END_TEST
 
+/* A client that resets while its stream has no send space (reading is off)
+ * is noticed on the next tick: the relay's pump ends, the agent's stream is
+ * reset. */
+START_TEST(test_reset_while_blocked)
+{
+	struct pump_deadlines none = { 0 };
+
+	(void)fill_until_stalled();
+	ck_assert_int_eq(pump_tick(pr, 1000, &none), 0);
+	ck_assert_int_eq(done_r, 0);
+	pump_set_rst(cfd);
+	close(cfd);
+	cfd = -1;
+	spin();
+	ck_assert_int_eq(pump_tick(pr, 1000, &none), 1);
+	wait_flag(&done_r);
+	ck_assert_int_eq(wait_end(tfd), -ECONNRESET);
+	ck_assert_uint_eq(closed_a, MUX_CODE_CANCEL);
+}
+END_TEST
+
+/* A FIN while blocked is not a reset: what the client sent before it still
+ * arrives, in full. */
+START_TEST(test_fin_while_blocked)
+{
+	uint64_t sent, got = 0, end;
+	uint8_t *sink = malloc(1 << 20);
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(sink);
+	sent = fill_until_stalled();
+	ck_assert_int_eq(shutdown(cfd, SHUT_WR), 0);
+	spin();
+	spin();
+	ck_assert_int_eq(done_r, 0);
+	end = now_ms() + 20000;
+	while (now_ms() < end) {
+		spin();
+		n = recv(tfd, sink, 1 << 20, 0);
+		if (n > 0)
+			got += (uint64_t)n;
+		else if (n == 0)
+			break;
+	}
+	ck_assert_uint_eq(got, sent);
+	free(sink);
+}
+END_TEST
+
+/* The stall deadline: the target takes nothing, the agent's pump has bytes
+ * queued; ticks without progress reach the deadline and reset the stream
+ * both ways. */
+START_TEST(test_stall_deadline)
+{
+	struct pump_deadlines d = { .stall_ms = 3000 };
+
+	(void)fill_until_stalled();
+	ck_assert_ptr_nonnull(pa);
+	ck_assert_uint_gt(pump_pending(pa), 0);
+	ck_assert_int_eq(pump_tick(pa, 1000, &d), 0);	/* progress seen */
+	ck_assert_int_eq(pump_tick(pa, 1000, &d), 0);
+	ck_assert_int_eq(pump_tick(pa, 1000, &d), 0);
+	ck_assert_int_eq(done_a, 0);
+	ck_assert_int_eq(pump_tick(pa, 1000, &d), 1);
+	wait_flag(&done_a);
+	ck_assert_int_eq(wait_end(tfd), -ECONNRESET);
+	ck_assert_int_eq(wait_end(cfd), -ECONNRESET);
+	ck_assert_uint_eq(closed_r, MUX_CODE_TIMEOUT);
+}
+END_TEST
+
+/* The half-closed deadline: the client sent its FIN and nothing moves;
+ * the idle stream is reset.  Progress restarts the count. */
+START_TEST(test_half_closed_deadline)
+{
+	struct pump_deadlines d = { .half_closed_ms = 2000 };
+	uint8_t buf[16];
+
+	ck_assert_int_eq(send(cfd, "hi", 2, 0), 2);
+	ck_assert_int_eq(shutdown(cfd, SHUT_WR), 0);
+	while (pa == NULL || recv(tfd, buf, sizeof(buf), 0) != 2)
+		spin();
+	ck_assert_int_eq(pump_tick(pr, 1000, &d), 0);	/* progress seen */
+	ck_assert_int_eq(pump_tick(pr, 1000, &d), 0);
+	ck_assert_int_eq(send(tfd, "yo", 2, 0), 2);	/* progress */
+	while (recv(cfd, buf, sizeof(buf), 0) != 2)
+		spin();
+	ck_assert_int_eq(pump_tick(pr, 1000, &d), 0);
+	ck_assert_int_eq(pump_tick(pr, 1000, &d), 0);
+	ck_assert_int_eq(done_r, 0);
+	ck_assert_int_eq(pump_tick(pr, 1000, &d), 1);
+	ck_assert_int_eq(done_r, 1);
+	ck_assert_int_eq(wait_end(cfd), -ECONNRESET);
+	/* The target had the client's FIN already; its stream is reset. */
+	wait_flag(&done_a);
+	ck_assert_uint_eq(closed_a, MUX_CODE_TIMEOUT);
+}
+END_TEST
+
 static Suite *
 pump_suite(void)
 {
@@ -435,6 +519,10 @@ pump_suite(void)
 	tcase_add_test(tc, test_reset_travels);
 	tcase_add_test(tc, test_abort);
 	tcase_add_test(tc, test_backpressure);
+	tcase_add_test(tc, test_reset_while_blocked);
+	tcase_add_test(tc, test_fin_while_blocked);
+	tcase_add_test(tc, test_stall_deadline);
+	tcase_add_test(tc, test_half_closed_deadline);
 	suite_add_tcase(s, tc);
 	return s;
 }
