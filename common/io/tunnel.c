@@ -535,6 +535,14 @@ tunnel_tls_on_down(int what, void *arg)
 		tunnel_dead(t);
 		return;
 	}
+	/* close_notify right after a GOAWAY (a peer that drained with
+	 * nothing open) is an orderly end, not a lost tunnel. */
+	if (what == TLSIO_EOF && tlsio_ssl_error(t->tio) == 0 &&
+	    t->mux != NULL && mux_is_going_away(t->mux)) {
+		tunnel_set_reason(t, "closed by %s", t->peer);
+		tunnel_dead(t);
+		return;
+	}
 	t->lost = 1;
 	tunnel_down_reason(t, what);
 	if (!t->tls_up && t->s.server) {
