@@ -282,6 +282,8 @@ START_TEST(test_example)
 	ck_assert_uint_eq(p->nports, 2);
 	ck_assert_uint_eq(p->ports[0], 10445);
 	ck_assert_uint_eq(p->ports[1], 10080);
+	/* With config/agent.yaml: smb by number, web picked by the relay. */
+	ck_assert_uint_eq(p->auto_ports, 1);
 	ck_assert_uint_eq(c->max_streams_per_agent, 4096);
 	ck_assert_uint_eq(c->stream_window, 1024 * 1024);
 	ck_assert_uint_eq(c->tunnel_window, 16 * 1024 * 1024);
