@@ -478,7 +478,30 @@ pki_same_file(const char *a, const char *b)
 	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-/* The leaf's extensions: a TLS client (agent) or server (relay) only. */
+/* The certificate as built, read back: basicConstraints present, critical
+ * and CA:FALSE, whatever the code above it does one day. */
+static int
+pki_leaf_check(X509 *x, char *err, size_t len)
+{
+	BASIC_CONSTRAINTS *bc;
+	int crit = -1, r = PKI_ERR;
+
+	bc = X509_get_ext_d2i(x, NID_basic_constraints, &crit, NULL);
+	if (bc == NULL || bc->ca || crit != 1)
+		snprintf(err, len, "internal error: refusing to issue a leaf "
+		    "certificate that is not critical CA:FALSE");
+	else
+		r = PKI_OK;
+	BASIC_CONSTRAINTS_free(bc);
+	return r;
+}
+
+/*
+ * The leaf's extensions: a TLS client (agent) or server (relay) only, never
+ * a CA.  Both daemons refuse a peer certificate with CA:TRUE (tls.c), so a
+ * CA leaf from here would be useless as well as dangerous: its key could
+ * sign certificates for any identity.
+ */
 static int
 pki_leaf_exts(X509 *x, X509 *ca, const struct pki_issue_req *req, char *err,
     size_t len)
@@ -496,9 +519,11 @@ pki_leaf_exts(X509 *x, X509 *ca, const struct pki_issue_req *req, char *err,
 	    pki_x509_ext(x, ca, NID_authority_key_identifier, "keyid:always",
 	    err, len) != PKI_OK)
 		return PKI_ERR;
-	if (req->role == PKI_ROLE_RELAY)
-		return pki_x509_sans(x, req->cn, req->sans, req->nsans, err, len);
-	return PKI_OK;
+	if (req->role == PKI_ROLE_RELAY &&
+	    pki_x509_sans(x, req->cn, req->sans, req->nsans, err, len) !=
+	    PKI_OK)
+		return PKI_ERR;
+	return pki_leaf_check(x, err, len);
 }
 
 int

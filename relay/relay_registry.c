@@ -178,31 +178,26 @@ registry_port_free_for(struct registry *r, uint16_t port, const char *id,
 	return p->gen == 0 && strcmp(p->id, id) == 0;
 }
 
-static int
-registry_policy_allows(const struct relay_policy *pol, uint16_t port)
+/* Count id's ports, live or reserved (expired reservations are dropped
+ * in passing).  A full scan: claims are rare next to streams. */
+static void
+registry_count(struct registry *r, const char *id, uint64_t now_ms,
+    size_t *total, size_t *autos)
 {
+	struct reg_port *p;
 	size_t i;
 
-	if (pol == NULL)
-		return 1;
-	for (i = 0; i < pol->nports; i++)
-		if (pol->ports[i] == port)
-			return 1;
-	return 0;
-}
-
-/* Is port named in any identity's policy?  Auto picks leave those to the
- * identities that may ask for them by number. */
-static int
-registry_policy_listed(const struct relay_config *cfg, uint16_t port)
-{
-	size_t i, j;
-
-	for (i = 0; i < cfg->nagents; i++)
-		for (j = 0; j < cfg->agents[i].nports; j++)
-			if (cfg->agents[i].ports[j] == port)
-				return 1;
-	return 0;
+	*total = *autos = 0;
+	for (i = 0; i < 65536; i++) {
+		if (registry_expired(r, (uint16_t)i, now_ms))
+			continue;
+		p = r->ports[i];
+		if (strcmp(p->id, id) != 0)
+			continue;
+		(*total)++;
+		if (!p->requested)
+			(*autos)++;
+	}
 }
 
 static int
@@ -222,29 +217,39 @@ registry_take(struct registry *r, uint16_t port, const char *id, uint64_t gen,
 	return 0;
 }
 
-/* Pick a port for a service that asked for any: its own reservation first
- * (a reconnecting agent gets the same port back), then the range from a
- * rotating cursor, leaving out ports that a policy reserves for requests by
- * number.  agents.<id>.ports restricts requested ports only (issue 4). */
+/* id's unexpired reservation of an automatic port: for service (or for any
+ * service when service is NULL).  -1 when there is none. */
 static int
-registry_pick(struct registry *r, const struct relay_config *cfg,
+registry_own_reservation(struct registry *r, const struct relay_config *cfg,
     const char *id, const char *service, uint64_t now_ms)
 {
-	uint32_t span, i, port;
 	struct reg_port *p;
+	uint32_t port;
 
 	for (port = cfg->port_min; port <= cfg->port_max; port++) {
 		p = r->ports[port];
 		if (p != NULL && p->gen == 0 && !p->requested &&
 		    strcmp(p->id, id) == 0 &&
-		    strcmp(p->service, service) == 0 &&
+		    (service == NULL || strcmp(p->service, service) == 0) &&
+		    !cfg_relay_port_listed(cfg, (uint16_t)port) &&
 		    !registry_expired(r, (uint16_t)port, now_ms))
 			return (int)port;
 	}
+	return -1;
+}
+
+/* A free port of the range from a rotating cursor, leaving out every port
+ * a policy lists (those wait for their identity's request by number). */
+static int
+registry_fresh(struct registry *r, const struct relay_config *cfg,
+    const char *id, uint64_t now_ms)
+{
+	uint32_t span, i, port;
+
 	span = (uint32_t)cfg->port_max - cfg->port_min + 1;
 	for (i = 0; i < span; i++) {
 		port = cfg->port_min + (r->cursor + i) % span;
-		if (registry_policy_listed(cfg, (uint16_t)port))
+		if (cfg_relay_port_listed(cfg, (uint16_t)port))
 			continue;
 		if (registry_port_free_for(r, (uint16_t)port, id, now_ms)) {
 			r->cursor = (r->cursor + i + 1) % span;
@@ -254,39 +259,102 @@ registry_pick(struct registry *r, const struct relay_config *cfg,
 	return -1;
 }
 
+/*
+ * Pick a port for a service that asked for any, within id's grant: its own
+ * reservation for the service first (a reconnecting agent gets the same
+ * port back), then a fresh port while the grant allows one more, then its
+ * own reservation of another service (a renamed service, or one that moved
+ * from a lost tunnel: the identity keeps what it held, no more).
+ */
+static uint32_t
+registry_pick(struct registry *r, const struct relay_config *cfg,
+    const char *id, const char *service, uint64_t now_ms, uint16_t *port,
+    char *text, size_t len)
+{
+	uint32_t grant = cfg_relay_auto_ports(cfg, id);
+	uint32_t cap = cfg_relay_port_cap(cfg, id);
+	size_t total, autos;
+	int p;
+
+	if (grant == 0 || cap == 0) {
+		snprintf(text, len, "no automatic ports allowed for identity "
+		    "%s", id);
+		return MUX_CODE_PORT_DENIED;
+	}
+	if ((p = registry_own_reservation(r, cfg, id, service, now_ms)) < 0) {
+		registry_count(r, id, now_ms, &total, &autos);
+		if (autos < grant && total < cap)
+			p = registry_fresh(r, cfg, id, now_ms);
+		else if ((p = registry_own_reservation(r, cfg, id, NULL,
+		    now_ms)) < 0) {
+			if (autos >= grant)
+				snprintf(text, len, "automatic port limit %u "
+				    "reached for identity %s", grant, id);
+			else
+				snprintf(text, len, "port limit %u reached "
+				    "for identity %s", cap, id);
+			return MUX_CODE_PORT_DENIED;
+		}
+	}
+	if (p < 0) {
+		snprintf(text, len, "no free port in range %u-%u",
+		    cfg->port_min, cfg->port_max);
+		return MUX_CODE_NO_PORTS;
+	}
+	*port = (uint16_t)p;
+	return MUX_CODE_NONE;
+}
+
+/* May id take port want, asked for by number?  Its own reservation of the
+ * port is always fine: it holds it already and the count does not grow. */
+static uint32_t
+registry_want(struct registry *r, const struct relay_config *cfg,
+    const char *id, uint16_t want, uint64_t now_ms, char *text, size_t len)
+{
+	uint32_t cap = cfg_relay_port_cap(cfg, id);
+	size_t total, autos;
+
+	if (want < cfg->port_min || want > cfg->port_max) {
+		snprintf(text, len, "port %u outside range %u-%u", want,
+		    cfg->port_min, cfg->port_max);
+		return MUX_CODE_PORT_RANGE;
+	}
+	if (!cfg_relay_port_allowed(cfg, id, want)) {
+		snprintf(text, len, "port %u not allowed for identity %s",
+		    want, id);
+		return MUX_CODE_PORT_DENIED;
+	}
+	if (!registry_port_free_for(r, want, id, now_ms)) {
+		snprintf(text, len, "port %u in use", want);
+		return MUX_CODE_PORT_IN_USE;
+	}
+	if (r->ports[want] == NULL) {
+		registry_count(r, id, now_ms, &total, &autos);
+		if (total >= cap) {
+			snprintf(text, len, "port limit %u reached for "
+			    "identity %s", cap, id);
+			return MUX_CODE_PORT_DENIED;
+		}
+	}
+	return MUX_CODE_NONE;
+}
+
 uint32_t
 registry_claim(struct registry *r, const struct relay_config *cfg,
     const char *id, uint64_t gen, const char *service, uint16_t want,
     uint64_t now_ms, uint16_t *port, char *text, size_t len)
 {
-	const struct relay_policy *pol = cfg_relay_policy(cfg, id);
-	uint32_t code = MUX_CODE_NONE;
-	int p, requested = want != 0;
+	uint32_t code;
+	int requested = want != 0;
 
 	pthread_mutex_lock(&r->lock);
-	if (want == 0) {
-		if ((p = registry_pick(r, cfg, id, service, now_ms)) < 0) {
-			code = MUX_CODE_NO_PORTS;
-			snprintf(text, len, "no free port in range %u-%u",
-			    cfg->port_min, cfg->port_max);
-			goto out;
-		}
-		want = (uint16_t)p;
-	} else if (want < cfg->port_min || want > cfg->port_max) {
-		code = MUX_CODE_PORT_RANGE;
-		snprintf(text, len, "port %u outside range %u-%u", want,
-		    cfg->port_min, cfg->port_max);
+	if (want == 0)
+		code = registry_pick(r, cfg, id, service, now_ms, &want, text,
+		    len);
+	else
+		code = registry_want(r, cfg, id, want, now_ms, text, len);
+	if (code != MUX_CODE_NONE)
 		goto out;
-	} else if (!registry_policy_allows(pol, want)) {
-		code = MUX_CODE_PORT_DENIED;
-		snprintf(text, len, "port %u not allowed for identity %s",
-		    want, id);
-		goto out;
-	} else if (!registry_port_free_for(r, want, id, now_ms)) {
-		code = MUX_CODE_PORT_IN_USE;
-		snprintf(text, len, "port %u in use", want);
-		goto out;
-	}
 	if (registry_take(r, want, id, gen, service, requested) != 0) {
 		code = MUX_CODE_INTERNAL;
 		snprintf(text, len, "out of memory");
@@ -309,6 +377,37 @@ registry_release(struct registry *r, uint16_t port, uint64_t gen)
 	pthread_mutex_unlock(&r->lock);
 }
 
+/* Does cfg still let id serve port, held as p says?  Counts aside. */
+static uint32_t
+registry_allowed(const struct relay_config *cfg, const char *id,
+    uint16_t port, const struct reg_port *p, char *text, size_t len)
+{
+	if (port < cfg->port_min || port > cfg->port_max) {
+		snprintf(text, len, "port %u outside range %u-%u", port,
+		    cfg->port_min, cfg->port_max);
+		return MUX_CODE_PORT_RANGE;
+	}
+	if (p->requested && !cfg_relay_port_allowed(cfg, id, port)) {
+		snprintf(text, len, "port %u not allowed for identity %s",
+		    port, id);
+		return MUX_CODE_PORT_DENIED;
+	}
+	if (!p->requested && cfg_relay_auto_ports(cfg, id) == 0) {
+		snprintf(text, len, "no automatic ports allowed for identity "
+		    "%s", id);
+		return MUX_CODE_PORT_DENIED;
+	}
+	/* An automatic port that a policy now lists belongs to that
+	 * identity (which may be id itself). */
+	if (!p->requested && cfg_relay_port_listed(cfg, port) &&
+	    !cfg_relay_port_allowed(cfg, id, port)) {
+		snprintf(text, len, "port %u not allowed for identity %s",
+		    port, id);
+		return MUX_CODE_PORT_DENIED;
+	}
+	return MUX_CODE_NONE;
+}
+
 uint32_t
 registry_check(struct registry *r, const struct relay_config *cfg,
     const char *id, uint64_t gen, uint16_t port, char *text, size_t len)
@@ -319,18 +418,82 @@ registry_check(struct registry *r, const struct relay_config *cfg,
 	if (r->ports[port] == NULL || r->ports[port]->gen != gen) {
 		code = MUX_CODE_PORT_IN_USE;
 		snprintf(text, len, "port %u no longer held by %s", port, id);
-	} else if (port < cfg->port_min || port > cfg->port_max) {
-		code = MUX_CODE_PORT_RANGE;
-		snprintf(text, len, "port %u outside range %u-%u", port,
-		    cfg->port_min, cfg->port_max);
-	} else if (r->ports[port]->requested &&
-	    !registry_policy_allows(cfg_relay_policy(cfg, id), port)) {
-		code = MUX_CODE_PORT_DENIED;
-		snprintf(text, len, "port %u not allowed for identity %s",
-		    port, id);
-	}
+	} else
+		code = registry_allowed(cfg, id, port, r->ports[port], text,
+		    len);
 	pthread_mutex_unlock(&r->lock);
 	return code;
+}
+
+/* Record one revocation in out[n] when there is room. */
+static void
+registry_revoke_one(struct registry_revocation *out, size_t max, size_t n,
+    uint16_t port, const struct reg_port *p, uint32_t code, const char *text)
+{
+	if (n >= max)
+		return;
+	out[n].port = port;
+	snprintf(out[n].service, sizeof(out[n].service), "%s", p->service);
+	out[n].code = code;
+	snprintf(out[n].text, sizeof(out[n].text), "%s", text);
+}
+
+size_t
+registry_revoked(struct registry *r, const struct relay_config *cfg,
+    const char *id, uint64_t gen, struct registry_revocation *out,
+    size_t max)
+{
+	uint32_t grant = cfg_relay_auto_ports(cfg, id);
+	uint32_t cap = cfg_relay_port_cap(cfg, id), code;
+	size_t n = 0, kept = 0, autos = 0;
+	struct reg_port *p;
+	char text[128];
+	uint32_t i;
+	int pass;
+
+	pthread_mutex_lock(&r->lock);
+	/* Requested ports first: they were named in both configurations, so
+	 * they outrank automatic ones.  Within each kind the lowest ports are
+	 * kept, so the choice is the same on every reload. */
+	for (pass = 1; pass >= 0; pass--) {
+		for (i = 0; i < 65536; i++) {
+			p = r->ports[i];
+			if (p == NULL || gen == 0 || p->gen != gen ||
+			    p->requested != pass)
+				continue;
+			code = registry_allowed(cfg, id, (uint16_t)i, p, text,
+			    sizeof(text));
+			if (code == MUX_CODE_NONE && !pass && autos >= grant) {
+				code = MUX_CODE_PORT_DENIED;
+				snprintf(text, sizeof(text), "automatic port "
+				    "limit %u reached for identity %s", grant,
+				    id);
+			}
+			if (code == MUX_CODE_NONE && kept >= cap) {
+				code = MUX_CODE_PORT_DENIED;
+				snprintf(text, sizeof(text), "port limit %u "
+				    "reached for identity %s", cap, id);
+			}
+			if (code != MUX_CODE_NONE) {
+				registry_revoke_one(out, max, n++, (uint16_t)i,
+				    p, code, text);
+				continue;
+			}
+			kept++;
+			autos += !pass;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+void
+registry_held(struct registry *r, const char *id, uint64_t now_ms,
+    size_t *total, size_t *autos)
+{
+	pthread_mutex_lock(&r->lock);
+	registry_count(r, id, now_ms, total, autos);
+	pthread_mutex_unlock(&r->lock);
 }
 
 size_t

@@ -7,10 +7,14 @@
  * Tunnels are named by a generation number (unique per process, never 0),
  * so a stale tunnel cannot act on its successor's entries.
  *
- * Policy (issue 4): a port requested by number must be inside
- * public.port_range, in agents.<id>.ports when the identity is listed, and
- * free; a port asked for as "any" comes from the range, skipping the ports
- * that any policy names (they are kept for requests by number).
+ * Policy (docs/CONFIG.md, "Public ports"): a port requested by number must
+ * be inside public.port_range and free, and one of agents.<id>.ports when
+ * the identity is listed, or a port no agents.<id>.ports names when it is
+ * not.  A port asked for as "any" comes from the range, skipping every
+ * listed port, and only within the identity's grant of automatic ports
+ * (cfg_relay_auto_ports); all its ports together, live and reserved, stay
+ * within cfg_relay_port_cap.  So agents.<id>.ports: [] means no port at all,
+ * and one identity cannot drain the range for the others.
  *
  * Ports: a port is live (owned by a tunnel generation and a service name) or
  * reserved (its tunnel was lost less than port_grace ago; only the same
@@ -22,6 +26,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "cfg.h"
 
 struct relay_config;
 struct registry;
@@ -43,17 +49,50 @@ void	registry_detach(struct registry *r, const char *id, uint64_t gen,
 	    uint64_t now_ms, uint64_t grace_ms);
 /* Claim a public port for (id, gen, service): want, or any port (want 0).
  * Returns MUX_CODE_NONE and *port, or a MUX_CODE_PORT_* / NO_PORTS code with
- * the reason in text ("port 10445 in use"). */
+ * the reason in text ("port 10445 in use", "automatic port limit 4 reached
+ * for identity home").  A port asked for as "any" is, in this order: the
+ * identity's own reservation for the same service, a free port of the range
+ * while the grant allows one more, or its own reservation of another
+ * service (a renamed service takes over the port of the old name). */
 uint32_t registry_claim(struct registry *r, const struct relay_config *cfg,
 	    const char *id, uint64_t gen, const char *service, uint16_t want,
 	    uint64_t now_ms, uint16_t *port, char *text, size_t len);
 /* Give back a port gen holds (unregister, failed bind): free at once. */
 void	registry_release(struct registry *r, uint16_t port, uint64_t gen);
 /* May gen (identity id) still serve port, under cfg's policy?  MUX_CODE_NONE
- * or the code that says why not, with text. */
+ * or the code that says why not, with text.  This is the per-connection
+ * check, O(1) in the number of ports: it does not count (a grant lowered by
+ * a reload is enforced by registry_revoked()). */
 uint32_t registry_check(struct registry *r, const struct relay_config *cfg,
 	    const char *id, uint64_t gen, uint16_t port, char *text,
 	    size_t len);
+
+/* A port that a tunnel holds and a new configuration no longer allows. */
+struct registry_revocation {
+	uint16_t port;
+	char	 service[CFG_NAME_MAX + 1];
+	uint32_t code;			/* MUX_CODE_PORT_* */
+	char	 text[128];		/* why, as registry_check() says it */
+};
+
+/*
+ * After a reload: the ports live tunnel gen of id holds that cfg no longer
+ * allows, each with its service name and reason.  That is every port
+ * registry_check() refuses, plus, when the identity now holds more than its
+ * grants allow, the excess (requested ports are kept before automatic
+ * ones, lower port numbers before higher).  Fills at most max entries of out
+ * (out may be NULL when max is 0) and returns how many there are in all.
+ * Changes nothing: the caller unbinds each port and calls
+ * registry_release().  An identity whose cfg_relay_port_cap() is 0 loses
+ * every port.
+ */
+size_t	registry_revoked(struct registry *r, const struct relay_config *cfg,
+	    const char *id, uint64_t gen, struct registry_revocation *out,
+	    size_t max);
+/* Ports id holds, live or reserved, and how many of them were picked
+ * automatically (for limits and tests). */
+void	registry_held(struct registry *r, const char *id, uint64_t now_ms,
+	    size_t *total, size_t *autos);
 /* Live identities (for limits and tests). */
 size_t	registry_nagents(struct registry *r);
 

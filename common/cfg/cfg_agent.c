@@ -58,14 +58,27 @@ static const struct cfg_key cfg_agent_timeouts[] = {
 	    AGENT_OFF(handshake_timeout_ms), NULL, NULL },
 	{ "shutdown", CFG_T_DURATION, 0, "10s", 0, 3600 * 1000,
 	    AGENT_OFF(shutdown_timeout_ms), NULL, NULL },
+	/* A client that stops reading pins its stream's buffers forever;
+	 * so does a peer that half-closes and then goes quiet.  0: off. */
+	{ "stall", CFG_T_DURATION, 0, "120s", 0, 24 * 3600 * 1000,
+	    AGENT_OFF(stall_timeout_ms), NULL, NULL },
+	{ "half_closed", CFG_T_DURATION, 0, "60s", 0, 24 * 3600 * 1000,
+	    AGENT_OFF(half_closed_timeout_ms), NULL, NULL },
 	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
 };
 
 static const struct cfg_key cfg_agent_limits[] = {
 	{ "stream_window", CFG_T_SIZE, 0, "1MiB", 16 * 1024,
 	    16 * 1024 * 1024, AGENT_OFF(stream_window), NULL, NULL },
+	/* Auto-tuning grows a fast stream's window up to this, no further. */
+	{ "stream_window_max", CFG_T_SIZE, 0, "16MiB", 16 * 1024,
+	    1024 * 1024 * 1024, AGENT_OFF(stream_window_max), NULL, NULL },
 	{ "tunnel_window", CFG_T_SIZE, 0, "16MiB", 16 * 1024,
 	    1024 * 1024 * 1024, AGENT_OFF(tunnel_window), NULL, NULL },
+	/* The memory the tunnel may pin in the agent, whatever the relay
+	 * and the targets do: below 256KiB it could not keep a link busy. */
+	{ "tunnel_buffer", CFG_T_SIZE, 0, "8MiB", 256 * 1024,
+	    1024 * 1024 * 1024, AGENT_OFF(tunnel_buffer), NULL, NULL },
 	{ "max_frame", CFG_T_SIZE, 0, "128KiB", 1024, 1024 * 1024,
 	    AGENT_OFF(max_frame), NULL, NULL },
 	{ "max_streams", CFG_T_UINT, 0, "4096", 1, 1000000,
@@ -106,6 +119,10 @@ static const struct cfg_key cfg_agent_service_keys[] = {
 	/* 0 (or absent): the relay picks a port from its range. */
 	{ "remote_port", CFG_T_PORT, 0, "0", 0, 65535,
 	    SERVICE_OFF(remote_port), NULL, NULL },
+	/* Per service: an idle ssh session is normal, an idle web request
+	 * is not.  0: streams may stay idle for ever. */
+	{ "idle_timeout", CFG_T_DURATION, 0, "0", 0, 24 * 3600 * 1000,
+	    SERVICE_OFF(idle_timeout_ms), NULL, NULL },
 	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
 };
 
@@ -223,6 +240,7 @@ static int
 cfg_agent_check(struct cfg_walk *w, const struct cfg_node *root,
     struct agent_config *c)
 {
+	const struct cfg_node *limits = cfg_node_get(root, "limits");
 	int r = -1;
 
 	if (c->relay.any) {
@@ -232,11 +250,16 @@ cfg_agent_check(struct cfg_walk *w, const struct cfg_node *root,
 		goto out;
 	}
 	if (cfg_walk_order(w, cfg_node_get(root, "reconnect"), "reconnect",
-	    "initial", c->reconnect_initial_ms, "max", c->reconnect_max_ms, 0,
-	    0) != 0 ||
-	    cfg_walk_order(w, cfg_node_get(root, "limits"), "limits",
-	    "stream_window", c->stream_window, "tunnel_window",
-	    c->tunnel_window, 1, 1) != 0 ||
+	    "initial", c->reconnect_initial_ms, "max", c->reconnect_max_ms,
+	    CFG_ORDER_DURATION, 0) != 0 ||
+	    cfg_walk_order(w, limits, "limits", "stream_window",
+	    c->stream_window, "tunnel_window", c->tunnel_window,
+	    CFG_ORDER_SIZE, 1) != 0 ||
+	    cfg_walk_order(w, limits, "limits", "stream_window",
+	    c->stream_window, "stream_window_max", c->stream_window_max,
+	    CFG_ORDER_SIZE, 1) != 0 ||
+	    cfg_walk_order(w, limits, "limits", "max_frame", c->max_frame,
+	    "tunnel_buffer", c->tunnel_buffer, CFG_ORDER_SIZE, 1) != 0 ||
 	    cfg_agent_check_services(w, root, c) != 0)
 		goto out;
 	r = 0;

@@ -17,6 +17,7 @@ struct agent_service {
 	char	 name[CFG_NAME_MAX + 1];	/* services[].name (required) */
 	struct cfg_addr target;		/* services[].target (required) */
 	uint16_t remote_port;		/* services[].remote_port, 0 = any */
+	uint64_t idle_timeout_ms;	/* services[].idle_timeout: 0 = off */
 };
 
 struct agent_config {
@@ -34,8 +35,12 @@ struct agent_config {
 	uint64_t connect_timeout_ms;	/* timeouts.connect: 5s (to targets) */
 	uint64_t handshake_timeout_ms;	/* timeouts.handshake: 10s */
 	uint64_t shutdown_timeout_ms;	/* timeouts.shutdown: 10s */
+	uint64_t stall_timeout_ms;	/* timeouts.stall: 120s, 0 = off */
+	uint64_t half_closed_timeout_ms; /* timeouts.half_closed: 60s, 0 = off */
 	uint32_t stream_window;		/* limits.stream_window: 1MiB */
+	uint32_t stream_window_max;	/* limits.stream_window_max: 16MiB */
 	uint32_t tunnel_window;		/* limits.tunnel_window: 16MiB */
+	uint32_t tunnel_buffer;		/* limits.tunnel_buffer: 8MiB */
 	uint32_t max_frame;		/* limits.max_frame: 128KiB */
 	uint32_t max_streams;		/* limits.max_streams: 4096 */
 	enum log_level log_level;	/* log.level: info */

@@ -46,14 +46,37 @@ static const struct cfg_key cfg_relay_public[] = {
 static const struct cfg_key cfg_relay_limits[] = {
 	{ "max_streams_per_agent", CFG_T_UINT, 0, "4096", 1, 1000000,
 	    RELAY_OFF(max_streams_per_agent), NULL, NULL },
+	/* One busy service cannot take every stream of its tunnel.  The
+	 * default is lowered to max_streams_per_agent when that is smaller,
+	 * so a file that sets only the older key still loads. */
+	{ "streams_per_service", CFG_T_UINT, 0, "256", 1, 1000000,
+	    RELAY_OFF(streams_per_service), NULL, NULL },
+	/* Without a cap one identity could hold every port of the range. */
+	{ "ports_per_agent", CFG_T_UINT, 0, "16", 0, 65535,
+	    RELAY_OFF(ports_per_agent), NULL, NULL },
+	{ "auto_ports_per_agent", CFG_T_UINT, 0, "4", 0, 65535,
+	    RELAY_OFF(auto_ports_per_agent), NULL, NULL },
 	{ "stream_window", CFG_T_SIZE, 0, "1MiB", 16 * 1024,
 	    16 * 1024 * 1024, RELAY_OFF(stream_window), NULL, NULL },
+	/* Auto-tuning grows a fast stream's window up to this, no further. */
+	{ "stream_window_max", CFG_T_SIZE, 0, "16MiB", 16 * 1024,
+	    1024 * 1024 * 1024, RELAY_OFF(stream_window_max), NULL, NULL },
 	{ "tunnel_window", CFG_T_SIZE, 0, "16MiB", 16 * 1024,
 	    1024 * 1024 * 1024, RELAY_OFF(tunnel_window), NULL, NULL },
+	/* The memory one tunnel may pin in the relay, whatever its peers
+	 * do: below 256KiB a single tunnel could not keep a link busy. */
+	{ "tunnel_buffer", CFG_T_SIZE, 0, "8MiB", 256 * 1024,
+	    1024 * 1024 * 1024, RELAY_OFF(tunnel_buffer), NULL, NULL },
 	{ "max_frame", CFG_T_SIZE, 0, "128KiB", 1024, 1024 * 1024,
 	    RELAY_OFF(max_frame), NULL, NULL },
 	{ "max_agents", CFG_T_UINT, 0, "1024", 1, 100000,
 	    RELAY_OFF(max_agents), NULL, NULL },
+	/* Handshakes cost CPU before anyone is authenticated: cap them, as
+	 * sshd's MaxStartups does. */
+	{ "handshakes", CFG_T_UINT, 0, "64", 1, 100000,
+	    RELAY_OFF(handshakes), NULL, NULL },
+	{ "connections_per_source", CFG_T_UINT, 0, "32", 0, 1000000,
+	    RELAY_OFF(connections_per_source), NULL, NULL },
 	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
 };
 
@@ -64,6 +87,15 @@ static const struct cfg_key cfg_relay_timeouts[] = {
 	    RELAY_OFF(shutdown_timeout_ms), NULL, NULL },
 	{ "port_grace", CFG_T_DURATION, 0, "60s", 0, 24 * 3600 * 1000,
 	    RELAY_OFF(port_grace_ms), NULL, NULL },
+	/* A reader that stops reading pins its stream's buffers forever;
+	 * so does a peer that half-closes and then goes quiet.  0: off. */
+	{ "stall", CFG_T_DURATION, 0, "120s", 0, 24 * 3600 * 1000,
+	    RELAY_OFF(stall_timeout_ms), NULL, NULL },
+	{ "half_closed", CFG_T_DURATION, 0, "60s", 0, 24 * 3600 * 1000,
+	    RELAY_OFF(half_closed_timeout_ms), NULL, NULL },
+	/* Idle streams are legitimate (ssh, databases): off by default. */
+	{ "idle", CFG_T_DURATION, 0, "0", 0, 24 * 3600 * 1000,
+	    RELAY_OFF(idle_timeout_ms), NULL, NULL },
 	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
 };
 
@@ -102,6 +134,10 @@ static const struct cfg_key cfg_relay_top[] = {
 static const struct cfg_key cfg_relay_policy_keys[] = {
 	{ "ports", CFG_T_FUNC, CFG_REQUIRED, NULL, 0, 0, 0, NULL,
 	    cfg_relay_ports },
+	/* A listed identity gets no port it was not given: automatic ones
+	 * only when granted here. */
+	{ "auto", CFG_T_UINT, 0, "0", 0, 65535,
+	    offsetof(struct relay_policy, auto_ports), NULL, NULL },
 	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
 };
 
@@ -251,16 +287,22 @@ cfg_relay_has_port(const struct relay_policy *p, uint16_t port)
  */
 static int
 cfg_relay_check_ports(struct cfg_walk *w, const struct cfg_node *root,
-    const struct relay_config *c)
+    struct relay_config *c)
 {
 	const struct cfg_node *ports;
 	const struct relay_policy *p;
-	uint8_t claimed[65536 / 8];
+	uint8_t *claimed;
 	uint16_t port;
 	size_t i, j, o;
 	int r = -1;
 
-	memset(claimed, 0, sizeof(claimed));
+	/* Kept in the config: the registry asks "is it listed" per port. */
+	if (c->nagents != 0 &&
+	    (c->port_listed = calloc(1, 65536 / 8)) == NULL) {
+		cfg_walk_error(w, NULL, "out of memory");
+		goto out;
+	}
+	claimed = c->port_listed;
 	for (i = 0; i < c->nagents; i++) {
 		p = &c->agents[i];
 		ports = cfg_node_get(cfg_node_get(cfg_node_get(root, "agents"),
@@ -304,11 +346,31 @@ static int
 cfg_relay_check(struct cfg_walk *w, const struct cfg_node *root,
     struct relay_config *c)
 {
+	const struct cfg_node *limits = cfg_node_get(root, "limits");
 	int r = -1;
 
-	if (cfg_walk_order(w, cfg_node_get(root, "limits"), "limits",
-	    "stream_window", c->stream_window, "tunnel_window",
-	    c->tunnel_window, 1, 1) != 0)
+	/* Defaults that would contradict a smaller value the file sets give
+	 * way to it; two values the file sets must agree. */
+	if (cfg_node_get(limits, "streams_per_service") == NULL &&
+	    c->streams_per_service > c->max_streams_per_agent)
+		c->streams_per_service = c->max_streams_per_agent;
+	if (cfg_node_get(limits, "auto_ports_per_agent") == NULL &&
+	    c->auto_ports_per_agent > c->ports_per_agent)
+		c->auto_ports_per_agent = c->ports_per_agent;
+	if (cfg_walk_order(w, limits, "limits", "stream_window",
+	    c->stream_window, "tunnel_window", c->tunnel_window,
+	    CFG_ORDER_SIZE, 1) != 0 ||
+	    cfg_walk_order(w, limits, "limits", "stream_window",
+	    c->stream_window, "stream_window_max", c->stream_window_max,
+	    CFG_ORDER_SIZE, 1) != 0 ||
+	    cfg_walk_order(w, limits, "limits", "max_frame", c->max_frame,
+	    "tunnel_buffer", c->tunnel_buffer, CFG_ORDER_SIZE, 1) != 0 ||
+	    cfg_walk_order(w, limits, "limits", "streams_per_service",
+	    c->streams_per_service, "max_streams_per_agent",
+	    c->max_streams_per_agent, CFG_ORDER_UINT, 0) != 0 ||
+	    cfg_walk_order(w, limits, "limits", "auto_ports_per_agent",
+	    c->auto_ports_per_agent, "ports_per_agent", c->ports_per_agent,
+	    CFG_ORDER_UINT, 0) != 0)
 		goto out;
 	if (cfg_relay_check_ports(w, root, c) != 0)
 		goto out;
@@ -390,6 +452,7 @@ cfg_relay_free(struct relay_config *c)
 	for (i = 0; i < c->nagents; i++)
 		free(c->agents[i].ports);
 	free(c->agents);
+	free(c->port_listed);
 	free(c->path);
 	free(c->tls_cert);
 	free(c->tls_key);
@@ -413,6 +476,12 @@ cfg_relay_policy(const struct relay_config *c, const char *id)
 }
 
 int
+cfg_relay_port_listed(const struct relay_config *c, uint16_t port)
+{
+	return c->port_listed != NULL && PORT_ISSET(c->port_listed, port);
+}
+
+int
 cfg_relay_port_allowed(const struct relay_config *c, const char *id,
     uint16_t port)
 {
@@ -420,5 +489,27 @@ cfg_relay_port_allowed(const struct relay_config *c, const char *id,
 
 	if ((p = cfg_relay_policy(c, id)) != NULL)
 		return cfg_relay_has_port(p, port);
-	return port >= c->port_min && port <= c->port_max;
+	/* A listed port is its identity's even while that one is away. */
+	return port >= c->port_min && port <= c->port_max &&
+	    !cfg_relay_port_listed(c, port);
+}
+
+uint32_t
+cfg_relay_auto_ports(const struct relay_config *c, const char *id)
+{
+	const struct relay_policy *p;
+
+	if ((p = cfg_relay_policy(c, id)) != NULL)
+		return p->auto_ports;
+	return c->auto_ports_per_agent;
+}
+
+uint32_t
+cfg_relay_port_cap(const struct relay_config *c, const char *id)
+{
+	const struct relay_policy *p;
+
+	if ((p = cfg_relay_policy(c, id)) != NULL)
+		return (uint32_t)p->nports + p->auto_ports;	/* <= 131070 */
+	return c->ports_per_agent;
 }

@@ -16,10 +16,16 @@
 #include "cfg.h"
 #include "log.h"
 
+/*
+ * agents.<id>: what one identity may hold.  Its ports are its alone (no
+ * other identity may claim them); auto_ports more come from the rest of
+ * public.port_range when it asks for "any port".
+ */
 struct relay_policy {
 	char	 id[CFG_ID_MAX + 1];	/* agent identity (certificate CN) */
-	uint16_t *ports;		/* the only ports it may claim */
+	uint16_t *ports;		/* the only ports it may request */
 	size_t	 nports;
+	uint32_t auto_ports;		/* agents.<id>.auto: 0 */
 };
 
 struct relay_config {
@@ -33,7 +39,17 @@ struct relay_config {
 	uint16_t port_min, port_max;	/* public.port_range (required) */
 	struct relay_policy *agents;	/* agents: (optional) */
 	size_t	 nagents;
+	uint8_t	*port_listed;		/* bitmap: ports some agents.<id>.ports
+					 * names (NULL: none) */
 	uint32_t max_streams_per_agent;	/* limits.max_streams_per_agent: 4096 */
+	uint32_t streams_per_service;	/* limits.streams_per_service: 256 */
+	uint32_t ports_per_agent;	/* limits.ports_per_agent: 16 */
+	uint32_t auto_ports_per_agent;	/* limits.auto_ports_per_agent: 4 */
+	uint32_t tunnel_buffer;		/* limits.tunnel_buffer: 8MiB */
+	uint32_t stream_window_max;	/* limits.stream_window_max: 16MiB */
+	uint32_t handshakes;		/* limits.handshakes: 64 */
+	uint32_t connections_per_source; /* limits.connections_per_source: 32,
+					 * 0 = no limit */
 	uint32_t stream_window;		/* limits.stream_window: 1MiB */
 	uint32_t tunnel_window;		/* limits.tunnel_window: 16MiB */
 	uint32_t max_frame;		/* limits.max_frame: 128KiB */
@@ -41,6 +57,9 @@ struct relay_config {
 	uint64_t handshake_timeout_ms;	/* timeouts.handshake: 10s */
 	uint64_t shutdown_timeout_ms;	/* timeouts.shutdown: 10s */
 	uint64_t port_grace_ms;		/* timeouts.port_grace: 60s */
+	uint64_t stall_timeout_ms;	/* timeouts.stall: 120s, 0 = off */
+	uint64_t half_closed_timeout_ms; /* timeouts.half_closed: 60s, 0 = off */
+	uint64_t idle_timeout_ms;	/* timeouts.idle: 0 = off */
 	uint64_t ping_interval_ms;	/* keepalive.interval: 15s */
 	uint32_t ping_misses;		/* keepalive.misses: 3 */
 	int	 workers;		/* workers: auto (0) or 1..64 */
@@ -61,11 +80,25 @@ void	cfg_relay_free(struct relay_config *c);	/* accepts NULL */
 /* The policy entry for id, or NULL when the identity is not listed. */
 const struct relay_policy *cfg_relay_policy(const struct relay_config *c,
 	    const char *id);
+/* 1 when some agents.<id>.ports names port (it is kept for that id). */
+int	cfg_relay_port_listed(const struct relay_config *c, uint16_t port);
 /*
- * 1 when identity id may claim public port (a non-zero request): one of its
- * agents.<id>.ports when it has a policy, else inside public.port_range.
+ * 1 when identity id may request public port by number: one of its
+ * agents.<id>.ports when it is listed, else a port of public.port_range
+ * that no agents.<id>.ports names.
  */
 int	cfg_relay_port_allowed(const struct relay_config *c, const char *id,
 	    uint16_t port);
+/*
+ * How many ports id may get by asking for any port (remote_port 0):
+ * agents.<id>.auto when listed, else limits.auto_ports_per_agent.
+ */
+uint32_t cfg_relay_auto_ports(const struct relay_config *c, const char *id);
+/*
+ * How many public ports id may hold at once, requested and automatic, live
+ * and reserved: the length of agents.<id>.ports plus agents.<id>.auto when
+ * listed, else limits.ports_per_agent.  0: the identity gets no port at all.
+ */
+uint32_t cfg_relay_port_cap(const struct relay_config *c, const char *id);
 
 #endif

@@ -149,22 +149,24 @@ out:
 
 /* A value as the file wrote it, or formatted when it is a default. */
 static const char *
-cfg_walk_order_text(const struct cfg_node *n, uint64_t v, int size, char *buf,
-    size_t len)
+cfg_walk_order_text(const struct cfg_node *n, uint64_t v,
+    enum cfg_order_kind kind, char *buf, size_t len)
 {
 	if (n != NULL && n->type == CFG_NODE_SCALAR)
 		snprintf(buf, len, "%s", n->str);
-	else if (size)
+	else if (kind == CFG_ORDER_SIZE)
 		cfg_fmt_size(v, buf, len);
-	else
+	else if (kind == CFG_ORDER_DURATION)
 		cfg_fmt_duration(v, buf, len);
+	else
+		snprintf(buf, len, "%" PRIu64, v);
 	return buf;
 }
 
 int
 cfg_walk_order(struct cfg_walk *w, const struct cfg_node *section,
     const char *sec, const char *lokey, uint64_t lo, const char *hikey,
-    uint64_t hi, int size, int mark_hi)
+    uint64_t hi, enum cfg_order_kind kind, int mark_hi)
 {
 	const struct cfg_node *nlo, *nhi;
 	char a[32], b[32], name[64];
@@ -179,14 +181,14 @@ cfg_walk_order(struct cfg_walk *w, const struct cfg_node *section,
 		snprintf(name, sizeof(name), "%s.%s", sec, hikey);
 		saved = cfg_walk_push(w, name);
 		r = cfg_walk_error(w, nhi, "%s is smaller than %s.%s %s",
-		    cfg_walk_order_text(nhi, hi, size, a, sizeof(a)), sec, lokey,
-		    cfg_walk_order_text(nlo, lo, size, b, sizeof(b)));
+		    cfg_walk_order_text(nhi, hi, kind, a, sizeof(a)), sec, lokey,
+		    cfg_walk_order_text(nlo, lo, kind, b, sizeof(b)));
 	} else {
 		snprintf(name, sizeof(name), "%s.%s", sec, lokey);
 		saved = cfg_walk_push(w, name);
 		r = cfg_walk_error(w, nlo, "%s is greater than %s.%s %s",
-		    cfg_walk_order_text(nlo, lo, size, a, sizeof(a)), sec, hikey,
-		    cfg_walk_order_text(nhi, hi, size, b, sizeof(b)));
+		    cfg_walk_order_text(nlo, lo, kind, a, sizeof(a)), sec, hikey,
+		    cfg_walk_order_text(nhi, hi, kind, b, sizeof(b)));
 	}
 	cfg_walk_pop(w, saved);
 out:

@@ -88,16 +88,23 @@ int	cfg_walk_scalar(struct cfg_walk *w, const struct cfg_node *n,
 /* Check that n is a mapping (or a sequence); null counts as empty. */
 int	cfg_walk_expect(struct cfg_walk *w, const struct cfg_node *n,
 	    enum cfg_node_type type);
+/* How cfg_walk_order() writes a value the file does not set (a default). */
+enum cfg_order_kind {
+	CFG_ORDER_DURATION,	/* "10s" */
+	CFG_ORDER_SIZE,		/* "1MiB" */
+	CFG_ORDER_UINT,		/* "4096" */
+};
+
 /*
- * Check sec.lokey <= sec.hikey (values lo and hi, sizes when size is set,
- * else durations) once both have their values.  The error marks the key the
- * file sets (hikey first when mark_hi, else lokey) and quotes the values as
- * written: "limits.tunnel_window: 64KiB is smaller than limits.stream_window
- * 256KiB".  section is the section's node (NULL when absent).
+ * Check sec.lokey <= sec.hikey (values lo and hi, of kind) once both have
+ * their values.  The error marks the key the file sets (hikey first when
+ * mark_hi, else lokey) and quotes the values as written:
+ * "limits.tunnel_window: 64KiB is smaller than limits.stream_window 256KiB".
+ * section is the section's node (NULL when absent).
  */
 int	cfg_walk_order(struct cfg_walk *w, const struct cfg_node *section,
 	    const char *sec, const char *lokey, uint64_t lo, const char *hikey,
-	    uint64_t hi, int size, int mark_hi);
+	    uint64_t hi, enum cfg_order_kind kind, int mark_hi);
 /* An error when map's key at index i (even) repeats an earlier key. */
 int	cfg_walk_dup(struct cfg_walk *w, const struct cfg_node *map, size_t i);
 /* The folder of path, absolute, into dir ("." when path has none). */

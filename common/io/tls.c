@@ -24,6 +24,39 @@
 
 #define TLS_VERIFY_DEPTH 2
 
+/*
+ * Both roles: the peer's own certificate must be a leaf.  OpenSSL's
+ * purpose checks accept a certificate with basicConstraints CA:TRUE at
+ * depth 0, but a peer holding a CA key could mint certificates of its own
+ * (any agent identity, under a CA that tls.ca might trust one day), so it
+ * is refused here.  The error code is the one OpenSSL keeps for the
+ * application; tls_failure() turns it into TLS_LEAF_CA_REASON.
+ */
+static int
+tls_verify_cb(int ok, X509_STORE_CTX *sc)
+{
+	X509 *cert;
+
+	if (!ok || X509_STORE_CTX_get_error_depth(sc) != 0)
+		return ok;
+	cert = X509_STORE_CTX_get_current_cert(sc);
+	if (cert != NULL && (X509_get_extension_flags(cert) & EXFLAG_CA)) {
+		X509_STORE_CTX_set_error(sc,
+		    X509_V_ERR_APPLICATION_VERIFICATION);
+		return 0;
+	}
+	return ok;
+}
+
+/* The text of a verify error, ours included. */
+static const char *
+tls_verify_reason(long v)
+{
+	if (v == X509_V_ERR_APPLICATION_VERIFICATION)
+		return TLS_LEAF_CA_REASON;
+	return X509_verify_cert_error_string(v);
+}
+
 static void
 tls_err(char *err, size_t len, const char *what, const char *path)
 {
@@ -147,13 +180,13 @@ tls_ctx_new(enum tls_role role, const struct tls_files *f, char *err,
 		SSL_CTX_set_client_CA_list(ctx, names);	/* takes names */
 		names = NULL;
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
-		    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+		    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, tls_verify_cb);
 		X509_VERIFY_PARAM_set_purpose(vp, X509_PURPOSE_SSL_CLIENT);
 		if (f->crl != NULL && tls_load_crl(ctx, f->crl, err,
 		    errlen) != 0)
 			goto out;
 	} else {
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, tls_verify_cb);
 		X509_VERIFY_PARAM_set_purpose(vp, X509_PURPOSE_SSL_SERVER);
 	}
 	SSL_CTX_set_verify_depth(ctx, TLS_VERIFY_DEPTH);
@@ -252,7 +285,7 @@ tls_failure(SSL *ssl, unsigned long e, char *buf, size_t len)
 	const char *s;
 
 	if (v != X509_V_OK)
-		snprintf(buf, len, "%s", X509_verify_cert_error_string(v));
+		snprintf(buf, len, "%s", tls_verify_reason(v));
 	else if (e != 0 && (s = ERR_reason_error_string(e)) != NULL)
 		snprintf(buf, len, "%s", s);
 	else if (e != 0)
@@ -260,4 +293,45 @@ tls_failure(SSL *ssl, unsigned long e, char *buf, size_t len)
 	else
 		snprintf(buf, len, "connection closed during handshake");
 	return buf;
+}
+
+int
+tls_cert_still_valid(SSL_CTX *ctx, X509 *cert, STACK_OF(X509) *chain,
+    char *why, size_t len)
+{
+	X509_STORE_CTX *sc = NULL;
+	int r = -1;
+
+	ERR_clear_error();
+	if (cert == NULL) {
+		snprintf(why, len, "no peer certificate");
+		r = 0;
+		goto out;
+	}
+	if ((sc = X509_STORE_CTX_new()) == NULL ||
+	    X509_STORE_CTX_init(sc, SSL_CTX_get_cert_store(ctx), cert,
+	    chain) != 1) {
+		tls_err(why, len, "tls", "verify context");
+		goto out;
+	}
+	/* What a handshake on ctx would check: the store's CRL flags come
+	 * with the store, purpose and depth with the context's parameters
+	 * (as libssl does it), and the leaf rule with the callback. */
+	if (X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(sc),
+	    SSL_CTX_get0_param(ctx)) != 1) {
+		tls_err(why, len, "tls", "verify parameters");
+		goto out;
+	}
+	X509_STORE_CTX_set_verify_cb(sc, tls_verify_cb);
+	if (X509_verify_cert(sc) == 1)
+		r = 1;
+	else {
+		snprintf(why, len, "%s",
+		    tls_verify_reason(X509_STORE_CTX_get_error(sc)));
+		r = 0;
+	}
+	ERR_clear_error();
+out:
+	X509_STORE_CTX_free(sc);
+	return r;
 }

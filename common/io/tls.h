@@ -8,6 +8,8 @@
  * relay requires a client certificate with purpose clientAuth, checked against
  * tls.ca and, when configured, the CRL; the agent checks the relay for
  * serverAuth and the host name (tls_ssl_new_client sets SSL_set1_host).
+ * Either side refuses a peer certificate that is itself a CA
+ * (basicConstraints CA:TRUE): only a leaf identifies a peer.
  *
  * Errors: functions return 0 / a pointer, or -1 / NULL with one line in err
  * ("tls.key /etc/atlax/a.key: permissions 0644 are too open ...").  Nothing
@@ -66,10 +68,31 @@ int	 tls_peer_cn(SSL *ssl, char *buf, size_t len);
 
 /* Why a handshake failed, for a log line: the X509 verify error when the
  * peer's certificate was rejected ("certificate revoked", "certificate has
- * expired", ...), else the reason of OpenSSL error e ("peer did not return a
+ * expired", TLS_LEAF_CA_REASON, ...), else the reason of OpenSSL error e ("peer did not return a
  * certificate", "tlsv1 alert unknown ca"), else "connection closed during
  * handshake".  Returns buf. */
 char	*tls_failure(SSL *ssl, unsigned long e, char *buf, size_t len);
+
+/* What tls_failure() and tls_cert_still_valid() say of a peer certificate
+ * that is a CA. */
+#define TLS_LEAF_CA_REASON \
+	"certificate is a CA (basicConstraints CA:TRUE), not a leaf"
+
+/*
+ * Would a handshake on ctx accept cert now?  For a reload (SIGHUP): ctx is
+ * the context built from the new configuration (its tls.ca and tls.crl),
+ * cert the peer certificate of a running tunnel and chain the rest of the
+ * chain it sent (SSL_get_peer_cert_chain(), may be NULL); all are borrowed.
+ * Checks the chain to tls.ca, the CRL, the validity dates (against the
+ * clock now, so a certificate that has expired since its handshake fails),
+ * the purpose and the leaf rule; not the host name.  Returns 1 when it
+ * verifies, 0 when it does not, with the reason in why ("certificate
+ * revoked", "certificate has expired", "unable to get local issuer
+ * certificate", TLS_LEAF_CA_REASON), or -1 when it could not be checked
+ * (out of memory; why says so).
+ */
+int	 tls_cert_still_valid(SSL_CTX *ctx, X509 *cert, STACK_OF(X509) *chain,
+	    char *why, size_t len);
 
 /* Largest TLS record payload: what one SSL_write() should get. */
 #define TLS_RECORD_MAX	16384

@@ -112,4 +112,54 @@ run "$BIN/atlax-agent" -t -c "$T/agent.yaml"
 expect_eq "agent remote_port: stderr" \
 	"atlax-agent: $T/agent.yaml:12:18: services[1].remote_port: port 70000 out of range 0..65535" \
 	"$(cat "$T/err")"
+sed -i '12s/remote_port: 70000/idle_timeout: 10/' "$T/agent.yaml"
+run "$BIN/atlax-agent" -t -c "$T/agent.yaml"
+expect_eq "agent idle_timeout: status" 2 "$rc"
+expect_eq "agent idle_timeout: stderr" \
+	"atlax-agent: $T/agent.yaml:12:19: services[1].idle_timeout: \"10\" needs a unit (ms, s, m, h)" \
+	"$(cat "$T/err")"
+
+# The newer keys: checked across keys, and a file that sets only the older
+# one still loads (the newer default gives way).
+new_relay() {	# extra lines under limits:
+	cat >"$T/relay.yaml" <<YAML
+listen: "0.0.0.0:4443"
+tls:
+  cert: relay.crt
+  key: relay.key
+  ca: ca.crt
+public:
+  port_range: "10000-20000"
+agents:
+  locked:
+    ports: []
+  nas:
+    ports: [10445]
+    auto: ${AUTO:-2}
+timeouts:
+  stall: 0
+  idle: 30m
+limits:
+  max_streams_per_agent: 100
+  tunnel_buffer: 1MiB
+YAML
+	[ -n "${1:-}" ] && echo "  $1" >>"$T/relay.yaml"
+	run "$BIN/atlax-relay" -t -c "$T/relay.yaml"
+}
+new_relay
+expect_eq "relay new keys: status" 0 "$rc"
+expect_eq "relay new keys: stdout" "configuration OK" "$(cat "$T/out")"
+new_relay "stream_window_max: 512KiB"
+expect_eq "relay stream_window_max: status" 2 "$rc"
+expect_eq "relay stream_window_max: stderr" \
+	"atlax-relay: $T/relay.yaml:20:22: limits.stream_window_max: 512KiB is smaller than limits.stream_window 1MiB" \
+	"$(cat "$T/err")"
+new_relay "streams_per_service: 200"
+expect_eq "relay streams_per_service: stderr" \
+	"atlax-relay: $T/relay.yaml:20:24: limits.streams_per_service: 200 is greater than limits.max_streams_per_agent 100" \
+	"$(cat "$T/err")"
+AUTO=-1 new_relay
+expect_eq "relay auto: stderr" \
+	"atlax-relay: $T/relay.yaml:13:11: agents.nas.auto: \"-1\" is not a number" \
+	"$(cat "$T/err")"
 echo "config_check: all passed"

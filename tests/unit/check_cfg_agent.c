@@ -87,6 +87,7 @@ START_TEST(test_minimal_defaults)
 	ck_assert_str_eq(cfg_addr_str(&s->target, buf, sizeof(buf)),
 	    "127.0.0.1:445");
 	ck_assert_uint_eq(s->remote_port, 0);
+	ck_assert_uint_eq(s->idle_timeout_ms, 0);
 	ck_assert_ptr_null(cfg_agent_service(c, "web"));
 	ck_assert_uint_eq(c->reconnect_initial_ms, 1000);
 	ck_assert_uint_eq(c->reconnect_max_ms, 60000);
@@ -95,8 +96,12 @@ START_TEST(test_minimal_defaults)
 	ck_assert_uint_eq(c->connect_timeout_ms, 5000);
 	ck_assert_uint_eq(c->handshake_timeout_ms, 10000);
 	ck_assert_uint_eq(c->shutdown_timeout_ms, 10000);
+	ck_assert_uint_eq(c->stall_timeout_ms, 120000);
+	ck_assert_uint_eq(c->half_closed_timeout_ms, 60000);
 	ck_assert_uint_eq(c->stream_window, 1024 * 1024);
+	ck_assert_uint_eq(c->stream_window_max, 16 * 1024 * 1024);
 	ck_assert_uint_eq(c->tunnel_window, 16 * 1024 * 1024);
+	ck_assert_uint_eq(c->tunnel_buffer, 8 * 1024 * 1024);
 	ck_assert_uint_eq(c->max_frame, 128 * 1024);
 	ck_assert_uint_eq(c->max_streams, 4096);
 	ck_assert_int_eq(c->log_level, LOG_LEVEL_INFO);
@@ -126,6 +131,7 @@ START_TEST(test_every_key)
 	    "  - name: web\n"
 	    "    target: \"[::1]:8080\"\n"
 	    "    remote_port: 0\n"
+	    "    idle_timeout: 90s\n"
 	    "  - name: ssh\n"
 	    "    target: \"localhost:22\"\n"
 	    "    remote_port: 65535\n"
@@ -141,9 +147,13 @@ START_TEST(test_every_key)
 	    "  connect: 1h\n"
 	    "  handshake: 100ms\n"
 	    "  shutdown: 0s\n"
+	    "  stall: 24h\n"
+	    "  half_closed: 0\n"
 	    "limits:\n"
 	    "  stream_window: 16MiB\n"
+	    "  stream_window_max: 16MiB\n"
 	    "  tunnel_window: 1GiB\n"
+	    "  tunnel_buffer: 256KiB\n"
 	    "  max_frame: 1KiB\n"
 	    "  max_streams: 1000000\n"
 	    "log:\n"
@@ -162,7 +172,9 @@ START_TEST(test_every_key)
 	ck_assert_str_eq(cfg_addr_str(&s->target, buf, sizeof(buf)),
 	    "[::1]:8080");
 	ck_assert_uint_eq(s->remote_port, 0);
+	ck_assert_uint_eq(s->idle_timeout_ms, 90000);
 	s = cfg_agent_service(c, "ssh");
+	ck_assert_uint_eq(s->idle_timeout_ms, 0);
 	ck_assert_str_eq(s->target.host, "localhost");
 	ck_assert_uint_eq(s->target.port, 22);
 	ck_assert_uint_eq(s->remote_port, 65535);
@@ -174,8 +186,12 @@ START_TEST(test_every_key)
 	ck_assert_uint_eq(c->connect_timeout_ms, 3600000);
 	ck_assert_uint_eq(c->handshake_timeout_ms, 100);
 	ck_assert_uint_eq(c->shutdown_timeout_ms, 0);
+	ck_assert_uint_eq(c->stall_timeout_ms, 24 * 3600 * 1000);
+	ck_assert_uint_eq(c->half_closed_timeout_ms, 0);
 	ck_assert_uint_eq(c->stream_window, 16 * 1024 * 1024);
+	ck_assert_uint_eq(c->stream_window_max, 16 * 1024 * 1024);
 	ck_assert_uint_eq(c->tunnel_window, 1024 * 1024 * 1024);
+	ck_assert_uint_eq(c->tunnel_buffer, 256 * 1024);
 	ck_assert_uint_eq(c->max_frame, 1024);
 	ck_assert_uint_eq(c->max_streams, 1000000);
 	ck_assert_int_eq(c->log_level, LOG_LEVEL_WARN);
@@ -220,6 +236,7 @@ START_TEST(test_example)
 	ck_assert_str_eq(cfg_addr_str(&s->target, buf, sizeof(buf)),
 	    "127.0.0.1:8080");
 	ck_assert_uint_eq(s->remote_port, 0);
+	ck_assert_uint_eq(s->idle_timeout_ms, 600000);
 	ck_assert_uint_eq(c->reconnect_initial_ms, 1000);
 	ck_assert_uint_eq(c->reconnect_max_ms, 60000);
 	ck_assert_int_eq(c->log_level, LOG_LEVEL_INFO);
@@ -339,6 +356,18 @@ START_TEST(test_value_errors)
 	    "limits.max_frame: 512 out of range 1KiB..1MiB");
 	load_bad(MIN "limits:\n  max_streams: 0\n", ":11:16: "
 	    "limits.max_streams: 0 out of range 1..1000000");
+	load_bad(MIN "limits:\n  tunnel_buffer: 1KiB\n", ":11:18: "
+	    "limits.tunnel_buffer: 1KiB out of range 256KiB..1GiB");
+	load_bad(MIN "limits:\n  stream_window_max: 0\n", ":11:22: "
+	    "limits.stream_window_max: 0 out of range 16KiB..1GiB");
+	load_bad(MIN "timeouts:\n  stall: 2d\n", ":11:10: timeouts.stall: "
+	    "\"2d\" is not a duration (ms, s, m, h)");
+	load_bad(MIN "timeouts:\n  half_closed: 25h\n", ":11:16: "
+	    "timeouts.half_closed: 25h out of range 0..24h");
+	load_bad(MIN "    idle_timeout: 30\n", ":10:19: "
+	    "services[0].idle_timeout: \"30\" needs a unit (ms, s, m, h)");
+	load_bad(MIN "    idle_timeout: [1s]\n", ":10:19: "
+	    "services[0].idle_timeout: expected a duration, not a sequence");
 	load_bad(MIN "log:\n  level: verbose\n", ":11:10: log.level: "
 	    "\"verbose\" is not a log level (error, warn, info, debug)");
 }
@@ -353,6 +382,12 @@ START_TEST(test_cross_key_errors)
 	load_bad(MIN "limits:\n  tunnel_window: 64KiB\n", ":11:18: "
 	    "limits.tunnel_window: 64KiB is smaller than limits.stream_window "
 	    "1MiB");
+	load_bad(MIN "limits:\n  stream_window_max: 64KiB\n", ":11:22: "
+	    "limits.stream_window_max: 64KiB is smaller than "
+	    "limits.stream_window 1MiB");
+	load_bad(MIN "limits:\n  max_frame: 1MiB\n  tunnel_buffer: 512KiB\n",
+	    ":12:18: limits.tunnel_buffer: 512KiB is smaller than "
+	    "limits.max_frame 1MiB");
 	load_bad("id: a\nrelay: \"*:4443\"\ntls: {cert: a, key: b, ca: c}\n"
 	    "services:\n  - {name: a, target: \"h:1\"}\n", ":2:8: relay: the relay "
 	    "address cannot be a wildcard (*)");

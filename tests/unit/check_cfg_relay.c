@@ -80,14 +80,28 @@ START_TEST(test_minimal_defaults)
 	ck_assert_int_eq(cfg_relay_port_allowed(c, "home-nas", 10000), 1);
 	ck_assert_int_eq(cfg_relay_port_allowed(c, "home-nas", 20000), 1);
 	ck_assert_int_eq(cfg_relay_port_allowed(c, "home-nas", 20001), 0);
+	ck_assert_ptr_null(c->port_listed);
+	ck_assert_int_eq(cfg_relay_port_listed(c, 10000), 0);
+	ck_assert_uint_eq(cfg_relay_auto_ports(c, "home-nas"), 4);
+	ck_assert_uint_eq(cfg_relay_port_cap(c, "home-nas"), 16);
 	ck_assert_uint_eq(c->max_streams_per_agent, 4096);
+	ck_assert_uint_eq(c->streams_per_service, 256);
+	ck_assert_uint_eq(c->ports_per_agent, 16);
+	ck_assert_uint_eq(c->auto_ports_per_agent, 4);
 	ck_assert_uint_eq(c->stream_window, 1024 * 1024);
+	ck_assert_uint_eq(c->stream_window_max, 16 * 1024 * 1024);
 	ck_assert_uint_eq(c->tunnel_window, 16 * 1024 * 1024);
+	ck_assert_uint_eq(c->tunnel_buffer, 8 * 1024 * 1024);
 	ck_assert_uint_eq(c->max_frame, 128 * 1024);
 	ck_assert_uint_eq(c->max_agents, 1024);
+	ck_assert_uint_eq(c->handshakes, 64);
+	ck_assert_uint_eq(c->connections_per_source, 32);
 	ck_assert_uint_eq(c->handshake_timeout_ms, 10000);
 	ck_assert_uint_eq(c->shutdown_timeout_ms, 10000);
 	ck_assert_uint_eq(c->port_grace_ms, 60000);
+	ck_assert_uint_eq(c->stall_timeout_ms, 120000);
+	ck_assert_uint_eq(c->half_closed_timeout_ms, 60000);
+	ck_assert_uint_eq(c->idle_timeout_ms, 0);
 	ck_assert_uint_eq(c->ping_interval_ms, 15000);
 	ck_assert_uint_eq(c->ping_misses, 3);
 	ck_assert_int_eq(c->workers, 0);
@@ -121,18 +135,29 @@ START_TEST(test_every_key)
 	    "    ports:\n"
 	    "      - 1\n"
 	    "      - 65535\n"
+	    "    auto: 3\n"
 	    "  banned:\n"
 	    "    ports: []\n"
 	    "limits:\n"
 	    "  max_streams_per_agent: 1\n"
+	    "  streams_per_service: 1\n"
+	    "  ports_per_agent: 65535\n"
+	    "  auto_ports_per_agent: 0\n"
 	    "  stream_window: 16KiB\n"
+	    "  stream_window_max: 1GiB\n"
 	    "  tunnel_window: 16KiB\n"
+	    "  tunnel_buffer: 1MiB\n"
 	    "  max_frame: 1MiB\n"
 	    "  max_agents: 100000\n"
+	    "  handshakes: 1\n"
+	    "  connections_per_source: 0\n"
 	    "timeouts:\n"
 	    "  handshake: 500ms\n"
 	    "  shutdown: 0\n"
 	    "  port_grace: 1h\n"
+	    "  stall: 0\n"
+	    "  half_closed: 24h\n"
+	    "  idle: 5m\n"
 	    "keepalive:\n"
 	    "  interval: 5m\n"
 	    "  misses: 100\n"
@@ -155,29 +180,56 @@ START_TEST(test_every_key)
 	ck_assert_uint_eq(p->nports, 2);
 	ck_assert_uint_eq(p->ports[0], 10445);
 	ck_assert_uint_eq(p->ports[1], 10080);
+	ck_assert_uint_eq(p->auto_ports, 0);
 	p = cfg_relay_policy(c, "office.pc_2");
 	ck_assert_ptr_nonnull(p);
 	ck_assert_uint_eq(p->nports, 2);
 	ck_assert_uint_eq(p->ports[0], 1);
 	ck_assert_uint_eq(p->ports[1], 65535);
+	ck_assert_uint_eq(p->auto_ports, 3);
 	p = cfg_relay_policy(c, "banned");
 	ck_assert_ptr_nonnull(p);
 	ck_assert_uint_eq(p->nports, 0);
 	ck_assert_ptr_null(cfg_relay_policy(c, "home"));
-	/* A listed identity claims only its ports, others the range. */
+	/* A listed identity claims only its ports, others the range but
+	 * not a port listed for someone else. */
 	ck_assert_int_eq(cfg_relay_port_allowed(c, "home-nas", 10445), 1);
 	ck_assert_int_eq(cfg_relay_port_allowed(c, "home-nas", 10446), 0);
 	ck_assert_int_eq(cfg_relay_port_allowed(c, "banned", 10445), 0);
 	ck_assert_int_eq(cfg_relay_port_allowed(c, "home", 10446), 1);
-	ck_assert_int_eq(cfg_relay_port_allowed(c, "home", 1), 1);
+	ck_assert_int_eq(cfg_relay_port_allowed(c, "home", 2), 1);
+	ck_assert_int_eq(cfg_relay_port_allowed(c, "home", 1), 0);
+	ck_assert_int_eq(cfg_relay_port_allowed(c, "home", 10445), 0);
+	ck_assert_int_eq(cfg_relay_port_listed(c, 1), 1);
+	ck_assert_int_eq(cfg_relay_port_listed(c, 10080), 1);
+	ck_assert_int_eq(cfg_relay_port_listed(c, 2), 0);
+	/* Grants: auto ports and the total of a listed identity come from
+	 * its entry, the others' from limits. */
+	ck_assert_uint_eq(cfg_relay_auto_ports(c, "home-nas"), 0);
+	ck_assert_uint_eq(cfg_relay_port_cap(c, "home-nas"), 2);
+	ck_assert_uint_eq(cfg_relay_auto_ports(c, "office.pc_2"), 3);
+	ck_assert_uint_eq(cfg_relay_port_cap(c, "office.pc_2"), 5);
+	ck_assert_uint_eq(cfg_relay_port_cap(c, "banned"), 0);
+	ck_assert_uint_eq(cfg_relay_auto_ports(c, "home"), 0);
+	ck_assert_uint_eq(cfg_relay_port_cap(c, "home"), 65535);
 	ck_assert_uint_eq(c->max_streams_per_agent, 1);
+	ck_assert_uint_eq(c->streams_per_service, 1);
+	ck_assert_uint_eq(c->ports_per_agent, 65535);
+	ck_assert_uint_eq(c->auto_ports_per_agent, 0);
 	ck_assert_uint_eq(c->stream_window, 16384);
+	ck_assert_uint_eq(c->stream_window_max, 1024 * 1024 * 1024);
 	ck_assert_uint_eq(c->tunnel_window, 16384);
+	ck_assert_uint_eq(c->tunnel_buffer, 1048576);
 	ck_assert_uint_eq(c->max_frame, 1048576);
 	ck_assert_uint_eq(c->max_agents, 100000);
+	ck_assert_uint_eq(c->handshakes, 1);
+	ck_assert_uint_eq(c->connections_per_source, 0);
 	ck_assert_uint_eq(c->handshake_timeout_ms, 500);
 	ck_assert_uint_eq(c->shutdown_timeout_ms, 0);
 	ck_assert_uint_eq(c->port_grace_ms, 3600000);
+	ck_assert_uint_eq(c->stall_timeout_ms, 0);
+	ck_assert_uint_eq(c->half_closed_timeout_ms, 24 * 3600 * 1000);
+	ck_assert_uint_eq(c->idle_timeout_ms, 300000);
 	ck_assert_uint_eq(c->ping_interval_ms, 300000);
 	ck_assert_uint_eq(c->ping_misses, 100);
 	ck_assert_int_eq(c->workers, 64);
@@ -230,6 +282,8 @@ START_TEST(test_example)
 	ck_assert_uint_eq(p->nports, 2);
 	ck_assert_uint_eq(p->ports[0], 10445);
 	ck_assert_uint_eq(p->ports[1], 10080);
+	/* With config/agent.yaml: smb by number, web picked by the relay. */
+	ck_assert_uint_eq(p->auto_ports, 1);
 	ck_assert_uint_eq(c->max_streams_per_agent, 4096);
 	ck_assert_uint_eq(c->stream_window, 1024 * 1024);
 	ck_assert_uint_eq(c->tunnel_window, 16 * 1024 * 1024);
@@ -385,6 +439,28 @@ START_TEST(test_value_errors)
 	    "99999999999999999999 out of range 1..1000000");
 	load_bad(MIN "limits:\n  max_agents: -1\n", ":9:15: "
 	    "limits.max_agents: \"-1\" is not a number");
+	load_bad(MIN "limits:\n  tunnel_buffer: 255KiB\n", ":9:18: "
+	    "limits.tunnel_buffer: 255KiB out of range 256KiB..1GiB");
+	load_bad(MIN "limits:\n  stream_window_max: 2GiB\n", ":9:22: "
+	    "limits.stream_window_max: 2GiB out of range 16KiB..1GiB");
+	load_bad(MIN "limits:\n  streams_per_service: 0\n", ":9:24: "
+	    "limits.streams_per_service: 0 out of range 1..1000000");
+	load_bad(MIN "limits:\n  handshakes: 0\n", ":9:15: "
+	    "limits.handshakes: 0 out of range 1..100000");
+	load_bad(MIN "limits:\n  connections_per_source: -1\n", ":9:27: "
+	    "limits.connections_per_source: \"-1\" is not a number");
+	load_bad(MIN "limits:\n  ports_per_agent: 65536\n", ":9:20: "
+	    "limits.ports_per_agent: 65536 out of range 0..65535");
+	load_bad(MIN "limits:\n  auto_ports_per_agent: many\n", ":9:25: "
+	    "limits.auto_ports_per_agent: \"many\" is not a number");
+	load_bad(MIN "agents:\n  a:\n    ports: []\n    auto: 70000\n",
+	    ":11:11: agents.a.auto: 70000 out of range 0..65535");
+	load_bad(MIN "timeouts:\n  stall: 25h\n", ":9:10: timeouts.stall: "
+	    "25h out of range 0..24h");
+	load_bad(MIN "timeouts:\n  half_closed: 60\n", ":9:16: "
+	    "timeouts.half_closed: \"60\" needs a unit (ms, s, m, h)");
+	load_bad(MIN "timeouts:\n  idle: forever\n", ":9:9: timeouts.idle: "
+	    "\"forever\" is not a duration (ms, s, m, h)");
 	load_bad(MIN "keepalive:\n  misses: 0\n", ":9:11: keepalive.misses: "
 	    "0 out of range 1..100");
 	load_bad(MIN "keepalive:\n  misses: 101\n", ":9:11: "
@@ -422,6 +498,49 @@ START_TEST(test_cross_key_errors)
 	load_bad(MIN "limits:\n  stream_window: 1MiB\n  tunnel_window: 512KiB\n",
 	    ":10:18: limits.tunnel_window: 512KiB is smaller than "
 	    "limits.stream_window 1MiB");
+	/* Against a default, the default is quoted in its own syntax. */
+	load_bad(MIN "limits:\n  stream_window_max: 512KiB\n",
+	    ":9:22: limits.stream_window_max: 512KiB is smaller than "
+	    "limits.stream_window 1MiB");
+	load_bad(MIN "limits:\n  stream_window: 2MiB\n"
+	    "  stream_window_max: 1MiB\n",
+	    ":10:22: limits.stream_window_max: 1MiB is smaller than "
+	    "limits.stream_window 2MiB");
+	load_bad(MIN "limits:\n  max_frame: 1MiB\n  tunnel_buffer: 512KiB\n",
+	    ":10:18: limits.tunnel_buffer: 512KiB is smaller than "
+	    "limits.max_frame 1MiB");
+	load_bad(MIN "limits:\n  streams_per_service: 5000\n",
+	    ":9:24: limits.streams_per_service: 5000 is greater than "
+	    "limits.max_streams_per_agent 4096");
+	load_bad(MIN "limits:\n  max_streams_per_agent: 100\n"
+	    "  streams_per_service: 200\n",
+	    ":10:24: limits.streams_per_service: 200 is greater than "
+	    "limits.max_streams_per_agent 100");
+	load_bad(MIN "limits:\n  auto_ports_per_agent: 5\n"
+	    "  ports_per_agent: 2\n",
+	    ":9:25: limits.auto_ports_per_agent: 5 is greater than "
+	    "limits.ports_per_agent 2");
+	load_bad(MIN "limits:\n  auto_ports_per_agent: 17\n",
+	    ":9:25: limits.auto_ports_per_agent: 17 is greater than "
+	    "limits.ports_per_agent 16");
+}
+END_TEST
+
+/* A default never contradicts a smaller value the file sets: files that
+ * set only the older keys keep loading. */
+START_TEST(test_defaults_give_way)
+{
+	struct relay_config *c;
+
+	c = load_ok(MIN "limits:\n  max_streams_per_agent: 100\n"
+	    "  ports_per_agent: 2\n");
+	ck_assert_uint_eq(c->streams_per_service, 100);
+	ck_assert_uint_eq(c->auto_ports_per_agent, 2);
+	cfg_relay_free(c);
+	c = load_ok(MIN "limits:\n  ports_per_agent: 0\n");
+	ck_assert_uint_eq(c->auto_ports_per_agent, 0);
+	ck_assert_uint_eq(cfg_relay_port_cap(c, "anyone"), 0);
+	cfg_relay_free(c);
 }
 END_TEST
 
@@ -517,6 +636,7 @@ cfg_relay_suite(void)
 	tcase_add_test(tc, test_structure_errors);
 	tcase_add_test(tc, test_value_errors);
 	tcase_add_test(tc, test_cross_key_errors);
+	tcase_add_test(tc, test_defaults_give_way);
 	tcase_add_test(tc, test_file_errors);
 	tcase_add_test(tc, test_relative_path);
 	tcase_add_test(tc, test_parse_memory);

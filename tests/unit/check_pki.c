@@ -415,6 +415,23 @@ START_TEST(test_init_force)
 }
 END_TEST
 
+/* A leaf, never a CA: basicConstraints critical CA:FALSE, no certSign. */
+static void
+assert_leaf(X509 *x)
+{
+	BASIC_CONSTRAINTS *bc;
+	int crit = -1;
+
+	bc = X509_get_ext_d2i(x, NID_basic_constraints, &crit, NULL);
+	ck_assert_ptr_nonnull(bc);
+	ck_assert_int_eq(bc->ca, 0);
+	ck_assert_int_eq(crit, 1);
+	BASIC_CONSTRAINTS_free(bc);
+	ck_assert_int_eq(X509_get_extension_flags(x) & EXFLAG_CA, 0);
+	ck_assert_int_eq(X509_check_ca(x), 0);
+	ck_assert_int_eq(X509_get_key_usage(x) & KU_KEY_CERT_SIGN, 0);
+}
+
 START_TEST(test_issue_agent)
 {
 	struct pki_issued a;
@@ -433,7 +450,7 @@ START_TEST(test_issue_agent)
 	X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, p,
 	    sizeof(p));
 	ck_assert_str_eq(p, "home-nas");
-	ck_assert_int_eq(X509_check_ca(x), 0);
+	assert_leaf(x);
 	ck_assert_int_eq(X509_get_extended_key_usage(x), XKU_SSL_CLIENT);
 	ck_assert_int_eq(X509_get_key_usage(x), KU_DIGITAL_SIGNATURE);
 	ck_assert_int_eq(X509_check_purpose(x, X509_PURPOSE_SSL_CLIENT, 0), 1);
@@ -469,6 +486,7 @@ START_TEST(test_issue_relay)
 	issue_ok("relay.example.com", PKI_ROLE_RELAY, sans, 5, &a);
 	ck_assert_int_eq(verifies(a.crt, NULL), 1);
 	x = load_cert(a.crt);
+	assert_leaf(x);
 	ck_assert_int_eq(X509_get_extended_key_usage(x), XKU_SSL_SERVER);
 	ck_assert_int_eq(X509_get_key_usage(x), KU_DIGITAL_SIGNATURE);
 	ck_assert_int_eq(X509_check_purpose(x, X509_PURPOSE_SSL_SERVER, 0), 1);

@@ -2,8 +2,9 @@
  * check_tls.c — the TLS policy of common/io/tls.c, with real certificates from
  * the pki library and real handshakes over an in-memory BIO pair: TLS 1.3
  * only, the client certificate required and checked (CA, expiry, CRL,
- * purpose), the relay's host name checked, the CN extracted, key file modes
- * enforced.
+ * purpose, a CA certificate posing as a leaf, in both directions), the
+ * relay's host name checked, the CN extracted, key file modes enforced, and
+ * a running tunnel's certificate re-checked against a new CRL.
  */
 #include <sys/stat.h>
 
@@ -14,9 +15,12 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "pki.h"
+#include "pki_x509.h"
 #include "tls.h"
 #include "tlstest.h"
 
@@ -42,6 +46,76 @@ static void
 teardown(void)
 {
 	tlstest_rm(dir);
+}
+
+/*
+ * A certificate the CA of folder ca signs with basicConstraints CA:TRUE but
+ * otherwise fit for role (EKU, key usage, the relay's SANs): what a CA that
+ * signs too liberally, or a stolen intermediate, would present.  Written to
+ * ca/cn.crt and ca/cn.key (0600) so tlstest_ctx() loads it.
+ */
+static void
+mint_ca_leaf(const char *cn, enum pki_role role)
+{
+	const char *sans[] = { "DNS:relay.test", "IP:127.0.0.1" };
+	char path[600], hex[64], err[512];
+	ASN1_INTEGER *serial;
+	EVP_PKEY *cakey, *key;
+	X509 *cacrt, *x;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/ca.crt", ca);
+	ck_assert_ptr_nonnull(cacrt = pki_x509_read_cert(path, err,
+	    sizeof(err)));
+	snprintf(path, sizeof(path), "%s/ca.key", ca);
+	ck_assert_ptr_nonnull(cakey = pki_x509_read_key(path, err,
+	    sizeof(err)));
+	ck_assert_ptr_nonnull(key = pki_x509_keygen(err, sizeof(err)));
+	ck_assert_ptr_nonnull(serial = pki_x509_serial(NULL, hex, sizeof(hex),
+	    err, sizeof(err)));
+	ck_assert_ptr_nonnull(x = pki_x509_cert(cn, key, cacrt, serial, 30, 0,
+	    err, sizeof(err)));
+	ck_assert_int_eq(pki_x509_ext(x, cacrt, NID_basic_constraints,
+	    "critical,CA:TRUE", err, sizeof(err)), PKI_OK);
+	ck_assert_int_eq(pki_x509_ext(x, cacrt, NID_key_usage,
+	    "critical,digitalSignature,keyCertSign", err, sizeof(err)), PKI_OK);
+	ck_assert_int_eq(pki_x509_ext(x, cacrt, NID_ext_key_usage,
+	    role == PKI_ROLE_RELAY ? "serverAuth" : "clientAuth", err,
+	    sizeof(err)), PKI_OK);
+	if (role == PKI_ROLE_RELAY)
+		ck_assert_int_eq(pki_x509_sans(x, cn, sans, 2, err,
+		    sizeof(err)), PKI_OK);
+	ck_assert_int_gt(X509_sign(x, cakey, EVP_sha256()), 0);
+	ck_assert_int_eq(X509_check_ca(x), 1);
+
+	snprintf(path, sizeof(path), "%s/%s.key", ca, cn);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	ck_assert_int_eq(fchmod(fileno(f), 0600), 0);
+	ck_assert_int_eq(PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL,
+	    NULL), 1);
+	ck_assert_int_eq(fclose(f), 0);
+	snprintf(path, sizeof(path), "%s/%s.crt", ca, cn);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	ck_assert_int_eq(PEM_write_X509(f, x), 1);
+	ck_assert_int_eq(fclose(f), 0);
+	X509_free(x);
+	X509_free(cacrt);
+	ASN1_INTEGER_free(serial);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(cakey);
+}
+
+/* The certificate in ca/name.crt. */
+static X509 *
+cert_of(const char *d, const char *name)
+{
+	char path[600], err[512];
+	X509 *x;
+
+	snprintf(path, sizeof(path), "%s/%s.crt", d, name);
+	x = pki_x509_read_cert(path, err, sizeof(err));
+	ck_assert_msg(x != NULL, "%s", err);
+	return x;
 }
 
 /* Drive both ends; 0 = both done, 1 = the server failed, 2 = the client
@@ -190,6 +264,111 @@ START_TEST(test_host_name)
 }
 END_TEST
 
+/* An agent certificate with CA:TRUE, signed by the right CA, fit for
+ * clientAuth: the relay refuses it and says why. */
+START_TEST(test_agent_ca_leaf)
+{
+	mint_ca_leaf("caagent", PKI_ROLE_AGENT);
+	refused(ca, "caagent", TLS_ROLE_AGENT, "relay.test", 1,
+	    TLS_LEAF_CA_REASON);
+}
+END_TEST
+
+/* The same for the relay's certificate, at the agent. */
+START_TEST(test_relay_ca_leaf)
+{
+	SSL_CTX *r, *a;
+	char cn[65], why[256];
+
+	mint_ca_leaf("carelay", PKI_ROLE_RELAY);
+	r = tlstest_ctx(TLS_ROLE_RELAY, ca, ca, "carelay", crl);
+	a = tlstest_ctx(TLS_ROLE_AGENT, ca, ca, "home", NULL);
+	ck_assert_int_eq(handshake(r, a, "relay.test", cn, sizeof(cn), why,
+	    sizeof(why)), 2);
+	ck_assert_str_eq(why, TLS_LEAF_CA_REASON);
+	SSL_CTX_free(r);
+	SSL_CTX_free(a);
+}
+END_TEST
+
+/* SIGHUP: a running tunnel's certificate against the new configuration. */
+START_TEST(test_still_valid)
+{
+	char newcrl[600], why[256], err[512];
+	SSL_CTX *before, *after, *a;
+	X509 *late, *cacrt;
+	STACK_OF(X509) *chain;
+
+	tlstest_issue(ca, "late", PKI_ROLE_AGENT, 30, 0);
+	before = tlstest_ctx(TLS_ROLE_RELAY, ca, ca, "relay.test", crl);
+	late = cert_of(ca, "late");
+	why[0] = '\0';
+	ck_assert_int_eq(tls_cert_still_valid(before, late, NULL, why,
+	    sizeof(why)), 1);
+	ck_assert_str_eq(why, "");
+	/* A chain that carries the CA as well changes nothing. */
+	cacrt = cert_of(ca, "ca");
+	ck_assert_ptr_nonnull(chain = sk_X509_new_null());
+	ck_assert_int_gt(sk_X509_push(chain, cacrt), 0);
+	ck_assert_int_eq(tls_cert_still_valid(before, late, chain, why,
+	    sizeof(why)), 1);
+
+	/* Revoked and a new CRL published: the new context refuses it, the
+	 * old one (loaded before) still accepts it. */
+	ck_assert_int_eq(pki_revoke(ca, "late", NULL, NULL, NULL, err,
+	    sizeof(err)), PKI_OK);
+	ck_assert_int_eq(pki_crl(ca, 30, NULL, NULL, err, sizeof(err)),
+	    PKI_OK);
+	snprintf(newcrl, sizeof(newcrl), "%s/ca.crl", ca);
+	after = tlstest_ctx(TLS_ROLE_RELAY, ca, ca, "relay.test", newcrl);
+	ck_assert_int_eq(tls_cert_still_valid(after, late, chain, why,
+	    sizeof(why)), 0);
+	ck_assert_str_eq(why, "certificate revoked");
+	ck_assert_int_eq(tls_cert_still_valid(before, late, NULL, why,
+	    sizeof(why)), 1);
+	X509_free(late);
+
+	/* Expired since, another CA, a CA posing as a leaf, none at all. */
+	late = cert_of(ca, "old");
+	ck_assert_int_eq(tls_cert_still_valid(after, late, NULL, why,
+	    sizeof(why)), 0);
+	ck_assert_str_eq(why, "certificate has expired");
+	X509_free(late);
+	late = cert_of(other, "stranger");
+	ck_assert_int_eq(tls_cert_still_valid(after, late, NULL, why,
+	    sizeof(why)), 0);
+	ck_assert_str_eq(why, "unable to get local issuer certificate");
+	X509_free(late);
+	mint_ca_leaf("caagent2", PKI_ROLE_AGENT);
+	late = cert_of(ca, "caagent2");
+	ck_assert_int_eq(tls_cert_still_valid(after, late, NULL, why,
+	    sizeof(why)), 0);
+	ck_assert_str_eq(why, TLS_LEAF_CA_REASON);
+	X509_free(late);
+	ck_assert_int_eq(tls_cert_still_valid(after, NULL, NULL, why,
+	    sizeof(why)), 0);
+	ck_assert_str_eq(why, "no peer certificate");
+	/* The purpose is the role's: the relay's own certificate is no
+	 * agent's. */
+	late = cert_of(ca, "relay.test");
+	ck_assert_int_eq(tls_cert_still_valid(after, late, NULL, why,
+	    sizeof(why)), 0);
+	ck_assert_str_eq(why, "unsuitable certificate purpose");
+	X509_free(late);
+	/* And at the agent, the relay's certificate verifies. */
+	a = tlstest_ctx(TLS_ROLE_AGENT, ca, ca, "home", NULL);
+	late = cert_of(ca, "relay.test");
+	ck_assert_int_eq(tls_cert_still_valid(a, late, NULL, why,
+	    sizeof(why)), 1);
+	X509_free(late);
+
+	sk_X509_pop_free(chain, X509_free);
+	SSL_CTX_free(a);
+	SSL_CTX_free(before);
+	SSL_CTX_free(after);
+}
+END_TEST
+
 START_TEST(test_no_client_cert)
 {
 	SSL_CTX *r = tlstest_ctx(TLS_ROLE_RELAY, ca, ca, "relay.test", NULL);
@@ -282,6 +461,9 @@ tls_suite(void)
 	tcase_add_test(tc, test_expired);
 	tcase_add_test(tc, test_wrong_purpose);
 	tcase_add_test(tc, test_host_name);
+	tcase_add_test(tc, test_agent_ca_leaf);
+	tcase_add_test(tc, test_relay_ca_leaf);
+	tcase_add_test(tc, test_still_valid);
 	tcase_add_test(tc, test_no_client_cert);
 	tcase_add_test(tc, test_tls12_refused);
 	tcase_add_test(tc, test_key_mode);
