@@ -37,7 +37,8 @@ helper_port busy >/dev/null
 
 relay_conf "$T/relay.yaml" "agents:
   good:
-    ports: [$((PUB_LO + 1)), $BUSY]"
+    ports: [$((PUB_LO + 1)), $BUSY]
+    auto: 1"
 start_relay relay "$T/relay.yaml"
 
 web=$(svc_yaml web "$WEB")
