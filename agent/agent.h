@@ -62,6 +62,7 @@ struct agent_stream {
 	uint32_t		 sid;
 	char			 service[CFG_NAME_MAX + 1];
 	char			 target[CFG_HOST_MAX + 16];
+	uint64_t		 idle_ms;	/* the service's idle_timeout */
 	int			 fd;	/* numeric target: connecting, or -1 */
 	struct event		*wait;	/* its connect in progress */
 	struct bufferevent	*resolve; /* host-name target: resolving and

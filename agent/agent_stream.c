@@ -85,7 +85,7 @@ agent_stream_connected(struct agent_stream *s, int fd, int read_now)
 
 	snprintf(label, sizeof(label), "%s stream %u", s->service, s->sid);
 	if (tunnel_stream_accept(s->at->tun, s->sid, fd, label, NULL,
-	    read_now) == 0)
+	    read_now, s->idle_ms) == 0)
 		log_debug("stream", "%s: connected to %s", label, s->target);
 	agent_stream_dead(s);
 }
@@ -253,6 +253,7 @@ agent_stream_open(struct agent_tunnel *at, uint32_t sid, const char *service)
 	s->sid = sid;
 	s->fd = -1;
 	snprintf(s->service, sizeof(s->service), "%s", svc->name);
+	s->idle_ms = svc->idle_timeout_ms;
 	cfg_addr_str(&svc->target, s->target, sizeof(s->target));
 	TAILQ_INSERT_TAIL(&at->streams, s, entry);
 	tv.tv_sec = (time_t)(a->cfg->connect_timeout_ms / 1000);

@@ -152,6 +152,8 @@ agent_tunnel_settings(const struct agent_config *cfg,
 	s->ping_misses = cfg->ping_misses;
 	s->shutdown_ms = cfg->shutdown_timeout_ms;
 	s->close_wait_ms = AGENT_CLOSE_WAIT_MS;
+	s->deadlines.stall_ms = cfg->stall_timeout_ms;
+	s->deadlines.half_closed_ms = cfg->half_closed_timeout_ms;
 }
 
 /* TCP is up: the socket and the SSL go to a tunnel, which starts the

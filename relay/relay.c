@@ -111,6 +111,7 @@ relay_reload(struct relay *r)
 	struct relay_config *cfg = NULL;
 	struct relay_conf *c = NULL, *old = NULL;
 	char err[512], a[300], b[300];
+	int i;
 
 	if (cfg_relay_load(r->path, &cfg, err, sizeof(err)) != 0)
 		goto fail;
@@ -128,6 +129,9 @@ relay_reload(struct relay *r)
 		    "restart; still listening on %s", a);
 	log_set_level(c->cfg->log_level);
 	log_info("relay", "configuration reloaded from %s", r->path);
+	/* Connected tunnels answer to the new CRL and policy too. */
+	for (i = 0; i < r->nworkers; i++)
+		relay_worker_recheck(r->workers[i]);
 	goto out;
 fail:
 	log_warnx("relay", "reload failed, keeping the old configuration: %s",
@@ -137,6 +141,34 @@ out:
 	relay_conf_put(old);
 }
 
+/* Handshakes in progress are capped (limits.handshakes), as sshd's
+ * MaxStartups does: a burst of connections that never finish their TLS
+ * handshake must not hold every descriptor and all the CPU.  Beyond the cap
+ * a new connection is closed at once; the refusals are logged once per
+ * second with a count. */
+static int
+relay_handshake_full(struct relay *r, struct sockaddr *sa, char *who,
+    size_t len)
+{
+	struct relay_conf *conf = relay_conf_get(r);
+	unsigned limit = conf->cfg->handshakes;
+	uint64_t now = relay_now_ms();
+
+	relay_conf_put(conf);
+	if (limit == 0 || (unsigned)atomic_load(&r->handshaking) < limit)
+		return 0;
+	if (now - r->hs_refuse_log_ms >= 1000) {
+		relay_addr_str(sa, who, len);
+		log_warnx("relay", "refusing %s: %u TLS handshakes in progress "
+		    "(limits.handshakes)%s", who, limit,
+		    r->hs_refuse_quiet > 0 ? "; more refused before it" : "");
+		r->hs_refuse_log_ms = now;
+		r->hs_refuse_quiet = 0;
+	} else
+		r->hs_refuse_quiet++;
+	return 1;
+}
+
 static void
 relay_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -144,10 +176,13 @@ relay_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	struct relay *r = arg;
 	struct relay_cmd *cmd;
 	struct relay_worker *w;
+	char who[80];
 
 	(void)lev;
-	if (r->stopping || (cmd = calloc(1, sizeof(*cmd))) == NULL)
+	if (r->stopping || relay_handshake_full(r, sa, who, sizeof(who)) ||
+	    (cmd = calloc(1, sizeof(*cmd))) == NULL)
 		goto fail;
+	atomic_fetch_add(&r->handshaking, 1);	/* the tunnel gives it back */
 	cmd->type = RELAY_CMD_CONN;
 	cmd->fd = (int)fd;
 	if ((size_t)salen <= sizeof(cmd->ss))
@@ -271,6 +306,7 @@ relay_new(struct relay_config *cfg, const char *path)
 	pthread_mutex_init(&r->lock, NULL);
 	r->path = path;
 	atomic_init(&r->next_gen, 1);
+	atomic_init(&r->handshaking, 0);
 	if ((r->conf = relay_conf_new(cfg, err, sizeof(err))) == NULL) {
 		log_warnx("relay", "%s", err);
 		goto out;

@@ -30,6 +30,7 @@
 #include <openssl/ssl.h>
 
 #include "cfg_relay.h"
+#include "mux.h"
 
 #ifndef TAILQ_FOREACH_SAFE	/* glibc's sys/queue.h lacks it */
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
@@ -45,6 +46,7 @@ struct evbuffer;
 struct mux;
 struct registry;
 struct tunnel;
+struct public_src;
 struct relay_worker;
 
 /* accept(2) failing (EMFILE...): pause the listener this long instead of
@@ -70,6 +72,9 @@ struct relay {
 	struct relay_conf	*conf;
 	struct registry		*reg;
 	atomic_uint_fast64_t	 next_gen;
+	atomic_int		 handshaking;	/* tunnels not yet READY */
+	uint64_t		 hs_refuse_log_ms;	/* main thread only */
+	unsigned		 hs_refuse_quiet;
 	struct event_base	*base;		/* main thread */
 	struct evconnlistener	*listener;
 	struct event		*listen_pause;	/* accept(2) failing */
@@ -117,6 +122,7 @@ struct relay_worker {
 	TAILQ_HEAD(, relay_cmd)	 cmds;
 	struct relay_tunnels	 tunnels;
 	atomic_int		 stop;		/* relay_worker_stop() asked */
+	atomic_int		 recheck;	/* relay_worker_recheck() asked */
 	int			 stopping;
 };
 
@@ -128,6 +134,9 @@ void	relay_worker_post(struct relay_worker *w, struct relay_cmd *cmd);
 /* Drain every tunnel, then end the thread (any thread; never fails, so a
  * stopping relay needs no memory). */
 void	relay_worker_stop(struct relay_worker *w);
+/* The configuration was reloaded: re-check every tunnel against it (any
+ * thread; never fails). */
+void	relay_worker_recheck(struct relay_worker *w);
 void	relay_worker_join(struct relay_worker *w);
 void	relay_worker_free(struct relay_worker *w);	/* accepts NULL */
 void	relay_worker_gc(struct relay_worker *w);	/* schedule a gc pass */
@@ -147,9 +156,20 @@ struct public_svc {
 	unsigned		 picks;	/* automatic ports found in use */
 	uint64_t		 rebind_until;	/* retry the bind until then */
 	unsigned		 nstreams;	/* open streams (pumps tagged) */
+	TAILQ_HEAD(, public_src) srcs;	/* their source addresses */
+	uint64_t		 refuse_log_ms;	/* last refusal logged */
+	unsigned		 refuse_quiet;	/* refusals since, not logged */
 	int			 gone;	/* withdrawn: freed with its last stream */
 };
 TAILQ_HEAD(public_svcs, public_svc);
+
+/* One source address with streams open on a service (the streams' tag). */
+struct public_src {
+	TAILQ_ENTRY(public_src)	 entry;
+	struct public_svc	*svc;
+	struct mux_peer		 addr;	/* port 0: the address alone */
+	unsigned		 n;	/* its open streams */
+};
 
 /* One agent's tunnel on a worker: the common tunnel (common/io/tunnel.h)
  * plus what only the relay knows: the verified identity, the registry
@@ -165,6 +185,7 @@ struct relay_tunnel {
 	struct public_svcs	 svcs;
 	int			 attached;	/* in the registry */
 	int			 refused;	/* the refusal was logged */
+	int			 handshaking;	/* counted in relay->handshaking */
 	int			 dead;		/* waiting for the worker's gc */
 };
 
@@ -178,13 +199,20 @@ void	relay_tunnel_drain(struct relay_tunnel *rt, uint32_t code,
 void	relay_tunnel_free(struct relay_tunnel *rt);
 /* The tunnel's name in log lines: its identity once known. */
 const char *relay_tunnel_name(const struct relay_tunnel *rt);
+/* After a reload: a certificate the new CRL or CA no longer accepts ends
+ * the tunnel (GOAWAY AUTH); ports the new policy no longer grants are
+ * unbound. */
+void	relay_tunnel_recheck(struct relay_tunnel *rt);
 
 /* relay_stream.c */
 /* A stream for a new public connection on svc (takes fd): authorisation
- * re-checked under the current policy, the stream caps, then the tunnel
- * opens it; refused connections are reset. */
+ * re-checked under the current policy, the stream caps (per agent, per
+ * service, per source address), then the tunnel opens it; refused
+ * connections are reset, and logged once per burst. */
 void	relay_stream_open(struct relay_tunnel *rt, struct public_svc *svc,
 	    int fd, const struct sockaddr *client);
+/* A stream ended: its source's count drops (src is the stream's tag). */
+void	relay_stream_gone(struct relay_tunnel *rt, struct public_src *src);
 
 /* relay_public.c */
 void	relay_public_register(struct relay_tunnel *rt, const char *name,
@@ -195,6 +223,9 @@ void	relay_public_close_all(struct relay_tunnel *rt);
 /* A stream of svc ended (svc may be freed). */
 void	relay_public_stream_gone(struct relay_tunnel *rt,
 	    struct public_svc *svc);
+/* The new policy no longer grants port: unbind it and tell the agent. */
+void	relay_public_revoke(struct relay_tunnel *rt, uint16_t port,
+	    uint32_t code, const char *text);
 /* Free every service, listening or withdrawn (the tunnel is freed). */
 void	relay_public_free_all(struct relay_tunnel *rt);
 

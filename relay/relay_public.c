@@ -57,8 +57,14 @@ relay_public_resume_cb(evutil_socket_t fd, short what, void *arg)
 static void
 relay_public_svc_free(struct public_svc *svc)
 {
+	struct public_src *src;
+
 	if (svc == NULL)
 		return;
+	while ((src = TAILQ_FIRST(&svc->srcs)) != NULL) {
+		TAILQ_REMOVE(&svc->srcs, src, entry);
+		free(src);
+	}
 	if (svc->lev != NULL)
 		event_free(svc->lev);
 	if (svc->pause != NULL)
@@ -300,6 +306,7 @@ relay_public_register(struct relay_tunnel *rt, const char *name, uint16_t want)
 	svc->rt = rt;
 	svc->fd = -1;
 	svc->want = want;
+	TAILQ_INIT(&svc->srcs);
 	svc->binding = 1;
 	svc->rebind_until = relay_now_ms() + RELAY_PUBLIC_REBIND_MS;
 	snprintf(svc->name, sizeof(svc->name), "%s", name);
@@ -346,6 +353,25 @@ relay_public_unregister(struct relay_tunnel *rt, const char *name)
 		registry_release(rt->w->relay->reg, svc->port, rt->gen);
 	log_info("tunnel", "%s: service %s withdrawn (port %u)",
 	    relay_tunnel_name(rt), sname, svc->port);
+	relay_public_withdraw(rt, svc);
+}
+
+void
+relay_public_revoke(struct relay_tunnel *rt, uint16_t port, uint32_t code,
+    const char *text)
+{
+	struct public_svc *svc;
+
+	TAILQ_FOREACH(svc, &rt->svcs, entry)
+		if (!svc->gone && svc->port == port)
+			break;
+	if (svc == NULL)
+		return;
+	log_warnx("tunnel", "%s: service %s (port %u) withdrawn by the new "
+	    "configuration: %s", relay_tunnel_name(rt), svc->name, port, text);
+	relay_public_reply_err(rt, svc->name, code, text);
+	if (!svc->binding)
+		registry_release(rt->w->relay->reg, svc->port, rt->gen);
 	relay_public_withdraw(rt, svc);
 }
 

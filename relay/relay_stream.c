@@ -39,11 +39,49 @@ relay_stream_peer(const struct sockaddr *sa, struct mux_peer *mp)
 	}
 }
 
+/* Refusals are logged once per burst: the first at once, the rest of the
+ * following second as a count with the next line. */
+#define RELAY_STREAM_REFUSE_LOG_MS	1000
+
+static void
+relay_stream_log_refusal(struct public_svc *svc, const char *who,
+    const char *text)
+{
+	uint64_t now = relay_now_ms();
+
+	if (svc->refuse_log_ms != 0 &&
+	    now - svc->refuse_log_ms < RELAY_STREAM_REFUSE_LOG_MS) {
+		svc->refuse_quiet++;
+		return;
+	}
+	if (svc->refuse_quiet > 0)
+		log_info("public", "%s:%u: connection from %s refused: %s "
+		    "(and %u more refused before it)", svc->name, svc->port,
+		    who, text, svc->refuse_quiet);
+	else
+		log_info("public", "%s:%u: connection from %s refused: %s",
+		    svc->name, svc->port, who, text);
+	svc->refuse_log_ms = now;
+	svc->refuse_quiet = 0;
+}
+
+static struct public_src *
+relay_stream_src(struct public_svc *svc, const struct mux_peer *mp)
+{
+	struct public_src *src;
+
+	TAILQ_FOREACH(src, &svc->srcs, entry)
+		if (src->addr.family == mp->family &&
+		    memcmp(src->addr.addr, mp->addr, 16) == 0)
+			return src;
+	return NULL;
+}
+
 /* May the tunnel open one more stream for svc?  MUX_CODE_NONE, or the
  * refusal's code with its text. */
 static uint32_t
 relay_stream_check(struct relay_tunnel *rt, struct public_svc *svc,
-    char *text, size_t len)
+    const struct public_src *src, char *text, size_t len)
 {
 	struct relay *r = rt->w->relay;
 	struct relay_conf *conf;
@@ -65,6 +103,18 @@ relay_stream_check(struct relay_tunnel *rt, struct public_svc *svc,
 		    cfg->max_streams_per_agent);
 		code = MUX_CODE_LIMIT;
 	}
+	/* One flooded service must not starve the agent's others. */
+	if (code == MUX_CODE_NONE && svc->nstreams >= cfg->streams_per_service) {
+		snprintf(text, len, "too many streams for service %s (limit "
+		    "%u)", svc->name, cfg->streams_per_service);
+		code = MUX_CODE_LIMIT;
+	}
+	if (code == MUX_CODE_NONE && cfg->connections_per_source != 0 &&
+	    src != NULL && src->n >= cfg->connections_per_source) {
+		snprintf(text, len, "too many connections from this address "
+		    "(limit %u)", cfg->connections_per_source);
+		code = MUX_CODE_LIMIT;
+	}
 	relay_conf_put(conf);
 	return code;
 }
@@ -73,29 +123,60 @@ void
 relay_stream_open(struct relay_tunnel *rt, struct public_svc *svc, int fd,
     const struct sockaddr *client)
 {
+	struct public_src *src, *fresh = NULL;
 	struct mux_peer mp;
 	char who[80], text[256], label[256];
 
 	relay_addr_str(client, who, sizeof(who));
-	if (relay_stream_check(rt, svc, text, sizeof(text)) != MUX_CODE_NONE)
-		goto refuse;
-	snprintf(label, sizeof(label), "%s/%s %s", rt->id, svc->name, who);
 	relay_stream_peer(client, &mp);
+	src = relay_stream_src(svc, &mp);
+	if (relay_stream_check(rt, svc, src, text, sizeof(text)) !=
+	    MUX_CODE_NONE)
+		goto refuse;
+	if (src == NULL) {
+		if ((fresh = calloc(1, sizeof(*fresh))) == NULL) {
+			snprintf(text, sizeof(text), "out of memory");
+			goto refuse;
+		}
+		fresh->svc = svc;
+		fresh->addr = mp;
+		fresh->addr.port = 0;
+		src = fresh;
+	}
+	snprintf(label, sizeof(label), "%s/%s %s", rt->id, svc->name, who);
 	/* The fd is the tunnel's from here, refused or not. */
-	if (tunnel_stream_open(rt->tun, fd, svc->name, &mp, label, svc, text,
+	if (tunnel_stream_open(rt->tun, fd, svc->name, &mp, label, src, text,
 	    sizeof(text)) != 0) {
 		fd = -1;
+		free(fresh);
 		goto refuse;
 	}
+	if (fresh != NULL)
+		TAILQ_INSERT_TAIL(&svc->srcs, fresh, entry);
+	src->n++;
 	svc->nstreams++;
 	log_debug("tunnel", "%s: stream for %s from %s", rt->id, svc->name,
 	    who);
 	return;
 refuse:
-	log_info("public", "%s:%u: connection from %s refused: %s", svc->name,
-	    svc->port, who, text);
+	relay_stream_log_refusal(svc, who, text);
 	if (fd >= 0) {
 		pump_set_rst(fd);
 		close(fd);
 	}
+}
+
+void
+relay_stream_gone(struct relay_tunnel *rt, struct public_src *src)
+{
+	struct public_svc *svc;
+
+	if (src == NULL)
+		return;
+	svc = src->svc;
+	if (src->n > 0 && --src->n == 0) {
+		TAILQ_REMOVE(&svc->srcs, src, entry);
+		free(src);
+	}
+	relay_public_stream_gone(rt, svc);
 }

@@ -41,6 +41,17 @@ relay_tunnel_name(const struct relay_tunnel *rt)
 	return tunnel_name(rt->tun);
 }
 
+/* Out of the handshake (READY, or ended): give back its place under
+ * limits.handshakes. */
+static void
+relay_tunnel_handshake_done(struct relay_tunnel *rt)
+{
+	if (!rt->handshaking)
+		return;
+	rt->handshaking = 0;
+	atomic_fetch_sub(&rt->w->relay->handshaking, 1);
+}
+
 static void
 relay_tunnel_detach(struct relay_tunnel *rt)
 {
@@ -73,6 +84,9 @@ relay_tunnel_settings(const struct relay_config *cfg,
 	s->ping_misses = cfg->ping_misses;
 	s->shutdown_ms = cfg->shutdown_timeout_ms;
 	s->close_wait_ms = RELAY_CLOSE_WAIT_MS;
+	s->deadlines.stall_ms = cfg->stall_timeout_ms;
+	s->deadlines.half_closed_ms = cfg->half_closed_timeout_ms;
+	s->deadlines.idle_ms = cfg->idle_timeout_ms;
 }
 
 struct relay_tunnel *
@@ -86,6 +100,7 @@ relay_tunnel_new(struct relay_worker *w, int fd, const struct sockaddr *peer)
 	if ((rt = calloc(1, sizeof(*rt))) == NULL)
 		goto fail;
 	rt->w = w;
+	rt->handshaking = 1;	/* counted by the accepting thread */
 	rt->conf = relay_conf_get(w->relay);
 	cfg = rt->conf->cfg;
 	rt->gen = atomic_fetch_add(&w->relay->next_gen, 1);
@@ -107,6 +122,8 @@ relay_tunnel_new(struct relay_worker *w, int fd, const struct sockaddr *peer)
 fail:
 	log_warnx("tunnel", "%s: cannot set up a tunnel (out of memory?)",
 	    rt != NULL ? rt->peer : "?");
+	if (rt == NULL)
+		atomic_fetch_sub(&w->relay->handshaking, 1);
 	SSL_free(ssl);
 	if (fd >= 0)
 		close(fd);
@@ -252,6 +269,8 @@ relay_tunnel_on_state(struct tunnel *tun, enum tunnel_state old, void *arg)
 {
 	struct relay_tunnel *rt = arg;
 
+	if (tunnel_state(tun) >= TUNNEL_READY)
+		relay_tunnel_handshake_done(rt);
 	switch (tunnel_state(tun)) {
 	case TUNNEL_DRAINING:
 		relay_public_close_all(rt);
@@ -276,7 +295,47 @@ static void
 relay_tunnel_on_stream_gone(struct tunnel *tun, void *tag, void *arg)
 {
 	(void)tun;
-	relay_public_stream_gone(arg, tag);
+	relay_stream_gone(arg, tag);
+}
+
+/* The most ports one re-check unbinds in a pass (a tunnel holds at most
+ * limits.ports_per_agent or its listed ports; a second SIGHUP finishes a
+ * larger set). */
+#define RELAY_TUNNEL_REVOKE_MAX	64
+
+void
+relay_tunnel_recheck(struct relay_tunnel *rt)
+{
+	struct relay *r = rt->w->relay;
+	struct relay_conf *conf;
+	struct registry_revocation *rev = NULL;
+	enum tunnel_state st = tunnel_state(rt->tun);
+	char why[256], text[300];
+	SSL *ssl = tunnel_ssl(rt->tun);
+	size_t i, n;
+
+	if (st < TUNNEL_HELLO || st >= TUNNEL_CLOSING || ssl == NULL)
+		return;
+	conf = relay_conf_get(r);
+	if (tls_cert_still_valid(conf->ctx, SSL_get0_peer_certificate(ssl),
+	    SSL_get_peer_cert_chain(ssl), why, sizeof(why)) == 0) {
+		snprintf(text, sizeof(text), "certificate no longer "
+		    "accepted: %s", why);
+		log_warnx("tunnel", "%s: access withdrawn: %s",
+		    tunnel_name(rt->tun), text);
+		relay_tunnel_refuse(rt, MUX_CODE_AUTH, text);
+		goto out;
+	}
+	if (st != TUNNEL_READY || (rev = calloc(RELAY_TUNNEL_REVOKE_MAX,
+	    sizeof(*rev))) == NULL)
+		goto out;
+	n = registry_revoked(r->reg, conf->cfg, rt->id, rt->gen, rev,
+	    RELAY_TUNNEL_REVOKE_MAX);
+	for (i = 0; i < n && i < RELAY_TUNNEL_REVOKE_MAX; i++)
+		relay_public_revoke(rt, rev[i].port, rev[i].code, rev[i].text);
+out:
+	free(rev);
+	relay_conf_put(conf);
 }
 
 void
@@ -290,6 +349,7 @@ relay_tunnel_free(struct relay_tunnel *rt)
 {
 	if (rt == NULL)
 		return;
+	relay_tunnel_handshake_done(rt);
 	relay_tunnel_detach(rt);
 	tunnel_free(rt->tun);	/* the pumps first: they tag services */
 	relay_public_free_all(rt);

@@ -37,6 +37,7 @@ relay_worker_cmd(struct relay_worker *w, struct relay_cmd *cmd)
 	case RELAY_CMD_CONN:
 		if (w->stopping) {
 			close(cmd->fd);
+			atomic_fetch_sub(&w->relay->handshaking, 1);
 			break;
 		}
 		rt = relay_tunnel_new(w, cmd->fd, (struct sockaddr *)&cmd->ss);
@@ -73,6 +74,7 @@ static void
 relay_worker_wake_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay_worker *w = arg;
+	struct relay_tunnel *rt;
 	struct relay_cmd *cmd;
 
 	(void)fd;
@@ -86,6 +88,11 @@ relay_worker_wake_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 		relay_worker_cmd(w, cmd);
 		free(cmd);
+	}
+	if (atomic_exchange(&w->recheck, 0)) {
+		TAILQ_FOREACH(rt, &w->tunnels, entry)
+			if (!rt->dead)
+				relay_tunnel_recheck(rt);
 	}
 	if (atomic_load(&w->stop) && !w->stopping)
 		relay_worker_shutdown(w);
@@ -172,6 +179,13 @@ relay_worker_stop(struct relay_worker *w)
 }
 
 void
+relay_worker_recheck(struct relay_worker *w)
+{
+	atomic_store(&w->recheck, 1);
+	event_active(w->wake, EV_TIMEOUT, 0);
+}
+
+void
 relay_worker_join(struct relay_worker *w)
 {
 	if (w->started)
@@ -193,8 +207,10 @@ relay_worker_free(struct relay_worker *w)
 	}
 	while ((cmd = TAILQ_FIRST(&w->cmds)) != NULL) {
 		TAILQ_REMOVE(&w->cmds, cmd, entry);
-		if (cmd->fd >= 0 && cmd->type == RELAY_CMD_CONN)
+		if (cmd->fd >= 0 && cmd->type == RELAY_CMD_CONN) {
 			close(cmd->fd);
+			atomic_fetch_sub(&w->relay->handshaking, 1);
+		}
 		free(cmd);
 	}
 	if (w->wake != NULL)

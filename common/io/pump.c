@@ -68,6 +68,7 @@ struct pump {
 	uint64_t		 seen_in, seen_out;	/* at the last tick */
 	uint64_t		 idle_ms;	/* no byte moved */
 	uint64_t		 stall_ms;	/* out waiting, none written */
+	uint64_t		 idle_limit;	/* overrides the idle deadline */
 	pump_done_cb		 done_cb;
 	void			*arg;
 	void			*tag;
@@ -138,6 +139,12 @@ int
 pump_is_done(const struct pump *p)
 {
 	return p->done;
+}
+
+void
+pump_set_idle_limit(struct pump *p, uint64_t ms)
+{
+	p->idle_limit = ms;
 }
 
 void
@@ -545,7 +552,8 @@ pump_tick(struct pump *p, uint64_t elapsed_ms, const struct pump_deadlines *d)
 	    p->idle_ms >= d->half_closed_ms) {
 		what = "half-closed and idle";
 		limit = p->idle_ms;
-	} else if (d->idle_ms != 0 && p->idle_ms >= d->idle_ms) {
+	} else if ((p->idle_limit != 0 || d->idle_ms != 0) &&
+	    p->idle_ms >= (p->idle_limit != 0 ? p->idle_limit : d->idle_ms)) {
 		what = "idle";
 		limit = p->idle_ms;
 	}

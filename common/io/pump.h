@@ -90,6 +90,8 @@ int	pump_tick(struct pump *p, uint64_t elapsed_ms,
 size_t	pump_pending(const struct pump *p);
 int	pump_is_done(const struct pump *p);
 uint32_t pump_sid(const struct pump *p);
+/* This stream's own idle deadline (e.g. a service's), 0: the owner's. */
+void	pump_set_idle_limit(struct pump *p, uint64_t ms);
 /* The owner's tag (e.g. the public service of a relay stream). */
 void	pump_set_tag(struct pump *p, void *tag);
 void	*pump_tag(const struct pump *p);

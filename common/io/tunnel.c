@@ -635,6 +635,7 @@ tunnel_stream_open(struct tunnel *t, int fd, const char *service,
 	if (t->state != TUNNEL_READY || t->mux == NULL) {
 		snprintf(err, errlen, "tunnel is %s",
 		    tunnel_state_name(t->state));
+		pump_set_rst(fd);
 		close(fd);
 		return -1;
 	}
@@ -660,12 +661,13 @@ tunnel_stream_open(struct tunnel *t, int fd, const char *service,
 
 int
 tunnel_stream_accept(struct tunnel *t, uint32_t sid, int fd,
-    const char *label, void *tag, int read_now)
+    const char *label, void *tag, int read_now, uint64_t idle_ms)
 {
 	struct pump *p;
 	int e;
 
 	if (t->mux == NULL || t->state >= TUNNEL_CLOSING) {
+		pump_set_rst(fd);
 		close(fd);
 		return -1;
 	}
@@ -683,6 +685,7 @@ tunnel_stream_accept(struct tunnel *t, uint32_t sid, int fd,
 		return -1;
 	}
 	pump_set_tag(p, tag);
+	pump_set_idle_limit(p, idle_ms);
 	pump_list_insert(&t->pumps, p);
 	t->npumps++;
 	pump_start(p, read_now);

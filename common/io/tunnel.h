@@ -123,10 +123,11 @@ int	tunnel_stream_open(struct tunnel *t, int fd, const char *service,
 	    const struct mux_peer *client, const char *label, void *tag,
 	    char *err, size_t errlen);
 /* Accept the peer's stream sid with fd (taken in every case) as its
- * socket.  read_now: see pump_start().  0, or -1 (the stream is gone; the
- * socket was closed). */
+ * socket.  read_now: see pump_start(); idle_ms: this stream's idle
+ * deadline (0: the tunnel's).  0, or -1 (the stream is gone; the socket
+ * was closed). */
 int	tunnel_stream_accept(struct tunnel *t, uint32_t sid, int fd,
-	    const char *label, void *tag, int read_now);
+	    const char *label, void *tag, int read_now, uint64_t idle_ms);
 
 /* The first cause wins: later errors are consequences.  The owner may set
  * it (e.g. "relay refused this agent: ...") before closing. */

@@ -9,7 +9,9 @@ need prlimit
 tunnel_setup home
 start_svc echo echo
 ECHO=$(helper_port echo)
-relay_conf "$T/relay.yaml" "workers: 1"
+relay_conf "$T/relay.yaml" "workers: 1
+limits:
+  connections_per_source: 0"
 agent_conf "$T/agent.yaml" home home "$(svc_yaml echo "$ECHO")"
 # start_relay, under a descriptor limit: prlimit execs the relay (same PID).
 LIMIT=64

@@ -93,7 +93,7 @@ on_open(struct tunnel *t, uint32_t sid, const char *service,
 	s->opens++;
 	ck_assert_int_ge(s->accept_fd, 0);
 	ck_assert_int_eq(tunnel_stream_accept(t, sid, s->accept_fd, "agent",
-	    s, 1), 0);
+	    s, 1, 0), 0);
 	s->accept_fd = -1;
 }
 
