@@ -11,7 +11,6 @@
 #ifndef ATLAX_AGENT_H
 #define ATLAX_AGENT_H
 
-#include <sys/queue.h>
 
 #include <stdint.h>
 
@@ -19,13 +18,7 @@
 
 #include "backoff.h"
 #include "cfg_agent.h"
-
-#ifndef TAILQ_FOREACH_SAFE	/* glibc's sys/queue.h lacks it */
-#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
-	for ((var) = TAILQ_FIRST(head);					\
-	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
-	    (var) = (tvar))
-#endif
+#include "queue.h"
 
 struct bufferevent;
 struct event;

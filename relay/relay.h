@@ -20,7 +20,6 @@
 #ifndef ATLAX_RELAY_H
 #define ATLAX_RELAY_H
 
-#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <pthread.h>
@@ -31,13 +30,7 @@
 
 #include "cfg_relay.h"
 #include "mux.h"
-
-#ifndef TAILQ_FOREACH_SAFE	/* glibc's sys/queue.h lacks it */
-#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
-	for ((var) = TAILQ_FIRST(head);					\
-	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
-	    (var) = (tvar))
-#endif
+#include "queue.h"
 
 struct event;
 struct event_base;

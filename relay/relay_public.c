@@ -215,7 +215,7 @@ relay_public_try_bind(struct public_svc *svc)
 	struct relay_conf *conf = relay_conf_get(r);
 	const struct relay_config *cfg = conf->cfg;
 	struct timeval tv = { 0, RELAY_PUBLIC_REBIND_STEP_MS * 1000 };
-	char text[256];
+	char text[256], eb[128];
 	uint32_t code;
 	int e;
 
@@ -241,7 +241,8 @@ relay_public_try_bind(struct public_svc *svc)
 		registry_release(r->reg, svc->port, rt->gen);
 		if (e != -EADDRINUSE) {
 			snprintf(text, sizeof(text), "cannot listen on %s:%u: "
-			    "%s", cfg->public_bind, svc->port, strerror(-e));
+			    "%s", cfg->public_bind, svc->port,
+			    log_strerror(-e, eb, sizeof(eb)));
 			relay_public_fail(svc, MUX_CODE_INTERNAL, text);
 			break;
 		}

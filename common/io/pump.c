@@ -261,6 +261,7 @@ static void
 pump_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct pump *p = arg;
+	char eb[128];
 	size_t max;
 	ssize_t n;
 
@@ -291,7 +292,8 @@ pump_read_cb(evutil_socket_t fd, short what, void *arg)
 		pump_feed(p);
 		return;
 	}
-	log_debug("pump", "%s: socket read: %s", p->label, strerror(errno));
+	log_debug("pump", "%s: socket read: %s", p->label,
+	    log_strerror(errno, eb, sizeof(eb)));
 	pump_fail(p, MUX_CODE_CANCEL);
 }
 
@@ -326,6 +328,7 @@ pump_drained(struct pump *p)
 static void
 pump_flush(struct pump *p)
 {
+	char eb[128];
 	int w;
 
 	if (p->fd < 0)
@@ -335,7 +338,7 @@ pump_flush(struct pump *p)
 		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
 		    errno != EINTR) {
 			log_debug("pump", "%s: socket write: %s", p->label,
-			    strerror(errno));
+			    log_strerror(errno, eb, sizeof(eb)));
 			pump_fail(p, MUX_CODE_CANCEL);
 			return;
 		}

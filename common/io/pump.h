@@ -34,7 +34,7 @@
 #ifndef ATLAX_PUMP_H
 #define ATLAX_PUMP_H
 
-#include <sys/queue.h>
+#include "queue.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -221,8 +221,14 @@ tlsio_flush(struct tlsio *t)
 			if (errno == EINTR)
 				continue;
 			if (!t->blocked) {
+				/* Without write interest the queue would
+				 * never drain: fail rather than stall. */
+				if (event_add(t->wev, NULL) != 0) {
+					t->sys_err = ENOMEM;
+					tlsio_fail(t, TLSIO_ERROR);
+					return -1;
+				}
 				t->blocked = 1;
-				event_add(t->wev, NULL);
 			}
 			if (was_blocked &&
 			    evbuffer_get_length(t->out) < t->high / 2)

@@ -500,11 +500,12 @@ tunnel_down_reason(struct tunnel *t, int what)
 	unsigned long first = tlsio_ssl_error(t->tio);
 	int serr = tlsio_sys_error(t->tio);
 	SSL *ssl = tlsio_ssl(t->tio);
-	char why[256];
+	char why[256], eb[128];
 	int tls_err = 0;
 
 	if (first == 0 && what == TLSIO_ERROR && serr != 0)
-		snprintf(why, sizeof(why), "%s", strerror(serr));
+		snprintf(why, sizeof(why), "%s",
+		    log_strerror(serr, eb, sizeof(eb)));
 	else if (first == 0 && what == TLSIO_EOF &&
 	    SSL_get_verify_result(ssl) == X509_V_OK)
 		snprintf(why, sizeof(why), "connection closed by %s",

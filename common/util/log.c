@@ -179,10 +179,19 @@ log_vwrite(enum log_level level, const char *sub, const char *suffix,
 	va_end(ap);						\
 } while (0)
 
+/* strerror() may format into a buffer shared by every thread (for an errno
+ * it does not know); the relay logs from its workers. */
+const char *
+log_strerror(int err, char *buf, size_t len)
+{
+	return strerror_r(err, buf, len);	/* the GNU variant */
+}
+
 void
 log_error(const char *sub, const char *fmt, ...)
 {
-	const char *e = strerror(errno);
+	char eb[128];
+	const char *e = log_strerror(errno, eb, sizeof(eb));
 
 	LOG_BODY(LOG_LEVEL_ERROR, e);
 }
@@ -196,7 +205,8 @@ log_errorx(const char *sub, const char *fmt, ...)
 void
 log_warn(const char *sub, const char *fmt, ...)
 {
-	const char *e = strerror(errno);
+	char eb[128];
+	const char *e = log_strerror(errno, eb, sizeof(eb));
 
 	LOG_BODY(LOG_LEVEL_WARN, e);
 }
@@ -231,7 +241,8 @@ log_ssl(enum log_level level, const char *sub, const char *fmt, ...)
 void
 fatal(const char *sub, const char *fmt, ...)
 {
-	const char *e = strerror(errno);
+	char eb[128];
+	const char *e = log_strerror(errno, eb, sizeof(eb));
 
 	LOG_BODY(LOG_LEVEL_ERROR, e);
 	exit(1);

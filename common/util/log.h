@@ -55,6 +55,9 @@ void	log_vwrite(enum log_level level, const char *sub, const char *suffix,
 _Noreturn void fatal(const char *sub, const char *fmt, ...) LOG_PRINTF(2, 3);
 _Noreturn void fatalx(const char *sub, const char *fmt, ...) LOG_PRINTF(2, 3);
 
+/* The text of errno value err, thread-safe (buf may or may not be used). */
+const char *log_strerror(int err, char *buf, size_t len);
+
 /*
  * Copy at most srclen bytes of a peer-controlled string into dst (always
  * NUL-terminated), replacing anything that is not printable ASCII with '?'.
