@@ -1,5 +1,6 @@
 #!/bin/bash
 # The relay's caps on the public door and the tunnel port (docs/SECURITY.md):
+#  - a live public port cannot be bound by another process (no SO_REUSEPORT);
 #  - limits.connections_per_source: a sixth connection from one address to a
 #    service capped at 5 is reset at once, while another address still gets
 #    in; refusals are logged once per burst, not once per connection;
@@ -25,6 +26,21 @@ start_relay relay "$T/relay.yaml"
 start_agent agent "$T/agent.yaml"
 PA=$(exposed_port agent a) || fail "a not exposed"
 PB=$(exposed_port agent b) || fail "b not exposed"
+
+# A public port is the relay's alone: another process of the same user
+# cannot bind it, not even with SO_REUSEPORT.
+"$PY" -c 'import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+try:
+	s.bind(("127.0.0.1", int(sys.argv[1])))
+	s.listen(1)
+	print("bound")
+except OSError as e:
+	print("refused", e.errno)' "$PA" >"$T/steal.out" 2>&1
+grep -qx "refused 98" "$T/steal.out" || fail "another process could bind the live port $PA: $(cat "$T/steal.out")"
+ok "a second process cannot bind the live public port (EADDRINUSE)"
 
 # hold PORT SRC N SECS: N connections from address SRC, each says "ping\n"
 # and reads the echo (so each is a live stream), then held SECS seconds.
