@@ -551,7 +551,7 @@ def main():
 		q.add_argument("--port", type=int, required=True)
 		q.add_argument("--count", type=int, default=1)
 		for k, v in extra.items():
-			q.add_argument("--" + k, type=type(v), default=v)
+			q.add_argument("--" + k.replace("_", "-"), type=type(v), default=v)
 		q.set_defaults(fn=fn)
 	public("churn", cmd_churn, rate=0.0, max_seconds=30.0)
 	public("uploads", cmd_uploads, bytes=1 << 20, hold=5.0)
