@@ -70,7 +70,7 @@ tunnel_intact() {	# what relay-mark agent-mark
 mark() { RMARK=$(log_lines relay); AMARK=$(log_lines agent); }
 
 canary "before"
-FD0=$(relay_fds)
+FD0=$(relay_fds); RSS0=$(rss_kb "$RPID")
 ok "tunnel up, A at $PA, B at $PB; relay holds $FD0 descriptors"
 
 # 1. Connect-and-reset churn.
@@ -117,5 +117,11 @@ done
 [ "$(relay_fds)" -le $((FD0 + 2)) ] ||
     fail "relay holds $(relay_fds) descriptors 5 s after the clients left, $FD0 before"
 ok "relay descriptors: $FD0 before, $(relay_fds) after"
+# Streams are freed with their clients; 16 MiB (more under ASan's quarantine)
+# is room for the allocator keeping freed pages, not for a per-client leak.
+rss=$(rss_kb "$RPID")
+[ "$rss" -le $((RSS0 + 16 * 1024 * TM)) ] ||
+    fail "relay RSS $rss KiB after the clients left, $RSS0 KiB before"
+ok "relay RSS: $RSS0 KiB before, $rss KiB after"
 finish
 [ -z "$BROKEN" ] || fail "hostile public clients broke these promises:$BROKEN"

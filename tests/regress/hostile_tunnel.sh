@@ -40,6 +40,7 @@ canary() {	# what
 relay_fds() { ls "/proc/$RPID/fd" 2>/dev/null | wc -l; }
 canary "before the attacks"
 FD0=$(relay_fds)
+RSS0=$(rss_kb "$RPID")
 ok "good tunnel up, echo at $PE, relay holds $FD0 descriptors"
 
 peer() {	# attack [options]: runs the hostile peer, output in $T/peer.out
@@ -160,6 +161,13 @@ fds_back() {	# what
 	[ "$(relay_fds)" -le $((FD0 + 2)) ] ||
 	    fail "$1: relay holds $(relay_fds) descriptors, $FD0 before the attacks"
 	ok "$1: relay descriptors $FD0 before, $(relay_fds) now"
+	# Each hostile tunnel's memory is bounded by its windows and freed
+	# with it; 16 MiB (more under ASan's quarantine) is room for the
+	# allocator keeping freed pages, not for a per-tunnel leak.
+	rss=$(rss_kb "$RPID")
+	[ "$rss" -le $((RSS0 + 16 * 1024 * TM)) ] ||
+	    fail "$1: relay RSS $rss KiB, $RSS0 KiB before the attacks"
+	ok "$1: relay RSS $RSS0 KiB before, $rss KiB now"
 }
 fds_back "after the attacks"
 
