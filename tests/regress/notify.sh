@@ -75,16 +75,29 @@ reload() {
 	ok "$1: RELOADING=1, MONOTONIC_USEC=$v in [$t0, $t1], READY=1"
 }
 
+# term NAME: one SIGTERM (a second one would race the exit), STOPPING=1,
+# then exit status 0.
+term() {
+	local pid rc
+	pid=$(pid_of "$1")
+	kill -TERM "$pid"
+	notified "$1" '^STOPPING=1$' || fail "$1: no STOPPING=1 on SIGTERM"
+	wait_exit "$pid" $(( 12 * TM )) || fail "$1 still runs after SIGTERM"
+	wait "$pid"; rc=$?
+	unset "_PIDS[$1]" "_DAEMONS[$1]"
+	expect_eq "$1: exit status after SIGTERM" 0 "$rc"
+}
+
 # watchdog NAME: pings keep coming, every 200 ms; at least 3 more within
-# 3 s (loose: a busy machine may delay a few).
+# 2 s (loose: a busy machine may delay a few).
 watchdog() {
 	local n0 n1
 	n0=$(grep -c '^WATCHDOG=1$' "$T/$1.dgrams")
-	sleep $(( 3 * TM ))
+	sleep $(( 2 * TM ))
 	n1=$(grep -c '^WATCHDOG=1$' "$T/$1.dgrams")
 	[ $(( n1 - n0 )) -ge 3 ] ||
-	    fail "$1: $(( n1 - n0 )) WATCHDOG=1 in $(( 3 * TM )) s with WATCHDOG_USEC=400000"
-	ok "$1: $(( n1 - n0 )) WATCHDOG=1 in $(( 3 * TM )) s"
+	    fail "$1: $(( n1 - n0 )) WATCHDOG=1 in $(( 2 * TM )) s with WATCHDOG_USEC=400000"
+	ok "$1: $(( n1 - n0 )) WATCHDOG=1 in $(( 2 * TM )) s"
 }
 
 tunnel_setup home
@@ -126,11 +139,8 @@ reload agent
 client echo --port "$P" --bytes 100000 >"$T/echo.out" 2>&1 ||
     fail "echo after the reloads: $(cat "$T/echo.out")"
 
-kill -TERM "$(pid_of agent)"
-notified agent '^STOPPING=1$' || fail "agent: no STOPPING=1 on SIGTERM"
-kill -TERM "$(pid_of relay)"
-notified relay '^STOPPING=1$' || fail "relay: no STOPPING=1 on SIGTERM"
-finish
+term agent
+term relay
 for d in relay agent; do
 	expect_eq "$d: state changes in order" \
 	    "READY=1 RELOADING=1|MONOTONIC_USEC=N READY=1 STOPPING=1 " \
