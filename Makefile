@@ -126,6 +126,7 @@ $(BUILD)/tests/unit/%.o: ALL_CFLAGS += $(CHECK_CFLAGS) -Itests/unit -Irelay -Iag
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
+# Lists what is missing and installs it (apt-get); nothing when all is there.
 deps:
 	@sh tests/deps.sh
 
@@ -182,18 +183,47 @@ demo: deps all
 bench: deps all
 	@sh tests/bench/bench.sh
 
-# Every step fails loudly: a missing page or unit is a broken package.
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
-		$(DESTDIR)$(PREFIX)/share/doc/atlax \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system
+# install: binaries, man pages, systemd units, example configs and docs.
+# Every step fails loudly: a missing page or unit is a broken package.  The
+# units come from systemd/*.in with this PREFIX's paths, generated afresh in
+# $(BUILD)/systemd on each install (a unit pointing at another PREFIX's
+# binaries would start nothing).  uninstall removes exactly those files.
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR   ?= $(PREFIX)/share/doc/atlax
+MANDIR   ?= $(PREFIX)/share/man
+UNIT_IN  := $(wildcard systemd/*.service.in)
+UNIT_OUT := $(patsubst systemd/%.in,$(BUILD)/systemd/%,$(UNIT_IN))
+MAN_PAGES := $(wildcard docs/man/*.[158])
+DOC_FILES := config/relay.yaml config/agent.yaml docs/CONFIG.md \
+	docs/OPERATIONS.md systemd/relay-low-ports.conf
+
+$(BUILD)/systemd/%: systemd/%.in FORCE
+	@mkdir -p $(dir $@)
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@DOCDIR@|$(DOCDIR)|g' $< >$@
+FORCE:
+.PHONY: FORCE uninstall
+
+install: all $(UNIT_OUT)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSTEMDDIR)
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 $(wildcard docs/man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
-	install -m 0644 $(wildcard docs/man/*.5) $(DESTDIR)$(PREFIX)/share/man/man5/
-	install -m 0644 $(wildcard docs/man/*.8) $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -m 0644 config/relay.yaml config/agent.yaml $(DESTDIR)$(PREFIX)/share/doc/atlax/
-	install -m 0644 $(wildcard systemd/*.service) $(DESTDIR)$(PREFIX)/lib/systemd/system/
+	install -m 0644 $(filter %.1,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(filter %.5,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 $(UNIT_OUT) $(DESTDIR)$(SYSTEMDDIR)/
+	@echo "install: now run 'systemctl daemon-reload' (see $(DOCDIR)/OPERATIONS.md)"
+
+# Only what install put there; shared folders (bin, man1...) stay.
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(PROGS)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(filter %.1,$(MAN_PAGES))))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MAN_PAGES))))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(filter %.8,$(MAN_PAGES))))
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOC_FILES)))
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMDDIR)/,$(notdir $(UNIT_OUT)))
+	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 clean:
 	rm -rf build bin

@@ -3,6 +3,7 @@
  * and the configuration; the daemon lives in agent.c.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "agent.h"
 #include "cfg_agent.h"
 #include "log.h"
+#include "notify.h"
 
 #define AGENT_DEFAULT_CONFIG "/etc/atlax/agent.yaml"
 
@@ -73,6 +75,15 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_set_level(cfg->log_level);
+	/*
+	 * SIGUSR1 and SIGUSR2 terminate by default: a stray `kill -USR1` or
+	 * a log rotator's signal must not take the service down.  SIGUSR1
+	 * gets its status line once the loop runs; until then, and SIGUSR2
+	 * always, they are ignored.
+	 */
+	(void)signal(SIGUSR1, SIG_IGN);
+	(void)signal(SIGUSR2, SIG_IGN);
+	notify_init();
 	/* agent_new takes cfg, also when it fails. */
 	if ((a = agent_new(cfg, path)) == NULL)
 		return 1;

@@ -3,12 +3,14 @@
  * and the configuration; the daemon lives in relay.c.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cfg_relay.h"
 #include "log.h"
+#include "notify.h"
 #include "relay.h"
 
 #define RELAY_DEFAULT_CONFIG "/etc/atlax/relay.yaml"
@@ -73,6 +75,15 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_set_level(cfg->log_level);
+	/*
+	 * SIGUSR1 and SIGUSR2 terminate by default: a stray `kill -USR1` or
+	 * a log rotator's signal must not take the service down.  SIGUSR1
+	 * gets its status line once the loop runs; until then, and SIGUSR2
+	 * always, they are ignored.
+	 */
+	(void)signal(SIGUSR1, SIG_IGN);
+	(void)signal(SIGUSR2, SIG_IGN);
+	notify_init();
 	/* relay_new takes cfg, also when it fails. */
 	if ((r = relay_new(cfg, path)) == NULL)
 		return 1;

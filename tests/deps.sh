@@ -1,10 +1,27 @@
 #!/bin/sh
-# Install the Debian packages atlax needs to build and test, only those that are
-# missing.  Runs apt-get as root, or through sudo when we are not root.
+# Install the Debian packages atlax needs to build and test, only those that
+# are missing, after saying which.  Runs apt-get as root, or through sudo
+# when we are not root.  DEPS_DRY_RUN=1 lists what is missing and installs
+# nothing (exit 1 when something is missing).
+#
+# System services are never stopped, disabled or reconfigured here.  Debian
+# starts smbd when the samba package is installed; the tests run their own
+# smbd with their own configuration, state folders and a free port, so a
+# system smbd on 139/445 is no obstacle.
 set -eu
 
+# Why each package is here:
+#   gcc make pkg-config libssl-dev libevent-dev libyaml-dev   the build
+#   check                   unit tests
+#   openssl curl python3 procps iproute2   end-to-end tests (ss, ps, HTTP)
+#   clang libclang-rt-14-dev   fuzz targets (libFuzzer)
+#   samba smbclient         regress/samba.sh
+#   mandoc                  regress/install.sh lints the man pages
+#   systemd                 regress/install.sh scores the units with
+#                           systemd-analyze (nothing is started)
 PKGS="gcc make pkg-config libssl-dev libevent-dev libyaml-dev check openssl
-clang libclang-rt-14-dev curl python3 samba smbclient procps iproute2"
+clang libclang-rt-14-dev curl python3 samba smbclient procps iproute2 mandoc
+systemd"
 
 missing=""
 for p in $PKGS; do
@@ -16,7 +33,11 @@ for p in $PKGS; do
 done
 [ -z "$missing" ] && exit 0
 
-echo "deps: installing:$missing"
+echo "deps: missing Debian packages:$missing"
+if [ -n "${DEPS_DRY_RUN:-}" ]; then
+	echo "deps: DEPS_DRY_RUN is set, nothing installed"
+	exit 1
+fi
 if [ "$(id -u)" -eq 0 ]; then
 	SUDO=""
 elif command -v sudo >/dev/null 2>&1; then
@@ -25,12 +46,9 @@ else
 	echo "deps: need root or sudo to install:$missing" >&2
 	exit 1
 fi
+echo "deps: installing them with: ${SUDO:+$SUDO }apt-get install --no-install-recommends$missing"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-# Debian starts smbd/nmbd when samba is installed; our tests run their own smbd.
-for s in smbd nmbd samba-ad-dc; do
-	$SUDO systemctl disable --now "$s" >/dev/null 2>&1 || true
-done
 echo "deps: done"
