@@ -142,6 +142,7 @@ mux_new(enum mux_role role, const struct mux_settings *s,
 	if (s->identity != NULL)
 		snprintf(m->identity, sizeof(m->identity), "%s", s->identity);
 	m->set.identity = m->identity;
+	mux_set_label(m, s->label);
 	m->cb = *cb;
 	m->arg = arg;
 	m->alloc_fail = -1;
@@ -150,6 +151,8 @@ mux_new(enum mux_role role, const struct mux_settings *s,
 	TAILQ_INIT(&m->ready);
 	TAILQ_INIT(&m->evq);
 	TAILQ_INIT(&m->graveyard);
+	TAILQ_INIT(&m->bwait);
+	m->wake_gen = 1;	/* a new stream's woken (0) is not current */
 	m->nbuckets = 64;
 	if ((m->buckets = calloc(m->nbuckets, sizeof(*m->buckets))) == NULL)
 		goto fail;
@@ -195,6 +198,27 @@ mux_free(struct mux *m)
 	if (m->rxbuf != NULL)
 		evbuffer_free(m->rxbuf);
 	free(m);
+}
+
+void
+mux_set_label(struct mux *m, const char *label)
+{
+	if (label == NULL || *label == '\0')
+		label = "tunnel";
+	snprintf(m->label, sizeof(m->label), "%s", label);
+	m->set.label = m->label;
+}
+
+const char *
+mux_label(const struct mux *m)
+{
+	return m->label;
+}
+
+size_t
+mux_send_queued(const struct mux *m)
+{
+	return m->tx_bytes;
 }
 
 void
@@ -293,7 +317,7 @@ mux_fatal(struct mux *m, int err, uint32_t code, const char *fmt, ...)
 	vsnprintf(c.text, sizeof(c.text), fmt, ap);
 	va_end(ap);
 	c.text_len = strlen(c.text);
-	log_info("mux", "tunnel: %s (%s): %s", mux_strerror(err),
+	log_info("mux", "%s: %s (%s): %s", m->label, mux_strerror(err),
 	    mux_code_name(code), c.text);
 	m->dead = 1;
 	m->err = err;
@@ -657,7 +681,7 @@ mux_output_stream(struct mux *m, struct mux_stream *s, struct evbuffer *out)
 		}
 		flow_send_take(&s->send_credit, n);
 		flow_send_take(&m->send_credit, n);
-		s->moved = 1;
+		m->tx_bytes -= n;
 		mux_progress(m);
 		added = sizeof(hdr) + n;
 		q -= n;
@@ -706,6 +730,10 @@ mux_output(struct mux *m, struct evbuffer *out, size_t max)
 			break;
 		added += mux_output_stream(m, s, out);
 	}
+	/* Room freed in the send budget goes to the streams waiting for it
+	 * (their writes may queue more output: flushed on the next call). */
+	if (!m->dead)
+		mux_budget_wake(m);
 	added += mux_flush_ctl(m, out);
 	m->in_output--;
 	mux_leave(m);
@@ -717,7 +745,8 @@ mux_has_output(const struct mux *m)
 {
 	const struct mux_stream	*s;
 
-	if (evbuffer_get_length(m->ctlq) > 0 || !TAILQ_EMPTY(&m->evq))
+	if (evbuffer_get_length(m->ctlq) > 0 || !TAILQ_EMPTY(&m->evq) ||
+	    mux_budget_wants(m))
 		return 1;
 	if (m->dead || (s = TAILQ_FIRST(&m->ready)) == NULL)
 		return 0;

@@ -109,14 +109,28 @@ enum mux_role {
 	MUX_ROLE_AGENT,		/* opens even stream IDs */
 };
 
-/* What this side advertises in its HELLO and enforces on the peer. */
+/*
+ * What this side advertises in its HELLO and enforces on the peer (the first
+ * five), and local policy the peer never sees (the rest).  A zeroed field of
+ * the local part keeps the behaviour of a mux without it, so callers that
+ * memset the struct and fill the first five still work.
+ */
 struct mux_settings {
 	uint32_t stream_window;	/* initial receive window per stream, bytes */
 	uint32_t tunnel_window;	/* receive window for the whole tunnel, bytes */
 	uint32_t max_frame;	/* largest DATA payload we accept */
 	uint32_t max_streams;	/* streams the peer may hold open at once */
 	const char *identity;	/* agent: its configured id (sent in HELLO) */
+	/* Prefix of every log line of this mux, e.g. "tunnel home-nas"
+	 * (copied, at most MUX_LABEL_MAX bytes kept; the caller sanitises
+	 * it).  NULL or "": "tunnel". */
+	const char *label;
+	/* Bytes the send queues of all streams together may hold; 0: no cap
+	 * but the per-stream one (streams x stream_window). */
+	size_t	 send_budget;
 };
+
+#define MUX_LABEL_MAX	80
 
 /* A public client's address as carried in STREAM_OPEN. */
 struct mux_peer {
@@ -230,6 +244,12 @@ int	mux_is_dead(const struct mux *m);	/* a fatal error happened */
 /* Call every few seconds: halves the flood counter (PROTOCOL.md section 6),
  * so that legitimate bursts of pings, window updates or resets decay. */
 void	mux_tick(struct mux *m);
+/* Replace the log prefix given in the settings (e.g. once the relay knows
+ * the agent's identity); NULL or "" means "tunnel".  Copied. */
+void	mux_set_label(struct mux *m, const char *label);
+const char *mux_label(const struct mux *m);
+/* Bytes queued in the send queues of all streams (the send budget's use). */
+size_t	mux_send_queued(const struct mux *m);
 /* Tests: the allocation after n successful ones fails (once); -1: off. */
 void	mux_set_alloc_fail(struct mux *m, long n);
 int	mux_is_going_away(const struct mux *m);	/* GOAWAY sent or received */
@@ -243,7 +263,11 @@ int	mux_stream_refuse(struct mux *m, uint32_t sid, uint32_t code,
 	    const char *text);
 /* Move up to the stream's send space from src into its queue; *moved says
  * how much.  Less than all means: stop reading the source until
- * stream_writable.  */
+ * stream_writable.  The space is the peer's credit (capped by our own
+ * stream_window) minus what is queued, and, with a send_budget, at most the
+ * budget's free room: when the budget is short, streams cut short by it are
+ * woken in turn (stream_writable, round robin), each allowed about one
+ * frame while others wait. */
 int	mux_stream_write(struct mux *m, uint32_t sid, struct evbuffer *src,
 	    size_t *moved);
 size_t	mux_stream_send_space(const struct mux *m, uint32_t sid);

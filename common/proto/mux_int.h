@@ -40,7 +40,7 @@ struct mux_stream {
 	unsigned		 blocked:1;	/* a write was cut short */
 	unsigned		 ready:1;	/* on m->ready */
 	unsigned		 dead:1;	/* freed, on m->graveyard */
-	unsigned		 moved:1;	/* DATA moved either way */
+	unsigned		 bwait:1;	/* on m->bwait */
 	unsigned		 evflags;	/* MUX_EV_*, on m->evq if != 0 */
 	void			*sarg;
 	uint32_t		 send_credit;	/* peer's window for us */
@@ -51,6 +51,8 @@ struct mux_stream {
 	struct mux_stream	*hnext;		/* hash chain */
 	TAILQ_ENTRY(mux_stream)	 rentry;	/* m->ready */
 	TAILQ_ENTRY(mux_stream)	 eentry;	/* m->evq or m->dead */
+	TAILQ_ENTRY(mux_stream)	 bentry;	/* m->bwait */
+	uint32_t		 woken;		/* == m->wake_gen: woken */
 };
 TAILQ_HEAD(mux_slist, mux_stream);
 
@@ -58,6 +60,7 @@ struct mux {
 	enum mux_role		 role;
 	struct mux_settings	 set;
 	char			 identity[FRAME_NAME_MAX + 1];
+	char			 label[MUX_LABEL_MAX + 1];
 	struct mux_callbacks	 cb;
 	void			*arg;
 
@@ -83,6 +86,14 @@ struct mux {
 	struct mux_slist	 ready;		/* streams with sendable data */
 	struct mux_slist	 evq;		/* deferred events */
 	struct mux_slist	 graveyard;	/* freed after the callbacks */
+
+	/* Send budget (set.send_budget != 0): bytes in every s->tx; streams
+	 * cut short by the budget wait on bwait, in order; the ones woken
+	 * and not yet written carry woken == wake_gen. */
+	size_t			 tx_bytes;
+	struct mux_slist	 bwait;
+	size_t			 nwoken;
+	uint32_t		 wake_gen;
 
 	struct evbuffer		*ctlq;		/* encoded control frames */
 	struct evbuffer		*rxbuf;		/* data being delivered */
@@ -140,5 +151,8 @@ int	mux_stream_input(struct mux *, uint32_t, struct evbuffer *, uint32_t);
 int	mux_stream_ctl(struct mux *, const struct frame_ctl *);
 size_t	mux_stream_space(const struct mux *, const struct mux_stream *);
 void	mux_stream_writable(struct mux *, struct mux_stream *);
+void	mux_budget_wake(struct mux *);
+void	mux_budget_leave(struct mux *, struct mux_stream *);
+int	mux_budget_wants(const struct mux *);
 
 #endif
