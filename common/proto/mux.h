@@ -40,7 +40,10 @@
  *  - stream_eof: shutdown(fd, SHUT_WR) once the socket output is empty;
  *  - stream_closed: code NONE: close(); otherwise reset the socket
  *    (SO_LINGER 0) so the client sees the stream was incomplete;
- *  - a timer every few seconds: mux_ping() as the heartbeat, mux_tick().
+ *  - a timer every few seconds: mux_ping() as the heartbeat, mux_tick();
+ *  - after mux_new(): mux_set_clock() with the loop's monotonic clock, and a
+ *    mux_ping() as soon as the tunnel is READY, so that stream windows can
+ *    grow to the path's bandwidth-delay product (stream_window_max).
  *
  * Errors: functions return 0 (or a count) on success and a negative MUX_E*
  * value on failure; mux_strerror() names it.  mux_is_fatal() tells whether the
@@ -128,6 +131,11 @@ struct mux_settings {
 	/* Bytes the send queues of all streams together may hold; 0: no cap
 	 * but the per-stream one (streams x stream_window). */
 	size_t	 send_budget;
+	/* Receive windows grow per stream from stream_window up to this
+	 * (and the tunnel_window) when the consumer keeps up and the window
+	 * limits the rate (PROTOCOL.md section 4); it needs a clock
+	 * (mux_set_clock()) and an RTT.  0 or <= stream_window: no growth. */
+	uint32_t stream_window_max;
 };
 
 #define MUX_LABEL_MAX	80
@@ -202,8 +210,8 @@ struct mux_callbacks {
 };
 
 /* Defaults of the library (the daemons' configuration has its own): 256 KiB
- * stream window, 16 MiB tunnel window, 32 KiB frames, 16384 streams, empty
- * identity. */
+ * stream window growing up to 16 MiB, 16 MiB tunnel window, 32 KiB frames,
+ * 16384 streams, empty identity, label "tunnel", no send budget. */
 void	mux_settings_default(struct mux_settings *s);
 
 /* A new mux with our HELLO already queued (flush mux_output()).  s NULL means
@@ -250,6 +258,24 @@ void	mux_set_label(struct mux *m, const char *label);
 const char *mux_label(const struct mux *m);
 /* Bytes queued in the send queues of all streams (the send budget's use). */
 size_t	mux_send_queued(const struct mux *m);
+/*
+ * Time, for window auto-tuning: now_ms(arg) returns a monotonic clock in
+ * milliseconds (e.g. from event_base_gettimeofday_cached()); the mux calls
+ * it only when it sends a PING, receives a PONG or returns credit.  NULL:
+ * no clock (the default), no RTT from pings, no auto-tuning.
+ */
+void	mux_set_clock(struct mux *m, uint64_t (*now_ms)(void *arg), void *arg);
+/*
+ * The tunnel's round-trip time (smoothed, ms; 0 while unknown).  With a
+ * clock, the mux times the first of its PINGs outstanding (mux_ping()) to
+ * its PONG; an application that measures RTT itself can feed samples.
+ * Send a PING as soon as the tunnel is READY so that windows can grow
+ * from the first seconds.
+ */
+uint32_t mux_rtt(const struct mux *m);
+void	mux_rtt_sample(struct mux *m, uint32_t rtt_ms);
+/* A stream's current receive window (grows by auto-tuning); 0 if none. */
+uint32_t mux_stream_recv_window(const struct mux *m, uint32_t sid);
 /* Tests: the allocation after n successful ones fails (once); -1: off. */
 void	mux_set_alloc_fail(struct mux *m, long n);
 int	mux_is_going_away(const struct mux *m);	/* GOAWAY sent or received */
@@ -274,7 +300,7 @@ size_t	mux_stream_send_space(const struct mux *m, uint32_t sid);
 int	mux_stream_shutdown(struct mux *m, uint32_t sid);	/* FIN after queue */
 int	mux_stream_reset(struct mux *m, uint32_t sid, uint32_t code);
 /* n bytes handed over by stream_data have left the process: credit returns
- * to the peer (half-window rule).  MUX_EINVAL if more than was handed;
+ * to the peer (once a modest amount is due, PROTOCOL.md section 4).  MUX_EINVAL if more than was handed;
  * MUX_ENOSTREAM once the stream is closed (ignore it: the mux already
  * returned that stream's credit to the tunnel). */
 int	mux_stream_consumed(struct mux *m, uint32_t sid, size_t n);

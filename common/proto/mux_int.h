@@ -30,6 +30,8 @@ enum mux_sstate {
 #define MUX_EV_DONE	0x2	/* check for a clean close */
 
 struct mux_stream {
+	/* Ordered so that nothing is padding: an idle stream costs what
+	 * PROTOCOL.md section 9 says (120 bytes on x86-64). */
 	uint32_t		 sid;
 	unsigned		 local:1;	/* we opened it */
 	unsigned		 accepted:1;	/* ACCEPT sent or received */
@@ -41,18 +43,21 @@ struct mux_stream {
 	unsigned		 ready:1;	/* on m->ready */
 	unsigned		 dead:1;	/* freed, on m->graveyard */
 	unsigned		 bwait:1;	/* on m->bwait */
-	unsigned		 evflags;	/* MUX_EV_*, on m->evq if != 0 */
+	unsigned		 win_paid:1;	/* DATA sent since the peer's last
+						   WINDOW_UPDATE for it */
+	unsigned		 evflags:2;	/* MUX_EV_*, on m->evq if != 0 */
 	void			*sarg;
 	uint32_t		 send_credit;	/* peer's window for us */
+	uint32_t		 woken;		/* == m->wake_gen: woken */
 	struct flow_recv	 rxf;		/* our window for the peer */
-	size_t			 held;		/* delivered, not consumed */
+	uint32_t		 held;		/* delivered, not consumed
+						   (<= rxf.window) */
 	struct evbuffer		*tx;		/* queued to send (lazy) */
 	struct evbuffer		*rx;		/* received, left by app (lazy) */
 	struct mux_stream	*hnext;		/* hash chain */
 	TAILQ_ENTRY(mux_stream)	 rentry;	/* m->ready */
 	TAILQ_ENTRY(mux_stream)	 eentry;	/* m->evq or m->dead */
 	TAILQ_ENTRY(mux_stream)	 bentry;	/* m->bwait */
-	uint32_t		 woken;		/* == m->wake_gen: woken */
 };
 TAILQ_HEAD(mux_slist, mux_stream);
 
@@ -72,6 +77,17 @@ struct mux {
 
 	uint32_t		 send_credit;	/* tunnel, peer's window */
 	struct flow_recv	 rxf;		/* tunnel, our window */
+	int			 win_paid;	/* DATA sent since the peer's last
+						   tunnel WINDOW_UPDATE */
+	uint32_t		 wmax;		/* stream windows grow to this */
+
+	/* Clock and round-trip time (auto-tuning). */
+	uint64_t		(*now_ms)(void *);
+	void			*now_arg;
+	uint32_t		 rtt_ms;	/* smoothed, 0 = unknown */
+	int			 ping_timed;	/* a PING of ours is timed */
+	uint64_t		 ping_opaque;
+	uint32_t		 ping_sent_ms;
 
 	uint32_t		 last_local_sid;
 	uint32_t		 last_peer_sid;
@@ -130,6 +146,7 @@ void	mux_progress(struct mux *);
 int	mux_tunnel_consumed(struct mux *, size_t);
 int	mux_sid_local(const struct mux *, uint32_t);
 int	mux_sid_never_opened(const struct mux *, uint32_t);
+uint32_t mux_now(const struct mux *);
 
 /* mux_stream.c */
 struct mux_stream *mux_stream_find(const struct mux *, uint32_t);

@@ -125,6 +125,8 @@ mux_stream_new(struct mux *m, uint32_t sid, int local)
 	s->local = local != 0;
 	s->send_credit = m->peer_stream_window;
 	flow_recv_init(&s->rxf, m->set.stream_window);
+	if (m->wmax > m->set.stream_window)
+		flow_recv_epoch(&s->rxf, mux_now(m));
 	if (m->count >= m->nbuckets)
 		mux_table_grow(m);
 	h = mux_hash(m, sid);
@@ -632,9 +634,16 @@ mux_stream_ctl_window(struct mux *m, struct mux_stream *s,
     const struct frame_ctl *c)
 {
 	uint32_t	*credit = s != NULL ? &s->send_credit : &m->send_credit;
-	int		 r;
+	int		 r, paid;
 
-	if ((r = mux_glitch(m, 1)) != 0)
+	/* An update that follows DATA we sent returns credit for it; one
+	 * with no DATA of ours since the last carries nothing. */
+	paid = s != NULL ? s->win_paid : m->win_paid;
+	if (s != NULL)
+		s->win_paid = 0;
+	else
+		m->win_paid = 0;
+	if (!paid && (r = mux_glitch(m, 1)) != 0)
 		return r;
 	r = flow_send_grant(credit, c->increment);
 	if (r == FLOW_EZERO)
@@ -961,6 +970,22 @@ mux_stream_reset(struct mux *m, uint32_t sid, uint32_t code)
 	return r;
 }
 
+/* Return s's consumed bytes once they are worth a WINDOW_UPDATE, with the
+ * window's growth, if any, on top (PROTOCOL.md section 4). */
+static int
+mux_stream_credit(struct mux *m, struct mux_stream *s)
+{
+	uint32_t	inc;
+
+	inc = flow_recv_update(&s->rxf, m->set.max_frame, 0);
+	if (inc == 0)
+		return 0;
+	if (m->wmax > s->rxf.window && m->now_ms != NULL)
+		inc += flow_recv_tune(&s->rxf, m->wmax, mux_now(m),
+		    m->rtt_ms);
+	return mux_queue_window(m, s->sid, inc);
+}
+
 int
 mux_stream_consumed(struct mux *m, uint32_t sid, size_t n)
 {
@@ -986,7 +1011,7 @@ mux_stream_consumed(struct mux *m, uint32_t sid, size_t n)
 	/* No stream credit once the peer is done sending: it would be
 	 * wasted; the tunnel gets it in any case. */
 	if (!s->fin_recv)
-		r = mux_queue_window(m, sid, flow_recv_update(&s->rxf, 0));
+		r = mux_stream_credit(m, s);
 	if (r == 0)
 		r = mux_tunnel_consumed(m, n);
 	if (r != 0) {
@@ -1014,6 +1039,16 @@ mux_stream_redeliver(struct mux *m, uint32_t sid)
 		mux_stream_defer(m, s, MUX_EV_DELIVER);
 	mux_leave(m);
 	return r;
+}
+
+uint32_t
+mux_stream_recv_window(const struct mux *m, uint32_t sid)
+{
+	const struct mux_stream	*s;
+
+	if ((s = mux_stream_find(m, sid)) == NULL)
+		return 0;
+	return s->rxf.window;
 }
 
 void *

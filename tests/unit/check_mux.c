@@ -150,6 +150,7 @@ cb_data(struct mux *m, uint32_t sid, struct evbuffer *data, void *sarg)
 	struct side	*sd = sarg;
 	struct tstream	*t = ts(sd, sid);
 	size_t		 n = evbuffer_get_length(data);
+	int		 r;
 
 	ck_assert_int_eq(t->eof, 0);		/* never data after EOF */
 	if (n > sd->take_max)
@@ -159,9 +160,10 @@ cb_data(struct mux *m, uint32_t sid, struct evbuffer *data, void *sarg)
 	if (t->data == NULL)
 		t->data = evbuffer_new();
 	ck_assert_int_eq(evbuffer_remove_buffer(data, t->data, n), (int)n);
-	if (sd->auto_consume)
-		ck_assert_int_eq(mux_stream_consumed(m, sid, n), 0);
-	else
+	if (sd->auto_consume) {
+		r = mux_stream_consumed(m, sid, n);
+		ck_assert(r == 0 || (r == MUX_ENOMEM && mux_is_dead(m)));
+	} else
 		t->unconsumed += n;
 }
 
@@ -1534,8 +1536,10 @@ START_TEST(test_alloc_failure)
 	int		 side;
 	/* Allocations the scenario makes (mux_alloc_ok()): relay: stream,
 	 * STREAM_OPEN, send queue, FIN; agent: stream, STREAM_ACCEPT,
-	 * receive buffer (the 99,000 bytes it left), send queue, FIN. */
-	static const long want[2] = { 4, 5 };
+	 * receive buffer (the 99,000 bytes it left), three stream and one
+	 * tunnel WINDOW_UPDATE (every 32 KiB and 64 KiB consumed), send
+	 * queue, FIN. */
+	static const long want[2] = { 4, 9 };
 
 	for (side = 0; side < 2; side++) {
 		for (n = 0; n < 1000; n++) {
@@ -1652,7 +1656,8 @@ prop_check_windows(struct prop *pr)
 			    !rx->accepted)
 				continue;
 			ck_assert_uint_eq((uint64_t)tx->send_credit +
-			    rx->rxf.used, pr->window[!i]);
+			    rx->rxf.used, rx->rxf.window);
+			ck_assert_uint_eq(rx->rxf.window, pr->window[!i]);
 			ck_assert_uint_le(rx->rxf.used, rx->rxf.window);
 		}
 	}
@@ -1840,11 +1845,11 @@ START_TEST(test_property_windows)
 		    "a %s held %zu rx %zu tx %zu cr %u closed %d, reset %d",
 		    pr.ps[i].sid,
 		    x ? mux_stream_state_name(mux_stream_state(x)) : "-",
-		    x ? x->held : 0, ts(&pr.p.r, pr.ps[i].sid)->unconsumed, x && x->rx ? evbuffer_get_length(x->rx) : 0,
+		    x ? (size_t)x->held : 0, ts(&pr.p.r, pr.ps[i].sid)->unconsumed, x && x->rx ? evbuffer_get_length(x->rx) : 0,
 		    x && x->tx ? evbuffer_get_length(x->tx) : 0,
 		    x ? x->send_credit : 0, ts(&pr.p.r, pr.ps[i].sid)->closed,
 		    y ? mux_stream_state_name(mux_stream_state(y)) : "-",
-		    y ? y->held : 0, y && y->rx ? evbuffer_get_length(y->rx) : 0,
+		    y ? (size_t)y->held : 0, y && y->rx ? evbuffer_get_length(y->rx) : 0,
 		    y && y->tx ? evbuffer_get_length(y->tx) : 0,
 		    y ? y->send_credit : 0, ts(&pr.p.a, pr.ps[i].sid)->closed,
 		    pr.ps[i].reset);
@@ -1855,12 +1860,13 @@ START_TEST(test_property_windows)
 	ck_assert_uint_eq(mux_nstreams(pr.p.a.m), 0);
 	ck_assert_uint_gt(pr.done, 10);
 	/* Every byte was consumed; what is not yet credited back is below
-	 * half a window (the half-window rule) and accounted exactly. */
+	 * the credit-return threshold and accounted exactly. */
 	for (i = 0; i < 2; i++) {
 		struct mux *snd = pr.sd[i]->m, *rcv = pr.sd[!i]->m;
 
 		ck_assert_uint_eq(rcv->rxf.used, rcv->rxf.pending);
-		ck_assert_uint_lt(rcv->rxf.pending, pr.twindow[!i] / 2 + 1);
+		ck_assert_uint_lt(rcv->rxf.pending, flow_recv_threshold(
+		    &rcv->rxf, rcv->set.max_frame));
 		ck_assert_uint_eq((uint64_t)snd->send_credit + rcv->rxf.used,
 		    pr.twindow[!i]);
 	}
@@ -2012,7 +2018,8 @@ START_TEST(test_backpressure_redeliver)
 END_TEST
 
 /* A slow reader stops the sender: send space reaches 0, stream_writable
- * fires only after the receiver consumed half a window. */
+ * fires only once the receiver consumed an eighth of the window (1250
+ * bytes: below two 32 KiB frames). */
 START_TEST(test_slow_reader)
 {
 	struct pair		 p;
@@ -2035,13 +2042,13 @@ START_TEST(test_slow_reader)
 	pump(&p);
 	ck_assert_uint_eq(mux_stream_send_space(p.r.m, sid), 0);
 	ck_assert_uint_eq(ts(&p.a, sid)->unconsumed, 10000);
-	ck_assert_int_eq(mux_stream_consumed(p.a.m, sid, 4999), 0);
+	ck_assert_int_eq(mux_stream_consumed(p.a.m, sid, 1249), 0);
 	pump(&p);
-	ck_assert_int_eq(ts(&p.r, sid)->writable, 0);	/* below half */
+	ck_assert_int_eq(ts(&p.r, sid)->writable, 0);	/* below 1250 */
 	ck_assert_int_eq(mux_stream_consumed(p.a.m, sid, 1), 0);
 	pump(&p);
 	ck_assert_int_eq(ts(&p.r, sid)->writable, 1);
-	ck_assert_uint_eq(mux_stream_send_space(p.r.m, sid), 5000);
+	ck_assert_uint_eq(mux_stream_send_space(p.r.m, sid), 1250);
 	evbuffer_free(b);
 	pair_free(&p);
 }
@@ -2210,6 +2217,238 @@ START_TEST(test_send_budget)
 }
 END_TEST
 
+/* --- WAN flow control: a discrete-time simulation. ----------------------
+ *
+ * One stream from the relay (sender) to the agent (receiver) through an
+ * emulated link: `link` bytes per simulated millisecond forward, a one-way
+ * delay of rtt / 2 each way, control frames back at any rate.  Each tick
+ * the sender's application fills the stream's send space, the link carries
+ * what the mux puts out, and the receiver's application consumes at most
+ * `consume` bytes per ms and reports them with mux_stream_consumed().  The
+ * muxes read a simulated clock and the agent pings at start, so RTT and
+ * auto-tuning work as they would in the daemons.  report_batch > 0 reports
+ * consumption in batches of that size: with half the window it reproduces
+ * the WINDOW_UPDATE timing of the former half-window rule, for comparison.
+ */
+struct wan_cfg {
+	uint32_t	rtt;		/* ms, even */
+	uint32_t	link;		/* bytes per ms */
+	uint32_t	consume;	/* bytes per ms, 0: as fast as it comes */
+	uint32_t	window;		/* receiver's stream_window */
+	uint32_t	window_max;	/* receiver's stream_window_max */
+	uint32_t	report_batch;
+	size_t		budget;		/* sender's send_budget */
+	uint32_t	ms;		/* simulated time */
+	uint32_t	from;		/* measure from this ms */
+};
+
+struct wan_out {
+	double		rate;		/* bytes consumed per ms from `from` */
+	uint32_t	window;		/* receiver's window at the end */
+	uint32_t	rtt;		/* the agent's RTT estimate */
+	size_t		max_queued;	/* sender: mux send queues */
+	uint32_t	max_used;	/* receiver: tunnel window in use */
+	uint32_t	t90;		/* first ms of a 100 ms span >= 90%
+					   of the link, 0: never */
+	unsigned	glitch;		/* the sender's flood count at the end */
+};
+
+static uint64_t
+wan_clock(void *arg)
+{
+	return *(uint64_t *)arg;
+}
+
+static void
+wan_run(const struct wan_cfg *c, struct wan_out *o)
+{
+	static char		 zero[65536];
+	enum { MAXD = 128 };
+	struct pair		 p;
+	struct mux_settings	 rs, as;
+	struct evbuffer		*fwd[MAXD], *back[MAXD], *backlog, *src;
+	struct evbuffer		*rxa, *rxr;	/* arrived, partial frames */
+	uint64_t		 now = 0, got = 0, span = 0;
+	uint32_t		 d = c->rtt / 2, sid, k, slot;
+	size_t			 space, n, unreported = 0, moved;
+	struct tstream		*t;
+
+	ck_assert_uint_lt(d + 1, MAXD);
+	memset(o, 0, sizeof(*o));
+	mux_settings_default(&rs);
+	rs.send_budget = c->budget;
+	mux_settings_default(&as);
+	as.stream_window = c->window;
+	as.stream_window_max = c->window_max;
+	as.tunnel_window = 64 << 20;
+	pair_ready(&p, &rs, &as);
+	p.a.auto_consume = 0;
+	mux_set_clock(p.r.m, wan_clock, &now);
+	mux_set_clock(p.a.m, wan_clock, &now);
+	ck_assert_int_eq(mux_stream_open(p.r.m, "bulk", NULL, &p.r, &sid), 0);
+	pump(&p);
+	for (k = 0; k <= d; k++) {
+		fwd[k] = evbuffer_new();
+		back[k] = evbuffer_new();
+	}
+	backlog = evbuffer_new();
+	src = evbuffer_new();
+	rxa = evbuffer_new();
+	rxr = evbuffer_new();
+	t = ts(&p.a, sid);
+	for (now = 0; now < c->ms; now++) {
+		if (now % 1000 == 0)
+			ck_assert_int_eq(mux_ping(p.a.m, now), 0);
+		/* Arrivals due now. */
+		slot = (uint32_t)(now % (d + 1));
+		evbuffer_add_buffer(rxa, fwd[slot]);
+		evbuffer_add_buffer(rxr, back[slot]);
+		ck_assert_int_eq(mux_input(p.a.m, rxa), 0);
+		ck_assert_int_eq(mux_input(p.r.m, rxr), 0);
+		/* The receiver's consumer. */
+		n = t->data != NULL ? evbuffer_get_length(t->data) : 0;
+		if (c->consume > 0 && n > c->consume)
+			n = c->consume;
+		if (n > 0)
+			evbuffer_drain(t->data, n);
+		unreported += n;
+		if (unreported > 0 && (c->report_batch == 0 ||
+		    unreported >= c->report_batch)) {
+			ck_assert_int_eq(mux_stream_consumed(p.a.m, sid,
+			    unreported), 0);
+			unreported = 0;
+		}
+		if (now >= c->from)
+			got += n;
+		span += n;
+		if (now % 100 == 99) {
+			if (o->t90 == 0 && span * 10 >= (uint64_t)c->link *
+			    100 * 9)
+				o->t90 = (uint32_t)now - 99;
+			span = 0;
+		}
+		/* The sender's socket always has more. */
+		space = mux_stream_send_space(p.r.m, sid);
+		while (evbuffer_get_length(src) < space)
+			evbuffer_add_reference(src, zero, sizeof(zero), NULL,
+			    NULL);
+		ck_assert_int_eq(mux_stream_write(p.r.m, sid, src, &moved),
+		    0);
+		evbuffer_drain(src, evbuffer_get_length(src));
+		if (mux_send_queued(p.r.m) > o->max_queued)
+			o->max_queued = mux_send_queued(p.r.m);
+		/* This tick's departures. */
+		if (evbuffer_get_length(backlog) < c->link)
+			mux_output(p.r.m, backlog, c->link -
+			    evbuffer_get_length(backlog));
+		n = evbuffer_get_length(backlog);
+		evbuffer_remove_buffer(backlog, fwd[(now + d) % (d + 1)],
+		    n < c->link ? n : c->link);
+		mux_output(p.a.m, back[(now + d) % (d + 1)], SIZE_MAX);
+		if (p.a.m->rxf.used > o->max_used)
+			o->max_used = p.a.m->rxf.used;
+	}
+	ck_assert_int_eq(mux_is_dead(p.r.m), 0);
+	ck_assert_int_eq(mux_is_dead(p.a.m), 0);
+	o->rate = (double)got / (c->ms - c->from);
+	o->window = mux_stream_recv_window(p.a.m, sid);
+	o->rtt = mux_rtt(p.a.m);
+	o->glitch = p.r.m->glitch;
+	for (k = 0; k <= d; k++) {
+		evbuffer_free(fwd[k]);
+		evbuffer_free(back[k]);
+	}
+	evbuffer_free(backlog);
+	evbuffer_free(src);
+	evbuffer_free(rxa);
+	evbuffer_free(rxr);
+	pair_free(&p);
+}
+
+/*
+ * A window-limited stream (1 MiB window, 20 ms RTT, 1 Gbit/s link, no
+ * auto-tuning): the new credit rule keeps the window full, >= 90% of
+ * window / RTT; the former half-window timing gets about three quarters.
+ */
+START_TEST(test_wan_credit_rule)
+{
+	struct wan_cfg	c;
+	struct wan_out	now, old;
+	double		ideal;
+
+	memset(&c, 0, sizeof(c));
+	c.rtt = 20;
+	c.link = 125000;
+	c.window = 1 << 20;
+	c.ms = 2000;
+	c.from = 500;
+	ideal = (double)c.window / c.rtt;
+	wan_run(&c, &now);
+	c.report_batch = c.window / 2;
+	wan_run(&c, &old);
+	fprintf(stderr, "wan: 1 MiB window, 20 ms RTT, 1 Gbit/s: credit rule "
+	    "%.1f%% of window/RTT (%.0f Mbit/s), half-window timing %.1f%% "
+	    "(%.0f Mbit/s); RTT measured %u ms\n", 100 * now.rate / ideal,
+	    now.rate * 8 / 1000, 100 * old.rate / ideal, old.rate * 8 / 1000,
+	    now.rtt);
+	ck_assert_uint_eq(now.rtt, 20);
+	ck_assert_uint_eq(now.window, 1 << 20);		/* no growth asked */
+	ck_assert(now.rate >= 0.90 * ideal);
+	ck_assert(old.rate < 0.80 * ideal);
+	/* Its WINDOW_UPDATEs, every 128 KiB, are no flood (no mux_tick()
+	 * here to forgive anything). */
+	ck_assert_uint_eq(now.glitch, 0);
+	ck_assert_uint_le(now.max_used, 1 << 20);
+}
+END_TEST
+
+/*
+ * Auto-tuning on a long fat pipe (100 Mbit/s, 100 ms RTT: 1.25 MB in
+ * flight) from a 256 KiB window: >= 90% of the link within a few seconds,
+ * the window bounded by stream_window_max, the sender's queues by its send
+ * budget; and a consumer slower than the window needs never grows it.
+ */
+START_TEST(test_wan_autotune)
+{
+	struct wan_cfg	c;
+	struct wan_out	o, fixed, slow;
+
+	memset(&c, 0, sizeof(c));
+	c.rtt = 100;
+	c.link = 12500;
+	c.window = 256 << 10;
+	c.window_max = 16 << 20;
+	c.budget = 1 << 20;
+	c.ms = 5000;
+	c.from = 3000;
+	wan_run(&c, &o);
+	c.window_max = 0;
+	wan_run(&c, &fixed);
+	c.window_max = 16 << 20;
+	c.consume = 1000;	/* 8 Mbit/s: 256 KiB covers 2 x RTT of it */
+	wan_run(&c, &slow);
+	fprintf(stderr, "wan: 100 Mbit/s, 100 ms RTT, 256 KiB window: fixed "
+	    "%.1f%% of the link; auto-tuned %.1f%% (90%% reached at %u ms, "
+	    "window %u KiB); slow consumer %.0f bytes/ms, window %u KiB; "
+	    "sender queue max %zu KiB\n", 100 * fixed.rate / c.link,
+	    100 * o.rate / c.link, o.t90, o.window >> 10, slow.rate,
+	    slow.window >> 10, o.max_queued >> 10);
+	ck_assert(o.rate >= 0.90 * c.link);
+	ck_assert_uint_gt(o.t90, 0);
+	ck_assert_uint_le(o.t90, 3000);
+	ck_assert(fixed.rate < 0.30 * c.link);
+	ck_assert_uint_gt(o.window, 1250000);		/* >= the BDP */
+	ck_assert_uint_le(o.window, 16 << 20);
+	ck_assert_uint_le(o.max_queued, 1 << 20);	/* the budget */
+	ck_assert_uint_le(o.max_used, o.window);
+	ck_assert_uint_eq(o.glitch, 0);
+	/* The slow consumer keeps its window and gets its rate. */
+	ck_assert_uint_eq(slow.window, 256 << 10);
+	ck_assert(slow.rate >= 990 && slow.rate <= 1000);
+	ck_assert_uint_le(slow.max_used, 256 << 10);
+}
+END_TEST
+
 /* Each transition of the state machine is one debug line. */
 START_TEST(test_transition_log)
 {
@@ -2328,6 +2567,11 @@ main(void)
 	tcase_add_test(tc, test_sync_output);
 	tcase_add_test(tc, test_send_queue_cap);
 	tcase_add_test(tc, test_send_budget);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("wan");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_wan_credit_rule);
+	tcase_add_test(tc, test_wan_autotune);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
