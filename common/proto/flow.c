@@ -14,6 +14,8 @@ flow_recv_init(struct flow_recv *f, uint32_t window)
 	f->window = window;
 	f->used = 0;
 	f->pending = 0;
+	f->epoch_ms = 0;
+	f->epoch_bytes = 0;
 }
 
 uint32_t
@@ -37,23 +39,73 @@ flow_recv_consume(struct flow_recv *f, size_t n)
 	if (n > (size_t)(f->used - f->pending))
 		return FLOW_EINVAL;
 	f->pending += (uint32_t)n;
+	/* Saturating: an epoch is judged once it passes window / 2. */
+	if (n > UINT32_MAX - f->epoch_bytes)
+		f->epoch_bytes = UINT32_MAX;
+	else
+		f->epoch_bytes += (uint32_t)n;
 	return 0;
 }
 
 uint32_t
-flow_recv_update(struct flow_recv *f, int force)
+flow_recv_threshold(const struct flow_recv *f, uint32_t unit)
 {
-	uint32_t	half = f->window / 2, inc = 0;
+	uint32_t	t = f->window / 8;
 
-	if (half == 0)
-		half = 1;
-	if (f->pending == 0 || (!force && f->pending < half))
+	if (unit <= UINT32_MAX / 2 && t > 2 * unit)
+		t = 2 * unit;
+	return t > 0 ? t : 1;
+}
+
+uint32_t
+flow_recv_update(struct flow_recv *f, uint32_t unit, int force)
+{
+	uint32_t	inc = 0;
+
+	if (f->pending == 0 ||
+	    (!force && f->pending < flow_recv_threshold(f, unit)))
 		goto out;
 	inc = f->pending;
 	f->used -= inc;
 	f->pending = 0;
 out:
 	return inc;
+}
+
+void
+flow_recv_epoch(struct flow_recv *f, uint32_t now_ms)
+{
+	f->epoch_ms = now_ms;
+	f->epoch_bytes = 0;
+}
+
+uint32_t
+flow_recv_tune(struct flow_recv *f, uint32_t max, uint32_t now_ms,
+    uint32_t rtt_ms)
+{
+	uint64_t	elapsed;
+	uint32_t	grow = 0;
+
+	if (max > FLOW_WINDOW_MAX)
+		max = FLOW_WINDOW_MAX;
+	if (rtt_ms == 0 || max <= f->window)
+		goto out;
+	if (rtt_ms > FLOW_RTT_MAX)
+		rtt_ms = FLOW_RTT_MAX;
+	/* Too early to judge: the epoch goes on. */
+	if (f->epoch_bytes < f->window / 2)
+		goto out;
+	elapsed = (uint32_t)(now_ms - f->epoch_ms);
+	/* Rate >= window / (2 rtt), i.e. elapsed x window < 2 x bytes x
+	 * rtt; in 64 bits, no product can wrap (each factor < 2^32). */
+	if (elapsed * f->window < 2 * (uint64_t)f->epoch_bytes * rtt_ms) {
+		grow = max - f->window < f->window ? max - f->window :
+		    f->window;
+		f->window += grow;
+	}
+	flow_recv_epoch(f, now_ms);
+out:
+	return grow;
 }
 
 uint32_t

@@ -3,10 +3,13 @@
  * section 4), alone, so it can be tested alone.  No allocation, no I/O.
  *
  * Receive side (struct flow_recv), per stream and per tunnel:
- *   window   the size we advertised;
+ *   window   the size we advertised (it only grows, by auto-tuning);
  *   used     bytes received and not yet credited back to the peer;
  *   pending  bytes of `used` our consumer has taken (left the process) and
- *            that the next WINDOW_UPDATE will credit.
+ *            that the next WINDOW_UPDATE will credit;
+ *   epoch_ms, epoch_bytes  auto-tuning: when the current measuring epoch
+ *            began (the caller's clock, ms, wrapping) and the bytes our
+ *            consumer took since.
  * Invariant: pending <= used <= window <= FLOW_WINDOW_MAX.
  *
  * Send side: a plain uint32_t credit, at most FLOW_WINDOW_MAX.
@@ -18,6 +21,7 @@
 #include <stdint.h>
 
 #define FLOW_WINDOW_MAX	0x7fffffffU	/* 2^31-1 */
+#define FLOW_RTT_MAX	60000U		/* ms: a longer RTT counts as this */
 
 enum flow_err {
 	FLOW_EEXCEED = -1,	/* data beyond the window */
@@ -30,6 +34,8 @@ struct flow_recv {
 	uint32_t	window;
 	uint32_t	used;
 	uint32_t	pending;
+	uint32_t	epoch_ms;
+	uint32_t	epoch_bytes;
 };
 
 /* window must be 1 .. FLOW_WINDOW_MAX (clamped otherwise). */
@@ -41,11 +47,34 @@ int	flow_recv_data(struct flow_recv *f, size_t n);
 /* The consumer took n bytes: 0, or FLOW_EINVAL if n > used - pending. */
 int	flow_recv_consume(struct flow_recv *f, size_t n);
 /*
- * The increment to send in a WINDOW_UPDATE now, or 0 for none: the
- * half-window rule sends once pending >= max(window / 2, 1); with force, any
- * pending amount goes.  A non-zero return is credited (used -= pending).
+ * How many consumed bytes are worth a WINDOW_UPDATE: min(window / 8,
+ * 2 x unit), at least 1, where unit is the largest DATA frame the peer may
+ * send us.  Small enough that the sender rarely waits for credit (on
+ * average half of it sits here, 1/16 of the window: >= 90% of window/RTT);
+ * large enough that there are at most about two updates per full frame of
+ * data, stream and tunnel together (PROTOCOL.md section 4).
  */
-uint32_t flow_recv_update(struct flow_recv *f, int force);
+uint32_t flow_recv_threshold(const struct flow_recv *f, uint32_t unit);
+/*
+ * The increment to send in a WINDOW_UPDATE now, or 0 for none: once pending
+ * reaches flow_recv_threshold(); with force, any pending amount goes.  A
+ * non-zero return is credited (used -= pending).
+ */
+uint32_t flow_recv_update(struct flow_recv *f, uint32_t unit, int force);
+/*
+ * Auto-tuning, called when an update is about to be sent: once the consumer
+ * has taken at least half the window since the epoch began, and took it at
+ * a rate of at least window / (2 x rtt_ms) (a window-limited sender
+ * delivers about window / rtt), the window doubles, up to max; either way a
+ * new epoch begins at now_ms.  Returns the growth, to add to the increment
+ * sent (0: none).  Consumption, not arrival, drives it: a consumer slower
+ * than window / (2 x rtt) never grows its window.  rtt_ms 0 (unknown) or
+ * max <= window: never grows.
+ */
+uint32_t flow_recv_tune(struct flow_recv *f, uint32_t max, uint32_t now_ms,
+	    uint32_t rtt_ms);
+/* Start a measuring epoch at now_ms (a new stream). */
+void	flow_recv_epoch(struct flow_recv *f, uint32_t now_ms);
 /* Forget bytes that will never be consumed nor credited on this window
  * (stream freed): returns the bytes received and not yet credited. */
 uint32_t flow_recv_drop(struct flow_recv *f);

@@ -25,6 +25,7 @@
 #define MUX_DEF_TUNNEL_WINDOW	(16U * 1024 * 1024)
 #define MUX_DEF_MAX_FRAME	(32U * 1024)
 #define MUX_DEF_MAX_STREAMS	16384U
+#define MUX_DEF_STREAM_WINDOW_MAX (16U * 1024 * 1024)
 
 static const char *const mux_code_names[] = {
 	"NONE", "PROTOCOL", "INTERNAL", "FLOW", "FRAME_SIZE", "VERSION",
@@ -94,6 +95,7 @@ mux_settings_default(struct mux_settings *s)
 	s->max_frame = MUX_DEF_MAX_FRAME;
 	s->max_streams = MUX_DEF_MAX_STREAMS;
 	s->identity = "";
+	s->stream_window_max = MUX_DEF_STREAM_WINDOW_MAX;
 }
 
 /* Test hook: count allocations down; the one reaching 0 fails. */
@@ -118,6 +120,7 @@ mux_settings_valid(const struct mux_settings *s)
 	    s->tunnel_window >= 1 && s->tunnel_window <= FLOW_WINDOW_MAX &&
 	    s->max_frame >= FRAME_MIN_FRAME && s->max_frame <= FRAME_MAX_FRAME &&
 	    s->max_streams <= FRAME_SID_MAX &&
+	    s->stream_window_max <= FLOW_WINDOW_MAX &&
 	    (s->identity == NULL || strlen(s->identity) <= FRAME_NAME_MAX);
 }
 
@@ -142,14 +145,23 @@ mux_new(enum mux_role role, const struct mux_settings *s,
 	if (s->identity != NULL)
 		snprintf(m->identity, sizeof(m->identity), "%s", s->identity);
 	m->set.identity = m->identity;
+	mux_set_label(m, s->label);
 	m->cb = *cb;
 	m->arg = arg;
 	m->alloc_fail = -1;
 	m->goaway_last = UINT32_MAX;
 	flow_recv_init(&m->rxf, s->tunnel_window);
+	/* A stream window beyond the tunnel's could never be filled. */
+	m->wmax = s->stream_window_max;
+	if (m->wmax > s->tunnel_window)
+		m->wmax = s->tunnel_window;
+	if (m->wmax < s->stream_window)
+		m->wmax = s->stream_window;
 	TAILQ_INIT(&m->ready);
 	TAILQ_INIT(&m->evq);
 	TAILQ_INIT(&m->graveyard);
+	TAILQ_INIT(&m->bwait);
+	m->wake_gen = 1;	/* a new stream's woken (0) is not current */
 	m->nbuckets = 64;
 	if ((m->buckets = calloc(m->nbuckets, sizeof(*m->buckets))) == NULL)
 		goto fail;
@@ -195,6 +207,62 @@ mux_free(struct mux *m)
 	if (m->rxbuf != NULL)
 		evbuffer_free(m->rxbuf);
 	free(m);
+}
+
+void
+mux_set_label(struct mux *m, const char *label)
+{
+	if (label == NULL || *label == '\0')
+		label = "tunnel";
+	snprintf(m->label, sizeof(m->label), "%s", label);
+	m->set.label = m->label;
+}
+
+const char *
+mux_label(const struct mux *m)
+{
+	return m->label;
+}
+
+size_t
+mux_send_queued(const struct mux *m)
+{
+	return m->tx_bytes;
+}
+
+void
+mux_set_clock(struct mux *m, uint64_t (*now_ms)(void *), void *arg)
+{
+	m->now_ms = now_ms;
+	m->now_arg = arg;
+	m->ping_timed = 0;
+}
+
+/* The clock in wrapping 32-bit ms (differences stay right for 49 days). */
+uint32_t
+mux_now(const struct mux *m)
+{
+	return m->now_ms != NULL ? (uint32_t)m->now_ms(m->now_arg) : 0;
+}
+
+uint32_t
+mux_rtt(const struct mux *m)
+{
+	return m->rtt_ms;
+}
+
+/* Smoothed like TCP's SRTT (RFC 6298): 7/8 old + 1/8 new. */
+void
+mux_rtt_sample(struct mux *m, uint32_t rtt_ms)
+{
+	if (rtt_ms == 0)
+		rtt_ms = 1;
+	if (rtt_ms > FLOW_RTT_MAX)
+		rtt_ms = FLOW_RTT_MAX;
+	if (m->rtt_ms == 0)
+		m->rtt_ms = rtt_ms;
+	else
+		m->rtt_ms = (uint32_t)(((uint64_t)m->rtt_ms * 7 + rtt_ms) / 8);
 }
 
 void
@@ -293,7 +361,7 @@ mux_fatal(struct mux *m, int err, uint32_t code, const char *fmt, ...)
 	vsnprintf(c.text, sizeof(c.text), fmt, ap);
 	va_end(ap);
 	c.text_len = strlen(c.text);
-	log_info("mux", "tunnel: %s (%s): %s", mux_strerror(err),
+	log_info("mux", "%s: %s (%s): %s", m->label, mux_strerror(err),
 	    mux_code_name(code), c.text);
 	m->dead = 1;
 	m->err = err;
@@ -340,7 +408,8 @@ mux_tunnel_consumed(struct mux *m, size_t n)
 		return 0;
 	if (flow_recv_consume(&m->rxf, n) != 0)
 		return MUX_EINVAL;	/* impossible: accounting bug */
-	return mux_queue_window(m, 0, flow_recv_update(&m->rxf, 0));
+	return mux_queue_window(m, 0, flow_recv_update(&m->rxf,
+	    m->set.max_frame, 0));
 }
 
 int
@@ -441,6 +510,10 @@ mux_ctl_pong(struct mux *m, const struct frame_ctl *c)
 		m->pings_out--;
 	else if ((r = mux_glitch(m, 1)) != 0)
 		return r;
+	if (m->ping_timed && c->opaque == m->ping_opaque) {
+		m->ping_timed = 0;
+		mux_rtt_sample(m, mux_now(m) - m->ping_sent_ms);
+	}
 	return mux_ctl_app(m, c);
 }
 
@@ -657,7 +730,9 @@ mux_output_stream(struct mux *m, struct mux_stream *s, struct evbuffer *out)
 		}
 		flow_send_take(&s->send_credit, n);
 		flow_send_take(&m->send_credit, n);
-		s->moved = 1;
+		m->tx_bytes -= n;
+		s->win_paid = 1;
+		m->win_paid = 1;
 		mux_progress(m);
 		added = sizeof(hdr) + n;
 		q -= n;
@@ -706,6 +781,10 @@ mux_output(struct mux *m, struct evbuffer *out, size_t max)
 			break;
 		added += mux_output_stream(m, s, out);
 	}
+	/* Room freed in the send budget goes to the streams waiting for it
+	 * (their writes may queue more output: flushed on the next call). */
+	if (!m->dead)
+		mux_budget_wake(m);
 	added += mux_flush_ctl(m, out);
 	m->in_output--;
 	mux_leave(m);
@@ -717,7 +796,8 @@ mux_has_output(const struct mux *m)
 {
 	const struct mux_stream	*s;
 
-	if (evbuffer_get_length(m->ctlq) > 0 || !TAILQ_EMPTY(&m->evq))
+	if (evbuffer_get_length(m->ctlq) > 0 || !TAILQ_EMPTY(&m->evq) ||
+	    mux_budget_wants(m))
 		return 1;
 	if (m->dead || (s = TAILQ_FIRST(&m->ready)) == NULL)
 		return 0;
@@ -799,8 +879,17 @@ mux_ping(struct mux *m, uint64_t opaque)
 		r = MUX_ECLOSING;
 	else if ((r = mux_queue_ctl(m, &c)) == MUX_ENOMEM)
 		r = mux_fatal(m, r, MUX_CODE_INTERNAL, "out of memory");
-	else if (m->pings_out < UINT32_MAX)
-		m->pings_out++;
+	else {
+		if (m->pings_out < UINT32_MAX)
+			m->pings_out++;
+		/* Time one PING at a time: a later one with the same opaque
+		 * cannot be mistaken for it. */
+		if (m->now_ms != NULL && !m->ping_timed) {
+			m->ping_timed = 1;
+			m->ping_opaque = opaque;
+			m->ping_sent_ms = mux_now(m);
+		}
+	}
 	mux_leave(m);
 	return r;
 }

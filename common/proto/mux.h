@@ -40,7 +40,10 @@
  *  - stream_eof: shutdown(fd, SHUT_WR) once the socket output is empty;
  *  - stream_closed: code NONE: close(); otherwise reset the socket
  *    (SO_LINGER 0) so the client sees the stream was incomplete;
- *  - a timer every few seconds: mux_ping() as the heartbeat, mux_tick().
+ *  - a timer every few seconds: mux_ping() as the heartbeat, mux_tick();
+ *  - after mux_new(): mux_set_clock() with the loop's monotonic clock, and a
+ *    mux_ping() as soon as the tunnel is READY, so that stream windows can
+ *    grow to the path's bandwidth-delay product (stream_window_max).
  *
  * Errors: functions return 0 (or a count) on success and a negative MUX_E*
  * value on failure; mux_strerror() names it.  mux_is_fatal() tells whether the
@@ -109,14 +112,33 @@ enum mux_role {
 	MUX_ROLE_AGENT,		/* opens even stream IDs */
 };
 
-/* What this side advertises in its HELLO and enforces on the peer. */
+/*
+ * What this side advertises in its HELLO and enforces on the peer (the first
+ * five), and local policy the peer never sees (the rest).  A zeroed field of
+ * the local part keeps the behaviour of a mux without it, so callers that
+ * memset the struct and fill the first five still work.
+ */
 struct mux_settings {
 	uint32_t stream_window;	/* initial receive window per stream, bytes */
 	uint32_t tunnel_window;	/* receive window for the whole tunnel, bytes */
 	uint32_t max_frame;	/* largest DATA payload we accept */
 	uint32_t max_streams;	/* streams the peer may hold open at once */
 	const char *identity;	/* agent: its configured id (sent in HELLO) */
+	/* Prefix of every log line of this mux, e.g. "tunnel home-nas"
+	 * (copied, at most MUX_LABEL_MAX bytes kept; the caller sanitises
+	 * it).  NULL or "": "tunnel". */
+	const char *label;
+	/* Bytes the send queues of all streams together may hold; 0: no cap
+	 * but the per-stream one (streams x stream_window). */
+	size_t	 send_budget;
+	/* Receive windows grow per stream from stream_window up to this
+	 * (and the tunnel_window) when the consumer keeps up and the window
+	 * limits the rate (PROTOCOL.md section 4); it needs a clock
+	 * (mux_set_clock()) and an RTT.  0 or <= stream_window: no growth. */
+	uint32_t stream_window_max;
 };
+
+#define MUX_LABEL_MAX	80
 
 /* A public client's address as carried in STREAM_OPEN. */
 struct mux_peer {
@@ -188,8 +210,8 @@ struct mux_callbacks {
 };
 
 /* Defaults of the library (the daemons' configuration has its own): 256 KiB
- * stream window, 16 MiB tunnel window, 32 KiB frames, 16384 streams, empty
- * identity. */
+ * stream window growing up to 16 MiB, 16 MiB tunnel window, 32 KiB frames,
+ * 16384 streams, empty identity, label "tunnel", no send budget. */
 void	mux_settings_default(struct mux_settings *s);
 
 /* A new mux with our HELLO already queued (flush mux_output()).  s NULL means
@@ -230,6 +252,30 @@ int	mux_is_dead(const struct mux *m);	/* a fatal error happened */
 /* Call every few seconds: halves the flood counter (PROTOCOL.md section 6),
  * so that legitimate bursts of pings, window updates or resets decay. */
 void	mux_tick(struct mux *m);
+/* Replace the log prefix given in the settings (e.g. once the relay knows
+ * the agent's identity); NULL or "" means "tunnel".  Copied. */
+void	mux_set_label(struct mux *m, const char *label);
+const char *mux_label(const struct mux *m);
+/* Bytes queued in the send queues of all streams (the send budget's use). */
+size_t	mux_send_queued(const struct mux *m);
+/*
+ * Time, for window auto-tuning: now_ms(arg) returns a monotonic clock in
+ * milliseconds (e.g. from event_base_gettimeofday_cached()); the mux calls
+ * it only when it sends a PING, receives a PONG or returns credit.  NULL:
+ * no clock (the default), no RTT from pings, no auto-tuning.
+ */
+void	mux_set_clock(struct mux *m, uint64_t (*now_ms)(void *arg), void *arg);
+/*
+ * The tunnel's round-trip time (smoothed, ms; 0 while unknown).  With a
+ * clock, the mux times the first of its PINGs outstanding (mux_ping()) to
+ * its PONG; an application that measures RTT itself can feed samples.
+ * Send a PING as soon as the tunnel is READY so that windows can grow
+ * from the first seconds.
+ */
+uint32_t mux_rtt(const struct mux *m);
+void	mux_rtt_sample(struct mux *m, uint32_t rtt_ms);
+/* A stream's current receive window (grows by auto-tuning); 0 if none. */
+uint32_t mux_stream_recv_window(const struct mux *m, uint32_t sid);
 /* Tests: the allocation after n successful ones fails (once); -1: off. */
 void	mux_set_alloc_fail(struct mux *m, long n);
 int	mux_is_going_away(const struct mux *m);	/* GOAWAY sent or received */
@@ -243,14 +289,18 @@ int	mux_stream_refuse(struct mux *m, uint32_t sid, uint32_t code,
 	    const char *text);
 /* Move up to the stream's send space from src into its queue; *moved says
  * how much.  Less than all means: stop reading the source until
- * stream_writable.  */
+ * stream_writable.  The space is the peer's credit (capped by our own
+ * stream_window) minus what is queued, and, with a send_budget, at most the
+ * budget's free room: when the budget is short, streams cut short by it are
+ * woken in turn (stream_writable, round robin), each allowed about one
+ * frame while others wait. */
 int	mux_stream_write(struct mux *m, uint32_t sid, struct evbuffer *src,
 	    size_t *moved);
 size_t	mux_stream_send_space(const struct mux *m, uint32_t sid);
 int	mux_stream_shutdown(struct mux *m, uint32_t sid);	/* FIN after queue */
 int	mux_stream_reset(struct mux *m, uint32_t sid, uint32_t code);
 /* n bytes handed over by stream_data have left the process: credit returns
- * to the peer (half-window rule).  MUX_EINVAL if more than was handed;
+ * to the peer (once a modest amount is due, PROTOCOL.md section 4).  MUX_EINVAL if more than was handed;
  * MUX_ENOSTREAM once the stream is closed (ignore it: the mux already
  * returned that stream's credit to the tunnel). */
 int	mux_stream_consumed(struct mux *m, uint32_t sid, size_t n);

@@ -30,6 +30,8 @@ enum mux_sstate {
 #define MUX_EV_DONE	0x2	/* check for a clean close */
 
 struct mux_stream {
+	/* Ordered so that nothing is padding: an idle stream costs what
+	 * PROTOCOL.md section 9 says (120 bytes on x86-64). */
 	uint32_t		 sid;
 	unsigned		 local:1;	/* we opened it */
 	unsigned		 accepted:1;	/* ACCEPT sent or received */
@@ -40,17 +42,22 @@ struct mux_stream {
 	unsigned		 blocked:1;	/* a write was cut short */
 	unsigned		 ready:1;	/* on m->ready */
 	unsigned		 dead:1;	/* freed, on m->graveyard */
-	unsigned		 moved:1;	/* DATA moved either way */
-	unsigned		 evflags;	/* MUX_EV_*, on m->evq if != 0 */
+	unsigned		 bwait:1;	/* on m->bwait */
+	unsigned		 win_paid:1;	/* DATA sent since the peer's last
+						   WINDOW_UPDATE for it */
+	unsigned		 evflags:2;	/* MUX_EV_*, on m->evq if != 0 */
 	void			*sarg;
 	uint32_t		 send_credit;	/* peer's window for us */
+	uint32_t		 woken;		/* == m->wake_gen: woken */
 	struct flow_recv	 rxf;		/* our window for the peer */
-	size_t			 held;		/* delivered, not consumed */
+	uint32_t		 held;		/* delivered, not consumed
+						   (<= rxf.window) */
 	struct evbuffer		*tx;		/* queued to send (lazy) */
 	struct evbuffer		*rx;		/* received, left by app (lazy) */
 	struct mux_stream	*hnext;		/* hash chain */
 	TAILQ_ENTRY(mux_stream)	 rentry;	/* m->ready */
 	TAILQ_ENTRY(mux_stream)	 eentry;	/* m->evq or m->dead */
+	TAILQ_ENTRY(mux_stream)	 bentry;	/* m->bwait */
 };
 TAILQ_HEAD(mux_slist, mux_stream);
 
@@ -58,6 +65,7 @@ struct mux {
 	enum mux_role		 role;
 	struct mux_settings	 set;
 	char			 identity[FRAME_NAME_MAX + 1];
+	char			 label[MUX_LABEL_MAX + 1];
 	struct mux_callbacks	 cb;
 	void			*arg;
 
@@ -69,6 +77,17 @@ struct mux {
 
 	uint32_t		 send_credit;	/* tunnel, peer's window */
 	struct flow_recv	 rxf;		/* tunnel, our window */
+	int			 win_paid;	/* DATA sent since the peer's last
+						   tunnel WINDOW_UPDATE */
+	uint32_t		 wmax;		/* stream windows grow to this */
+
+	/* Clock and round-trip time (auto-tuning). */
+	uint64_t		(*now_ms)(void *);
+	void			*now_arg;
+	uint32_t		 rtt_ms;	/* smoothed, 0 = unknown */
+	int			 ping_timed;	/* a PING of ours is timed */
+	uint64_t		 ping_opaque;
+	uint32_t		 ping_sent_ms;
 
 	uint32_t		 last_local_sid;
 	uint32_t		 last_peer_sid;
@@ -83,6 +102,14 @@ struct mux {
 	struct mux_slist	 ready;		/* streams with sendable data */
 	struct mux_slist	 evq;		/* deferred events */
 	struct mux_slist	 graveyard;	/* freed after the callbacks */
+
+	/* Send budget (set.send_budget != 0): bytes in every s->tx; streams
+	 * cut short by the budget wait on bwait, in order; the ones woken
+	 * and not yet written carry woken == wake_gen. */
+	size_t			 tx_bytes;
+	struct mux_slist	 bwait;
+	size_t			 nwoken;
+	uint32_t		 wake_gen;
 
 	struct evbuffer		*ctlq;		/* encoded control frames */
 	struct evbuffer		*rxbuf;		/* data being delivered */
@@ -119,6 +146,7 @@ void	mux_progress(struct mux *);
 int	mux_tunnel_consumed(struct mux *, size_t);
 int	mux_sid_local(const struct mux *, uint32_t);
 int	mux_sid_never_opened(const struct mux *, uint32_t);
+uint32_t mux_now(const struct mux *);
 
 /* mux_stream.c */
 struct mux_stream *mux_stream_find(const struct mux *, uint32_t);
@@ -140,5 +168,8 @@ int	mux_stream_input(struct mux *, uint32_t, struct evbuffer *, uint32_t);
 int	mux_stream_ctl(struct mux *, const struct frame_ctl *);
 size_t	mux_stream_space(const struct mux *, const struct mux_stream *);
 void	mux_stream_writable(struct mux *, struct mux_stream *);
+void	mux_budget_wake(struct mux *);
+void	mux_budget_leave(struct mux *, struct mux_stream *);
+int	mux_budget_wants(const struct mux *);
 
 #endif

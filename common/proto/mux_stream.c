@@ -59,9 +59,8 @@ mux_stream_log(struct mux *m, struct mux_stream *s, enum mux_sstate old)
 {
 	enum mux_sstate	now = mux_stream_state(s);
 
-	(void)m;
 	if (now != old && log_enabled(LOG_LEVEL_DEBUG))
-		log_debug("mux", "stream %u: %s -> %s", s->sid,
+		log_debug("mux", "%s: stream %u: %s -> %s", m->label, s->sid,
 		    mux_stream_state_name(old), mux_stream_state_name(now));
 }
 
@@ -126,6 +125,8 @@ mux_stream_new(struct mux *m, uint32_t sid, int local)
 	s->local = local != 0;
 	s->send_credit = m->peer_stream_window;
 	flow_recv_init(&s->rxf, m->set.stream_window);
+	if (m->wmax > m->set.stream_window)
+		flow_recv_epoch(&s->rxf, mux_now(m));
 	if (m->count >= m->nbuckets)
 		mux_table_grow(m);
 	h = mux_hash(m, sid);
@@ -179,6 +180,8 @@ mux_stream_close(struct mux *m, struct mux_stream *s, uint32_t code,
 	if (s->evflags != 0)
 		TAILQ_REMOVE(&m->evq, s, eentry);
 	s->evflags = 0;
+	mux_budget_leave(m, s);
+	m->tx_bytes -= mux_buflen(s->tx);
 	/* Bytes that will never be consumed go back to the tunnel. */
 	unconsumed = s->held + mux_buflen(s->rx);
 	flow_recv_drop(&s->rxf);
@@ -189,6 +192,9 @@ mux_stream_close(struct mux *m, struct mux_stream *s, uint32_t code,
 		evbuffer_drain(s->tx, evbuffer_get_length(s->tx));
 	s->dead = 1;
 	TAILQ_INSERT_TAIL(&m->graveyard, s, eentry);
+	/* The room freed goes to the waiters from the next mux_output(). */
+	if (mux_budget_wants(m))
+		mux_want(m);
 	mux_stream_log(m, s, old);
 	if (!m->dead && mux_tunnel_consumed(m, unconsumed) == MUX_ENOMEM)
 		mux_fatal(m, MUX_ENOMEM, MUX_CODE_INTERNAL, "out of memory");
@@ -238,7 +244,8 @@ mux_stream_abort(struct mux *m, struct mux_stream *s, uint32_t code)
 	c.type = FRAME_RESET;
 	c.sid = s->sid;
 	c.code = code;
-	log_debug("mux", "stream %u: reset: %s", s->sid, mux_code_name(code));
+	log_debug("mux", "%s: stream %u: reset: %s", m->label, s->sid,
+	    mux_code_name(code));
 	if ((r = mux_queue_answer(m, &c)) == MUX_ENOMEM)
 		return mux_fatal(m, r, MUX_CODE_INTERNAL, "out of memory");
 	mux_stream_close(m, s, code, "protocol error on the stream", 1);
@@ -246,12 +253,12 @@ mux_stream_abort(struct mux *m, struct mux_stream *s, uint32_t code)
 }
 
 /*
- * Send space: the peer's credit minus what is queued, and never more queued
- * than our own stream_window, so a peer granting 2^31-1 cannot make us
- * buffer that much: send memory <= streams x stream_window, by config.
+ * Send space from the stream's own limits: the peer's credit minus what is
+ * queued, and never more queued than our own stream_window, so a peer
+ * granting 2^31-1 cannot make us buffer that much.
  */
-size_t
-mux_stream_space(const struct mux *m, const struct mux_stream *s)
+static size_t
+mux_stream_room(const struct mux *m, const struct mux_stream *s)
 {
 	size_t	q = mux_buflen(s->tx), limit = s->send_credit;
 
@@ -262,12 +269,149 @@ mux_stream_space(const struct mux *m, const struct mux_stream *s)
 	return limit > q ? limit - q : 0;
 }
 
-/* A write was cut short and there is room again: tell the app. */
+/* --- The send budget. ----------------------------------------------------
+ *
+ * Without a budget, send memory is bounded by streams x stream_window, which
+ * the public side chooses (400 streams of 1 MiB: 400 MiB).  With one, every
+ * write also fits in the budget's free room, so m->tx_bytes <= send_budget
+ * always.  Fairness when the budget is short: a stream cut short by it waits
+ * on m->bwait in arrival order; as frames leave, mux_output() wakes waiters
+ * from the head, one per quantum of free room and counting those woken that
+ * have not written yet, so a small room wakes a few streams, not all of them.
+ * While anyone waits, only woken streams may write, each at most a quantum:
+ * nobody jumps the queue and a woken stream cannot take the room of the
+ * next.  A woken stream that never writes (its socket went quiet) keeps its
+ * turn until the queues drain, then the turns are reset so it cannot stall
+ * the others.
+ */
+
+static int
+mux_woken(const struct mux *m, const struct mux_stream *s)
+{
+	return s->woken == m->wake_gen;
+}
+
+static size_t
+mux_budget_free(const struct mux *m)
+{
+	return m->tx_bytes < m->set.send_budget ?
+	    m->set.send_budget - m->tx_bytes : 0;
+}
+
+/* About a frame, and at most a quarter of the budget. */
+static size_t
+mux_budget_quantum(const struct mux *m)
+{
+	size_t	q = m->set.send_budget / 4;
+	size_t	f = m->hello_recv ? m->peer_max_frame : m->set.max_frame;
+
+	if (q > f)
+		q = f;
+	return q > 0 ? q : 1;
+}
+
+/* The stream's share of the budget's free room now. */
+static size_t
+mux_budget_space(const struct mux *m, const struct mux_stream *s)
+{
+	size_t	free = mux_budget_free(m), q;
+
+	if (TAILQ_EMPTY(&m->bwait) && m->nwoken == 0)
+		return free;
+	if (!mux_woken(m, s))
+		return 0;
+	q = mux_budget_quantum(m);
+	return TAILQ_EMPTY(&m->bwait) || free < q ? free : q;
+}
+
+/* s no longer waits nor holds a turn (it wrote, or it is closing). */
+void
+mux_budget_leave(struct mux *m, struct mux_stream *s)
+{
+	if (s->bwait) {
+		TAILQ_REMOVE(&m->bwait, s, bentry);
+		s->bwait = 0;
+	}
+	if (mux_woken(m, s)) {
+		s->woken = 0;
+		m->nwoken--;
+	}
+}
+
+/* s was cut short by the budget, not by its own room: queue it. */
+static void
+mux_budget_enqueue(struct mux *m, struct mux_stream *s)
+{
+	if (m->set.send_budget == 0 || s->bwait || mux_woken(m, s) ||
+	    mux_stream_room(m, s) == 0)
+		return;
+	TAILQ_INSERT_TAIL(&m->bwait, s, bentry);
+	s->bwait = 1;
+}
+
+/* Would mux_budget_wake() wake someone? */
+int
+mux_budget_wants(const struct mux *m)
+{
+	size_t	q;
+
+	if (m->dead || TAILQ_EMPTY(&m->bwait))
+		return 0;
+	if (m->nwoken > 0 && m->tx_bytes == 0)
+		return 1;		/* stale turns: reset them */
+	q = mux_budget_quantum(m);
+	return mux_budget_free(m) / q > m->nwoken;
+}
+
+void
+mux_budget_wake(struct mux *m)
+{
+	struct mux_stream	*s;
+
+	while (mux_budget_wants(m)) {
+		if (m->nwoken > 0 && m->tx_bytes == 0) {
+			/* Woken streams had a whole drain to write and did
+			 * not: their turns lapse. */
+			if (++m->wake_gen == 0)
+				m->wake_gen = 1;
+			m->nwoken = 0;
+			continue;
+		}
+		s = TAILQ_FIRST(&m->bwait);
+		TAILQ_REMOVE(&m->bwait, s, bentry);
+		s->bwait = 0;
+		if (!s->blocked || mux_stream_room(m, s) == 0)
+			continue;	/* no longer wants to write */
+		s->woken = m->wake_gen;
+		m->nwoken++;
+		s->blocked = 0;
+		if (m->cb.stream_writable != NULL)
+			m->cb.stream_writable(m, s->sid, s->sarg);
+	}
+}
+
+size_t
+mux_stream_space(const struct mux *m, const struct mux_stream *s)
+{
+	size_t	room = mux_stream_room(m, s), b;
+
+	if (m->set.send_budget == 0 || room == 0)
+		return room;
+	b = mux_budget_space(m, s);
+	return room < b ? room : b;
+}
+
+/* A write was cut short and there is room again: tell the app, or, if the
+ * budget is what holds it back, queue it for its turn. */
 void
 mux_stream_writable(struct mux *m, struct mux_stream *s)
 {
-	if (!s->blocked || mux_stream_space(m, s) == 0)
+	if (!s->blocked)
 		return;
+	if (mux_stream_space(m, s) == 0) {
+		mux_budget_enqueue(m, s);
+		return;
+	}
 	s->blocked = 0;
 	if (m->cb.stream_writable != NULL)
 		m->cb.stream_writable(m, s->sid, s->sarg);
@@ -413,7 +557,6 @@ mux_stream_input(struct mux *m, uint32_t sid, struct evbuffer *in,
 		    "DATA beyond the window of stream %u", sid);
 	if (len == 0)
 		return 0;
-	s->moved = 1;
 	if (s->accepted && mux_buflen(s->rx) == 0)
 		dst = m->rxbuf;
 	else {
@@ -476,7 +619,7 @@ mux_stream_ctl_open(struct mux *m, const struct frame_ctl *c)
 	if ((s = mux_stream_new(m, c->sid, 0)) == NULL)
 		return mux_fatal(m, MUX_ENOMEM, MUX_CODE_INTERNAL,
 		    "out of memory");
-	log_debug("mux", "stream %u: -> %s", s->sid,
+	log_debug("mux", "%s: stream %u: -> %s", m->label, s->sid,
 	    mux_stream_state_name(mux_stream_state(s)));
 	memset(&peer, 0, sizeof(peer));
 	peer.family = c->family;
@@ -491,9 +634,16 @@ mux_stream_ctl_window(struct mux *m, struct mux_stream *s,
     const struct frame_ctl *c)
 {
 	uint32_t	*credit = s != NULL ? &s->send_credit : &m->send_credit;
-	int		 r;
+	int		 r, paid;
 
-	if ((r = mux_glitch(m, 1)) != 0)
+	/* An update that follows DATA we sent returns credit for it; one
+	 * with no DATA of ours since the last carries nothing. */
+	paid = s != NULL ? s->win_paid : m->win_paid;
+	if (s != NULL)
+		s->win_paid = 0;
+	else
+		m->win_paid = 0;
+	if (!paid && (r = mux_glitch(m, 1)) != 0)
 		return r;
 	r = flow_send_grant(credit, c->increment);
 	if (r == FLOW_EZERO)
@@ -517,7 +667,6 @@ mux_stream_ctl(struct mux *m, const struct frame_ctl *c)
 {
 	struct mux_stream	*s;
 	enum mux_sstate		 old;
-	int			 r;
 
 	if (c->type == FRAME_STREAM_OPEN)
 		return mux_stream_ctl_open(m, c);
@@ -558,8 +707,10 @@ mux_stream_ctl(struct mux *m, const struct frame_ctl *c)
 		mux_stream_deliver(m, s);
 		break;
 	case FRAME_RESET:
-		if (!s->moved && (r = mux_glitch(m, 1)) != 0)
-			return r;
+		/* Not a glitch, whoever opened the stream: a stream ends
+		 * once, so RESETs are bounded by opens, and an opener
+		 * cancelling for its client (or an acceptor whose target
+		 * went away) is doing its job (PROTOCOL.md section 6). */
 		mux_stream_close(m, s, c->code, NULL, 1);
 		break;
 	case FRAME_WINDOW:
@@ -634,7 +785,7 @@ mux_stream_open(struct mux *m, const char *service,
 		goto out;
 	}
 	s->sarg = sarg;
-	log_debug("mux", "stream %u: -> OPENING_OUT", sid);
+	log_debug("mux", "%s: stream %u: -> OPENING_OUT", m->label, sid);
 	if (sidp != NULL)
 		*sidp = sid;
 out:
@@ -743,10 +894,12 @@ mux_stream_write(struct mux *m, uint32_t sid, struct evbuffer *src,
 	len = evbuffer_get_length(src);
 	space = mux_stream_space(m, s);
 	n = len < space ? len : space;
+	if (n > 0)
+		mux_budget_leave(m, s);		/* a turn is one write */
 	if (n < len)
 		s->blocked = 1;
 	if (n == 0)
-		goto out;
+		goto cut;
 	if (s->tx == NULL && (!mux_alloc_ok(m) ||
 	    (s->tx = evbuffer_new()) == NULL)) {
 		r = mux_fatal(m, MUX_ENOMEM, MUX_CODE_INTERNAL,
@@ -758,9 +911,13 @@ mux_stream_write(struct mux *m, uint32_t sid, struct evbuffer *src,
 		    "out of memory");
 		goto out;
 	}
+	m->tx_bytes += n;
 	if (moved != NULL)
 		*moved = n;
 	mux_stream_ready_update(m, s);
+cut:
+	if (n < len)
+		mux_budget_enqueue(m, s);
 out:
 	mux_leave(m);
 	return r;
@@ -813,6 +970,22 @@ mux_stream_reset(struct mux *m, uint32_t sid, uint32_t code)
 	return r;
 }
 
+/* Return s's consumed bytes once they are worth a WINDOW_UPDATE, with the
+ * window's growth, if any, on top (PROTOCOL.md section 4). */
+static int
+mux_stream_credit(struct mux *m, struct mux_stream *s)
+{
+	uint32_t	inc;
+
+	inc = flow_recv_update(&s->rxf, m->set.max_frame, 0);
+	if (inc == 0)
+		return 0;
+	if (m->wmax > s->rxf.window && m->now_ms != NULL)
+		inc += flow_recv_tune(&s->rxf, m->wmax, mux_now(m),
+		    m->rtt_ms);
+	return mux_queue_window(m, s->sid, inc);
+}
+
 int
 mux_stream_consumed(struct mux *m, uint32_t sid, size_t n)
 {
@@ -838,7 +1011,7 @@ mux_stream_consumed(struct mux *m, uint32_t sid, size_t n)
 	/* No stream credit once the peer is done sending: it would be
 	 * wasted; the tunnel gets it in any case. */
 	if (!s->fin_recv)
-		r = mux_queue_window(m, sid, flow_recv_update(&s->rxf, 0));
+		r = mux_stream_credit(m, s);
 	if (r == 0)
 		r = mux_tunnel_consumed(m, n);
 	if (r != 0) {
@@ -866,6 +1039,16 @@ mux_stream_redeliver(struct mux *m, uint32_t sid)
 		mux_stream_defer(m, s, MUX_EV_DELIVER);
 	mux_leave(m);
 	return r;
+}
+
+uint32_t
+mux_stream_recv_window(const struct mux *m, uint32_t sid)
+{
+	const struct mux_stream	*s;
+
+	if ((s = mux_stream_find(m, sid)) == NULL)
+		return 0;
+	return s->rxf.window;
 }
 
 void *

@@ -538,7 +538,7 @@ pz_op(struct pz *z)
 /*
  * Liveness: the applications consume everything and shut every stream
  * down; then all streams must close and every window be whole again, up to
- * the half-window remainder (a credit leak would deadlock a real tunnel).
+ * the credit-return remainder (a credit leak would deadlock a real tunnel).
  */
 static void
 pz_drain(struct pz *z)

@@ -1,6 +1,6 @@
 /*
  * check_flow.c — window arithmetic (common/proto/flow.c): overflow, zero
- * increments, the half-window rule, consumption bounds.
+ * increments, the credit-return rule, auto-tuning, consumption bounds.
  */
 #include <check.h>
 #include <stdint.h>
@@ -27,24 +27,34 @@ START_TEST(test_recv_window)
 }
 END_TEST
 
-START_TEST(test_half_window_rule)
+/* Credit goes back once min(window / 8, 2 frames) is consumed. */
+START_TEST(test_credit_rule)
 {
 	struct flow_recv	f;
 
-	flow_recv_init(&f, 100);
-	ck_assert_int_eq(flow_recv_data(&f, 100), 0);
-	ck_assert_int_eq(flow_recv_consume(&f, 49), 0);
-	ck_assert_uint_eq(flow_recv_update(&f, 0), 0);	/* 49 < 50 */
+	/* 1 MiB window, 128 KiB frames: an eighth, 128 KiB, wins. */
+	flow_recv_init(&f, 1 << 20);
+	ck_assert_uint_eq(flow_recv_threshold(&f, 128 << 10), 128 << 10);
+	ck_assert_int_eq(flow_recv_data(&f, 1 << 20), 0);
+	ck_assert_int_eq(flow_recv_consume(&f, (128 << 10) - 1), 0);
+	ck_assert_uint_eq(flow_recv_update(&f, 128 << 10, 0), 0);
 	ck_assert_int_eq(flow_recv_consume(&f, 1), 0);
-	ck_assert_uint_eq(flow_recv_update(&f, 0), 50);	/* reached half */
-	ck_assert_uint_eq(f.used, 50);
+	ck_assert_uint_eq(flow_recv_update(&f, 128 << 10, 0), 128 << 10);
+	ck_assert_uint_eq(f.used, (1 << 20) - (128 << 10));
 	ck_assert_uint_eq(f.pending, 0);
-	ck_assert_uint_eq(flow_recv_avail(&f), 50);
-	ck_assert_uint_eq(flow_recv_update(&f, 0), 0);	/* nothing pending */
+	ck_assert_uint_eq(flow_recv_avail(&f), 128 << 10);
+	ck_assert_uint_eq(flow_recv_update(&f, 128 << 10, 0), 0);
+	/* 16 KiB frames: two of them, 32 KiB, win over 128 KiB. */
+	ck_assert_uint_eq(flow_recv_threshold(&f, 16 << 10), 32 << 10);
+	ck_assert_int_eq(flow_recv_consume(&f, 32 << 10), 0);
+	ck_assert_uint_eq(flow_recv_update(&f, 16 << 10, 0), 32 << 10);
+	/* Forced: any pending amount, never an update of 0. */
 	ck_assert_int_eq(flow_recv_consume(&f, 10), 0);
-	ck_assert_uint_eq(flow_recv_update(&f, 0), 0);
-	ck_assert_uint_eq(flow_recv_update(&f, 1), 10);	/* forced */
-	ck_assert_uint_eq(flow_recv_update(&f, 1), 0);	/* never a 0 update */
+	ck_assert_uint_eq(flow_recv_update(&f, 16 << 10, 0), 0);
+	ck_assert_uint_eq(flow_recv_update(&f, 16 << 10, 1), 10);
+	ck_assert_uint_eq(flow_recv_update(&f, 16 << 10, 1), 0);
+	/* A huge unit cannot wrap 2 x unit. */
+	ck_assert_uint_eq(flow_recv_threshold(&f, UINT32_MAX), (1 << 20) / 8);
 }
 END_TEST
 
@@ -52,15 +62,106 @@ START_TEST(test_tiny_windows)
 {
 	struct flow_recv	f;
 
-	flow_recv_init(&f, 1);		/* half of 1 rounds to 1, not 0 */
+	flow_recv_init(&f, 1);		/* an eighth of 1 rounds to 1, not 0 */
+	ck_assert_uint_eq(flow_recv_threshold(&f, 1024), 1);
 	ck_assert_int_eq(flow_recv_data(&f, 1), 0);
-	ck_assert_uint_eq(flow_recv_update(&f, 0), 0);
+	ck_assert_uint_eq(flow_recv_update(&f, 1024, 0), 0);
 	ck_assert_int_eq(flow_recv_consume(&f, 1), 0);
-	ck_assert_uint_eq(flow_recv_update(&f, 0), 1);
+	ck_assert_uint_eq(flow_recv_update(&f, 1024, 0), 1);
 	flow_recv_init(&f, 0);		/* clamped to 1 */
 	ck_assert_uint_eq(f.window, 1);
 	flow_recv_init(&f, UINT32_MAX);	/* clamped to 2^31-1 */
 	ck_assert_uint_eq(f.window, FLOW_WINDOW_MAX);
+}
+END_TEST
+
+/* Consume window-sized epochs at a given rate; return the window after. */
+static uint32_t
+tune_run(struct flow_recv *f, uint32_t max, uint32_t rate_per_ms,
+    uint32_t rtt, int epochs, uint32_t *now)
+{
+	uint32_t	chunk, inc;
+	int		e;
+
+	for (e = 0; e < epochs; e++) {
+		/* The sender fills the window; the consumer drains it at
+		 * rate_per_ms, returning credit by the rule. */
+		ck_assert_int_eq(flow_recv_data(f, flow_recv_avail(f)), 0);
+		while (f->used > f->pending) {
+			chunk = f->used - f->pending < rate_per_ms ?
+			    f->used - f->pending : rate_per_ms;
+			*now += 1;
+			ck_assert_int_eq(flow_recv_consume(f, chunk), 0);
+			if ((inc = flow_recv_update(f, 16384, 0)) != 0)
+				(void)flow_recv_tune(f, max, *now, rtt);
+		}
+		(void)flow_recv_update(f, 16384, 1);
+	}
+	return f->window;
+}
+
+START_TEST(test_tune)
+{
+	struct flow_recv	f;
+	uint32_t		now = 0xfffff000U;	/* wraps on the way */
+
+	/* Fast consumer (1 MB/ms against 64 KiB / 2 x 100 ms): doubles
+	 * to the max, never beyond. */
+	flow_recv_init(&f, 65536);
+	flow_recv_epoch(&f, now);
+	ck_assert_uint_eq(tune_run(&f, 1 << 20, 1 << 20, 100, 20, &now),
+	    1 << 20);
+	ck_assert_uint_le(f.used, f.window);
+
+	/* A window that is not a power-of-two step of the max stops at it. */
+	flow_recv_init(&f, 100000);
+	flow_recv_epoch(&f, now);
+	ck_assert_uint_eq(tune_run(&f, 300000, 1 << 20, 100, 20, &now),
+	    300000);
+
+	/* Slow consumer: 100 bytes/ms, below 65536 / (2 x 100 ms) = 327:
+	 * never grows, however long. */
+	flow_recv_init(&f, 65536);
+	flow_recv_epoch(&f, now);
+	ck_assert_uint_eq(tune_run(&f, 1 << 20, 100, 100, 20, &now), 65536);
+	/* Just above that rate: it does. */
+	flow_recv_init(&f, 65536);
+	flow_recv_epoch(&f, now);
+	ck_assert_uint_gt(tune_run(&f, 1 << 20, 400, 100, 4, &now), 65536);
+
+	/* No RTT yet, or max <= window: never. */
+	flow_recv_init(&f, 65536);
+	flow_recv_epoch(&f, now);
+	ck_assert_uint_eq(tune_run(&f, 1 << 20, 1 << 20, 0, 5, &now), 65536);
+	ck_assert_uint_eq(tune_run(&f, 65536, 1 << 20, 100, 5, &now), 65536);
+
+	/* Judged only past half a window: the growth and a new epoch. */
+	flow_recv_init(&f, 1000);
+	flow_recv_epoch(&f, 50);
+	ck_assert_int_eq(flow_recv_data(&f, 1000), 0);
+	ck_assert_int_eq(flow_recv_consume(&f, 499), 0);
+	ck_assert_uint_eq(flow_recv_tune(&f, 4000, 51, 10), 0);
+	ck_assert_uint_eq(f.epoch_ms, 50);		/* goes on */
+	ck_assert_int_eq(flow_recv_consume(&f, 1), 0);
+	ck_assert_uint_eq(flow_recv_tune(&f, 4000, 51, 10), 1000);
+	ck_assert_uint_eq(f.window, 2000);
+	ck_assert_uint_eq(f.epoch_ms, 51);
+	ck_assert_uint_eq(f.epoch_bytes, 0);
+	/* Too slow: 1000 bytes in 20 ms is not above 2000 / (2 x 10 ms)
+	 * per ms; a new epoch, no growth. */
+	ck_assert_int_eq(flow_recv_consume(&f, 500), 0);
+	ck_assert_int_eq(flow_recv_data(&f, 1000), 0);
+	ck_assert_int_eq(flow_recv_consume(&f, 500), 0);
+	ck_assert_uint_eq(flow_recv_tune(&f, 4000, 71, 10), 0);
+	ck_assert_uint_eq(f.window, 2000);
+	ck_assert_uint_eq(f.epoch_ms, 71);
+	/* A huge RTT is clamped, no product wraps. */
+	ck_assert_int_eq(flow_recv_consume(&f, 500), 0);
+	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 2000);
+	ck_assert_int_eq(flow_recv_data(&f, 2000), 0);
+	ck_assert_int_eq(flow_recv_consume(&f, 1000), 0);
+	ck_assert_uint_eq(flow_recv_tune(&f, FLOW_WINDOW_MAX, 72, UINT32_MAX),
+	    2000);
 }
 END_TEST
 
@@ -124,8 +225,10 @@ main(void)
 	int	 failed;
 
 	tcase_add_test(tc, test_recv_window);
-	tcase_add_test(tc, test_half_window_rule);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_credit_rule);
 	tcase_add_test(tc, test_tiny_windows);
+	tcase_add_test(tc, test_tune);
 	tcase_add_test(tc, test_consume_bounds);
 	tcase_add_test(tc, test_send_grant);
 	tcase_add_test(tc, test_strerror);
