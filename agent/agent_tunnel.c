@@ -144,6 +144,8 @@ agent_tunnel_settings(const struct agent_config *cfg,
 	s->mux.max_frame = cfg->max_frame;
 	s->mux.max_streams = cfg->max_streams;
 	s->mux.identity = cfg->id;
+	s->mux.stream_window_max = cfg->stream_window_max;
+	s->tunnel_buffer = cfg->tunnel_buffer;
 	s->peer_role = "relay";
 	s->tls_high = AGENT_TLS_HIGH;
 	s->read_max = AGENT_READ_MAX;

@@ -24,13 +24,11 @@ static void	relay_tunnel_on_control(struct tunnel *, const struct mux_ctl *,
 static void	relay_tunnel_on_state(struct tunnel *, enum tunnel_state,
 		    void *);
 static void	relay_tunnel_on_stream_gone(struct tunnel *, void *, void *);
-static void	relay_tunnel_on_open(struct tunnel *, uint32_t, const char *,
-		    const struct mux_peer *, void *);
 
 static const struct tunnel_callbacks relay_tunnel_cb = {
 	.tls_up = relay_tunnel_on_tls_up,
 	.control = relay_tunnel_on_control,
-	.stream_open = relay_tunnel_on_open,
+	.stream_open = NULL,	/* agents open none (max_streams 0) */
 	.state = relay_tunnel_on_state,
 	.stream_gone = relay_tunnel_on_stream_gone,
 };
@@ -74,8 +72,13 @@ relay_tunnel_settings(const struct relay_config *cfg,
 	s->mux.stream_window = cfg->stream_window;
 	s->mux.tunnel_window = cfg->tunnel_window;
 	s->mux.max_frame = cfg->max_frame;
-	s->mux.max_streams = cfg->max_streams_per_agent;
+	/* Agents open no streams (the relay opens one per public client):
+	 * advertised as 0, so an agent that opens one anyway is refused with
+	 * LIMIT, which the flood accounting counts. */
+	s->mux.max_streams = 0;
 	s->mux.identity = "";
+	s->mux.stream_window_max = cfg->stream_window_max;
+	s->tunnel_buffer = cfg->tunnel_buffer;
 	s->peer_role = "agent";
 	s->tls_high = RELAY_TLS_HIGH;
 	s->read_max = RELAY_READ_MAX;
@@ -233,17 +236,6 @@ relay_tunnel_on_control(struct tunnel *tun, const struct mux_ctl *ctl,
 	default:
 		break;
 	}
-}
-
-static void
-relay_tunnel_on_open(struct tunnel *tun, uint32_t sid, const char *service,
-    const struct mux_peer *client, void *arg)
-{
-	(void)service;
-	(void)client;
-	(void)arg;
-	(void)mux_stream_refuse(tunnel_mux(tun), sid, MUX_CODE_REFUSED,
-	    "the relay accepts no streams from agents");
 }
 
 /* How the tunnel ended, in one line. */

@@ -110,6 +110,13 @@ static const struct mux_callbacks tunnel_mux_cb = {
 	.want_output = tunnel_mux_on_want_output,
 };
 
+static uint64_t
+tunnel_clock(void *arg)
+{
+	(void)arg;
+	return tunnel_now_ms();
+}
+
 uint64_t
 tunnel_now_ms(void)
 {
@@ -331,6 +338,12 @@ tunnel_new(struct event_base *base, int fd, SSL *ssl,
 		snprintf(t->identity, sizeof(t->identity), "%s",
 		    s->mux.identity);
 	t->s.mux.identity = t->identity;
+	/* The send queues get what the TLS output's high mark leaves of the
+	 * tunnel's buffer. */
+	if (s->tunnel_buffer > 2 * s->tls_high)
+		t->s.mux.send_budget = s->tunnel_buffer - s->tls_high;
+	else
+		t->s.mux.send_budget = s->tunnel_buffer / 2;
 	t->cb = *cb;
 	t->arg = arg;
 	t->state = TUNNEL_HANDSHAKE;
@@ -374,12 +387,16 @@ tunnel_tls_on_up(void *arg)
 		tunnel_dead(t);
 		return;
 	}
+	t->s.mux.label = t->name;
 	if ((t->mux = mux_new(t->s.role, &t->s.mux, &tunnel_mux_cb,
 	    t)) == NULL) {
 		tunnel_set_reason(t, "cannot create the mux (out of memory?)");
 		tunnel_dead(t);
 		return;
 	}
+	/* The clock lets the mux time its PINGs (the RTT) and grow stream
+	 * windows to the path's bandwidth-delay product. */
+	mux_set_clock(t->mux, tunnel_clock, t);
 	t->last_rx_ms = tunnel_now_ms();
 	tunnel_set_state(t, TUNNEL_HELLO);
 	tunnel_timer_in(t, t->tick, TUNNEL_TICK_MS);
@@ -396,6 +413,9 @@ tunnel_ready(struct tunnel *t)
 	tunnel_set_state(t, TUNNEL_READY);
 	if (t->s.ping_ms > 0)
 		tunnel_timer_in(t, t->ping, t->s.ping_ms);
+	/* An RTT sample now, not a heartbeat later: window growth needs it
+	 * from the first seconds of a transfer. */
+	(void)mux_ping(t->mux, ++t->ping_seq);
 }
 
 static void
@@ -752,6 +772,8 @@ void
 tunnel_set_name(struct tunnel *t, const char *name)
 {
 	snprintf(t->name, sizeof(t->name), "%s", name);
+	if (t->mux != NULL)
+		mux_set_label(t->mux, t->name);
 }
 
 const char *

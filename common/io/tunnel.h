@@ -65,9 +65,13 @@ enum tunnel_state {
 struct tunnel_settings {
 	int		 server;	/* 1: the accepting side (the relay) */
 	enum mux_role	 role;
-	struct mux_settings mux;	/* copied (identity too) */
+	struct mux_settings mux;	/* copied (identity too); the label is
+					   the tunnel's name */
 	const char	*peer_role;	/* "agent" or "relay", for messages */
 	size_t		 tls_high;	/* ciphertext queue high mark */
+	size_t		 tunnel_buffer;	/* bytes queued for the peer, send
+					   queues and TLS output; 0: no cap
+					   (mux.send_budget is derived) */
 	size_t		 read_max;	/* plaintext per read callback */
 	uint64_t	 handshake_ms;	/* TLS and HELLO */
 	uint64_t	 ping_ms;	/* heartbeat interval, 0: none */
