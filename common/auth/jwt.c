@@ -438,7 +438,9 @@ jwt_part(const char *s, size_t len, const char *what, uint8_t **out,
 	*out = NULL;
 	if ((buf = malloc(size)) == NULL)
 		return jwt_why(JWT_E_NOMEM, why, whylen, "out of memory");
-	if (len == 0 || jwt_b64_decode(s, len, buf, size, outlen) != 0) {
+	/* An empty part decodes to nothing; the checks after refuse it
+	 * with a better reason (alg none has an empty signature). */
+	if (jwt_b64_decode(s, len, buf, size, outlen) != 0) {
 		free(buf);
 		return jwt_why(JWT_E_FORMAT, why, whylen, "malformed base64url "
 		    "in the %s", what);
