@@ -384,7 +384,7 @@ cfg_relay_check_jwt(struct cfg_walk *w, const struct cfg_node *root,
 	int r = -1;
 
 	jwt = cfg_node_get(cfg_node_get(root, "auth"), "jwt");
-	if (cfg_node_is_null(jwt)) {
+	if (jwt == NULL || cfg_node_is_null(jwt)) {
 		r = 0;
 		goto out;
 	}
