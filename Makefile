@@ -16,6 +16,7 @@
 #   proto  (frame, flow, mux)                   util, libevent's evbuffer
 #   cfg    (YAML schemas of both daemons)       util, libyaml
 #   io     (TLS, tlsio, pump, tunnel, sockread) proto, util, libevent, OpenSSL
+#   auth   (JWT verifier and minting)           cfg, util, OpenSSL, jansson
 # tests/regress/layering.sh checks that proto needs no event loop and no
 # OpenSSL.  In relay/, agent/ and pki/ the file main.c holds main() and the
 # other files form a static library that the unit tests can link too.
@@ -27,7 +28,7 @@ BINDIR   ?= bin
 VERSION  := 0.1.0
 
 CC       ?= cc
-PKGS     := openssl libevent libevent_pthreads yaml-0.1
+PKGS     := openssl libevent libevent_pthreads yaml-0.1 jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -47,7 +48,7 @@ HARDEN_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now
 ifneq ($(SAN),)
 HARDEN_CFLAGS := -fstack-protector-strong -fPIE
 endif
-COMMON_DIRS := common/util common/proto common/cfg common/io
+COMMON_DIRS := common/util common/proto common/cfg common/io common/auth
 INCS     := $(addprefix -I,$(COMMON_DIRS))
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DATLAX_VERSION=\"$(VERSION)\" $(OPT) -g $(WARN) \
 	$(HARDEN_CFLAGS) $(INCS) $(PKG_CFLAGS) $(SAN) $(CFLAGS)
@@ -58,6 +59,7 @@ UTIL_SRC   := $(wildcard common/util/*.c)
 PROTO_SRC  := $(wildcard common/proto/*.c)
 CFG_SRC    := $(wildcard common/cfg/*.c)
 IO_SRC     := $(wildcard common/io/*.c)
+AUTH_SRC   := $(wildcard common/auth/*.c)
 RELAY_SRC  := $(filter-out relay/main.c,$(wildcard relay/*.c))
 AGENT_SRC  := $(filter-out agent/main.c,$(wildcard agent/*.c))
 PKI_SRC    := $(filter-out pki/main.c,$(wildcard pki/*.c))
@@ -69,8 +71,9 @@ LIBUTIL  := $(BUILD)/libatlax_util.a
 LIBPROTO := $(BUILD)/libatlax_proto.a
 LIBCFG   := $(BUILD)/libatlax_cfg.a
 LIBIO    := $(BUILD)/libatlax_io.a
+LIBAUTH  := $(BUILD)/libatlax_auth.a
 # Link order: a library before the ones it needs.
-LIBATLAX := $(LIBIO) $(LIBPROTO) $(LIBCFG) $(LIBUTIL)
+LIBATLAX := $(LIBIO) $(LIBAUTH) $(LIBPROTO) $(LIBCFG) $(LIBUTIL)
 LIBRELAY := $(BUILD)/librelay.a
 LIBAGENT := $(BUILD)/libagent.a
 LIBPKI   := $(BUILD)/libpki.a
@@ -97,6 +100,9 @@ $(LIBCFG): $(call obj,$(CFG_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 $(LIBIO): $(call obj,$(IO_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+$(LIBAUTH): $(call obj,$(AUTH_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 $(LIBRELAY): $(call obj,$(RELAY_SRC))

@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "pki.h"
+#include "pki_jwt.h"
 
 #define PKI_EXIT_OK	0
 #define PKI_EXIT_ERR	1
@@ -33,6 +35,8 @@ static int	pki_cmd_issue(const struct pki_cmd *, int, char **);
 static int	pki_cmd_list(const struct pki_cmd *, int, char **);
 static int	pki_cmd_revoke(const struct pki_cmd *, int, char **);
 static int	pki_cmd_crl(const struct pki_cmd *, int, char **);
+static int	pki_cmd_keygen(const struct pki_cmd *, int, char **);
+static int	pki_cmd_token(const struct pki_cmd *, int, char **);
 
 static const struct pki_cmd pki_cmds[] = {
 	{ "init", pki_cmd_init,
@@ -79,13 +83,42 @@ static const struct pki_cmd pki_cmds[] = {
 	  "CRL number (kept in DIR/crlnumber).\n"
 	  "  --dir DIR    CA folder\n"
 	  "  --days N     days until the next update (default 30)\n" },
+	{ "keygen", pki_cmd_keygen,
+	  "keygen (--hs256 --out FILE | --es256 --out PREFIX) [--force]",
+	  "Make a key for signing tokens (JWT).\n"
+	  "  --hs256        a shared secret: 32 random bytes in base64 in FILE\n"
+	  "                 (mode 0600), for the relay's auth.jwt.hs256_secret_file\n"
+	  "                 and 'token --secret-file'\n"
+	  "  --es256        an ECDSA P-256 pair: PREFIX.key (mode 0600) for\n"
+	  "                 'token --key', PREFIX.pub for the relay's\n"
+	  "                 auth.jwt.es256_public_keys\n"
+	  "  --out PATH     FILE or PREFIX as above\n"
+	  "  --force        replace existing files\n" },
+	{ "token", pki_cmd_token,
+	  "token (--secret-file FILE | --key PEM) --sub NAME --ttl DURATION\n"
+	  "                 [--expose NAME|PORT]... [--connect AGENT/SERVICE]...\n"
+	  "                 [--aud A] [--iss I] [--jti J]",
+	  "Print a signed token (JWT) on stdout: HS256 with --secret-file, ES256\n"
+	  "with --key.\n"
+	  "  --sub NAME       the identity, [A-Za-z0-9][A-Za-z0-9._-]{0,63}\n"
+	  "  --ttl DURATION   validity from now: 90s, 15m, 24h, 30d (at most 3650d)\n"
+	  "  --expose X       a service name or public port the identity may\n"
+	  "                   publish; repeatable (claim expose)\n"
+	  "  --connect A/S    service S of agent A the holder may reach;\n"
+	  "                   repeatable (claim connect)\n"
+	  "  --aud A          audience (claim aud)\n"
+	  "  --iss I          issuer (claim iss)\n"
+	  "  --jti J          token id for the deny list (default: 128 random\n"
+	  "                   bits in hex)\n" },
 };
 #define PKI_NCMDS	(sizeof(pki_cmds) / sizeof(pki_cmds[0]))
 
 /* Options every subcommand shares: --dir, --help. */
 enum {
 	OPT_DIR = 256, OPT_CN, OPT_DAYS, OPT_FORCE, OPT_ROLE, OPT_SAN, OPT_OUT,
-	OPT_SERIAL, OPT_BACKDATE,
+	OPT_SERIAL, OPT_BACKDATE, OPT_HS256, OPT_ES256, OPT_SECRET_FILE,
+	OPT_KEY, OPT_SUB, OPT_TTL, OPT_EXPOSE, OPT_CONNECT, OPT_AUD, OPT_ISS,
+	OPT_JTI,
 };
 
 static void
@@ -429,6 +462,168 @@ pki_cmd_crl(const struct pki_cmd *cmd, int argc, char **argv)
 	return pki_result(cmd, r, err);
 }
 
+static int
+pki_cmd_keygen(const struct pki_cmd *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "hs256", no_argument, NULL, OPT_HS256 },
+		{ "es256", no_argument, NULL, OPT_ES256 },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *out = NULL;
+	char err[1024], safe[128];
+	int ch, hs = 0, es = 0, force = 0, r;
+
+	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_HS256:
+			hs = 1;
+			break;
+		case OPT_ES256:
+			es = 1;
+			break;
+		case OPT_OUT:
+			out = optarg;
+			break;
+		case OPT_FORCE:
+			force = 1;
+			break;
+		case 'h':
+			pki_cmd_help(cmd);
+			return PKI_EXIT_OK;
+		default:
+			return pki_bad_option(cmd, ch, argv);
+		}
+	}
+	if (optind < argc)
+		return pki_die_usage(cmd, "unexpected argument '%s'",
+		    pki_safe(argv[optind], safe, sizeof(safe)));
+	if (hs + es != 1)
+		return pki_die_usage(cmd, "exactly one of --hs256 and --es256 "
+		    "is needed");
+	if (out == NULL || *out == '\0')
+		return pki_die_usage(cmd, "--out is required");
+	if (hs)
+		r = pki_jwt_keygen_hs256(out, force, err, sizeof(err));
+	else
+		r = pki_jwt_keygen_es256(out, force, err, sizeof(err));
+	if (r == PKI_OK && hs)
+		printf("wrote HS256 secret %s\n", out);
+	else if (r == PKI_OK)
+		printf("wrote ES256 key %s.key and public key %s.pub\n", out,
+		    out);
+	return pki_result(cmd, r, err);
+}
+
+/* Options of 'token' that take a value; NULL when absent. */
+struct pki_token_opts {
+	struct pki_token_req req;
+	const char	*expose[PKI_JWT_LIST_MAX];
+	const char	*connect[PKI_JWT_LIST_MAX];
+	const char	*ttl;
+};
+
+/* One option of 'token'; PKI_EXIT_OK or the usage exit. */
+static int
+pki_token_opt(const struct pki_cmd *cmd, int ch, struct pki_token_opts *o)
+{
+	struct pki_token_req *q = &o->req;
+
+	switch (ch) {
+	case OPT_SECRET_FILE:
+		q->secret_file = optarg;
+		break;
+	case OPT_KEY:
+		q->key_file = optarg;
+		break;
+	case OPT_SUB:
+		q->sub = optarg;
+		break;
+	case OPT_TTL:
+		o->ttl = optarg;
+		break;
+	case OPT_AUD:
+		q->aud = optarg;
+		break;
+	case OPT_ISS:
+		q->iss = optarg;
+		break;
+	case OPT_JTI:
+		q->jti = optarg;
+		break;
+	case OPT_EXPOSE:
+		if (q->nexpose == PKI_JWT_LIST_MAX)
+			return pki_die_usage(cmd, "more than %d --expose",
+			    PKI_JWT_LIST_MAX);
+		o->expose[q->nexpose++] = optarg;
+		break;
+	case OPT_CONNECT:
+		if (q->nconnect == PKI_JWT_LIST_MAX)
+			return pki_die_usage(cmd, "more than %d --connect",
+			    PKI_JWT_LIST_MAX);
+		o->connect[q->nconnect++] = optarg;
+		break;
+	}
+	return PKI_EXIT_OK;
+}
+
+static int
+pki_cmd_token(const struct pki_cmd *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "secret-file", required_argument, NULL, OPT_SECRET_FILE },
+		{ "key", required_argument, NULL, OPT_KEY },
+		{ "sub", required_argument, NULL, OPT_SUB },
+		{ "ttl", required_argument, NULL, OPT_TTL },
+		{ "expose", required_argument, NULL, OPT_EXPOSE },
+		{ "connect", required_argument, NULL, OPT_CONNECT },
+		{ "aud", required_argument, NULL, OPT_AUD },
+		{ "iss", required_argument, NULL, OPT_ISS },
+		{ "jti", required_argument, NULL, OPT_JTI },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pki_token_opts o;
+	struct pki_token_req *q = &o.req;
+	char err[1024], safe[128], *token = NULL;
+	int ch, r;
+
+	memset(&o, 0, sizeof(o));
+	q->expose = o.expose;
+	q->connect = o.connect;
+	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (ch == 'h') {
+			pki_cmd_help(cmd);
+			return PKI_EXIT_OK;
+		}
+		if (ch == '?' || ch == ':')
+			return pki_bad_option(cmd, ch, argv);
+		if ((r = pki_token_opt(cmd, ch, &o)) != PKI_EXIT_OK)
+			return r;
+	}
+	if (optind < argc)
+		return pki_die_usage(cmd, "unexpected argument '%s'",
+		    pki_safe(argv[optind], safe, sizeof(safe)));
+	if ((q->secret_file == NULL) == (q->key_file == NULL))
+		return pki_die_usage(cmd, "exactly one of --secret-file and "
+		    "--key is needed");
+	if (q->sub == NULL)
+		return pki_die_usage(cmd, "--sub is required");
+	if (o.ttl == NULL)
+		return pki_die_usage(cmd, "--ttl is required");
+	if ((r = pki_jwt_parse_ttl(o.ttl, &q->ttl, err, sizeof(err))) !=
+	    PKI_OK)
+		return pki_result(cmd, r, err);
+	r = pki_jwt_token(q, (uint64_t)time(NULL), &token, err, sizeof(err));
+	if (r == PKI_OK)
+		printf("%s\n", token);
+	free(token);
+	return pki_result(cmd, r, err);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -438,7 +633,7 @@ main(int argc, char **argv)
 	opterr = 0;	/* pki_bad_option() prints the one line */
 	if (argc < 2) {
 		fprintf(stderr, "atlax-pki: missing command (init, issue, list, "
-		    "revoke, crl; see 'atlax-pki --help')\n");
+		    "revoke, crl, keygen, token; see 'atlax-pki --help')\n");
 		return PKI_EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||

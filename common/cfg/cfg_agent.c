@@ -22,11 +22,14 @@
 static int cfg_agent_services(struct cfg_walk *, const struct cfg_key *,
     const struct cfg_node *, void *);
 
+/* The credential: cert and key, or token_file, or both (cfg_agent_creds). */
 static const struct cfg_key cfg_agent_tls[] = {
-	{ "cert", CFG_T_PATH, CFG_REQUIRED, NULL, 0, 0,
+	{ "cert", CFG_T_PATH, 0, NULL, 0, 0,
 	    AGENT_OFF(tls_cert), NULL, NULL },
-	{ "key", CFG_T_PATH, CFG_REQUIRED, NULL, 0, 0,
+	{ "key", CFG_T_PATH, 0, NULL, 0, 0,
 	    AGENT_OFF(tls_key), NULL, NULL },
+	{ "token_file", CFG_T_PATH, 0, NULL, 0, 0,
+	    AGENT_OFF(tls_token_file), NULL, NULL },
 	{ "ca", CFG_T_PATH, CFG_REQUIRED, NULL, 0, 0,
 	    AGENT_OFF(tls_ca), NULL, NULL },
 	/* Default (the relay host) is set once relay: is known. */
@@ -235,6 +238,37 @@ out:
 	return r;
 }
 
+/*
+ * A certificate needs its key and the other way round; with neither, a
+ * token must stand in, or the relay has nothing to authenticate.
+ */
+static int
+cfg_agent_creds(struct cfg_walk *w, const struct cfg_node *root,
+    const struct agent_config *c)
+{
+	const struct cfg_node *tls = cfg_node_get(root, "tls");
+	const struct cfg_node *n;
+	size_t saved;
+	int r = 0;
+
+	if (c->tls_cert != NULL && c->tls_key == NULL) {
+		saved = cfg_walk_push(w, "tls.key");
+		r = cfg_walk_error(w, tls, "missing (tls.cert needs its key)");
+	} else if (c->tls_key != NULL && c->tls_cert == NULL) {
+		saved = cfg_walk_push(w, "tls.cert");
+		r = cfg_walk_error(w, tls, "missing (tls.key needs its "
+		    "certificate)");
+	} else if (c->tls_cert == NULL && c->tls_token_file == NULL) {
+		n = cfg_node_is_null(tls) ? root : tls;
+		saved = cfg_walk_push(w, "tls");
+		r = cfg_walk_error(w, n, "no credential: set tls.cert and "
+		    "tls.key, or tls.token_file");
+	} else
+		return 0;
+	cfg_walk_pop(w, saved);
+	return r;
+}
+
 /* Checks across keys, after every key has its value. */
 static int
 cfg_agent_check(struct cfg_walk *w, const struct cfg_node *root,
@@ -260,7 +294,8 @@ cfg_agent_check(struct cfg_walk *w, const struct cfg_node *root,
 	    CFG_ORDER_SIZE, 1) != 0 ||
 	    cfg_walk_order(w, limits, "limits", "max_frame", c->max_frame,
 	    "tunnel_buffer", c->tunnel_buffer, CFG_ORDER_SIZE, 1) != 0 ||
-	    cfg_agent_check_services(w, root, c) != 0)
+	    cfg_agent_check_services(w, root, c) != 0 ||
+	    cfg_agent_creds(w, root, c) != 0)
 		goto out;
 	r = 0;
 out:
@@ -344,6 +379,7 @@ cfg_agent_free(struct agent_config *c)
 	free(c->path);
 	free(c->tls_cert);
 	free(c->tls_key);
+	free(c->tls_token_file);
 	free(c->tls_ca);
 	free(c->tls_server_name);
 	free(c);

@@ -24,7 +24,10 @@ struct agent_config {
 	char	*path;
 	char	 id[CFG_ID_MAX + 1];	/* id (required) */
 	struct cfg_addr relay;		/* relay (required) */
-	char	*tls_cert, *tls_key, *tls_ca;	/* required */
+	char	*tls_cert, *tls_key;	/* both or neither; NULL: none */
+	char	*tls_token_file;	/* tls.token_file: a JWT; NULL: none.
+					 * cert+key, token_file or both */
+	char	*tls_ca;		/* required */
 	char	*tls_server_name;	/* default: relay host */
 	struct agent_service *services;	/* at least one */
 	size_t	 nservices;

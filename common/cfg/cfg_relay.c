@@ -2,11 +2,16 @@
  * cfg_relay.c — relay.yaml: the key table, the agents: policy section and the
  * checks across keys.  The reading itself is cfg_yaml.c's.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cfg.h"
 #include "cfg_relay.h"
@@ -15,12 +20,15 @@
 #include "log.h"
 
 #define RELAY_OFF(f)	offsetof(struct relay_config, f)
+#define RELAY_ES256_MAX	64	/* keys in auth.jwt.es256_public_keys */
 
 static int cfg_relay_port_range(struct cfg_walk *, const struct cfg_key *,
     const struct cfg_node *, void *);
 static int cfg_relay_agents(struct cfg_walk *, const struct cfg_key *,
     const struct cfg_node *, void *);
 static int cfg_relay_ports(struct cfg_walk *, const struct cfg_key *,
+    const struct cfg_node *, void *);
+static int cfg_relay_es256_keys(struct cfg_walk *, const struct cfg_key *,
     const struct cfg_node *, void *);
 
 static const struct cfg_key cfg_relay_tls[] = {
@@ -113,6 +121,30 @@ static const struct cfg_key cfg_relay_log[] = {
 	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
 };
 
+/* auth.jwt: tokens instead of client certificates (common/auth/jwt.h). */
+static const struct cfg_key cfg_relay_jwt[] = {
+	{ "hs256_secret_file", CFG_T_PATH, 0, NULL, 0, 0,
+	    RELAY_OFF(jwt.hs256_secret_file), NULL, NULL },
+	{ "es256_public_keys", CFG_T_FUNC, 0, NULL, 0, 0, 0, NULL,
+	    cfg_relay_es256_keys },
+	{ "issuer", CFG_T_STRING, 0, NULL, 0, 0,
+	    RELAY_OFF(jwt.issuer), NULL, NULL },
+	{ "audience", CFG_T_STRING, 0, NULL, 0, 0,
+	    RELAY_OFF(jwt.audience), NULL, NULL },
+	/* Clocks of issuer and relay disagree a little; an hour would make
+	 * exp meaningless for short-lived tokens. */
+	{ "leeway", CFG_T_DURATION, 0, "60s", 0, 3600 * 1000,
+	    RELAY_OFF(jwt.leeway_ms), NULL, NULL },
+	{ "denylist", CFG_T_PATH, 0, NULL, 0, 0,
+	    RELAY_OFF(jwt.denylist), NULL, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+static const struct cfg_key cfg_relay_auth[] = {
+	{ "jwt", CFG_T_MAP, 0, NULL, 0, 0, 0, cfg_relay_jwt, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
 static const struct cfg_key cfg_relay_top[] = {
 	{ "listen", CFG_T_ADDR, CFG_REQUIRED, NULL, 0, 0,
 	    RELAY_OFF(listen), NULL, NULL },
@@ -127,6 +159,7 @@ static const struct cfg_key cfg_relay_top[] = {
 	{ "workers", CFG_T_WORKERS, 0, "auto", 1, 64,
 	    RELAY_OFF(workers), NULL, NULL },
 	{ "log", CFG_T_MAP, 0, NULL, 0, 0, 0, cfg_relay_log, NULL },
+	{ "auth", CFG_T_MAP, 0, NULL, 0, 0, 0, cfg_relay_auth, NULL },
 	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
 };
 
@@ -219,6 +252,170 @@ cfg_relay_ports(struct cfg_walk *w, const struct cfg_key *k,
 	}
 	r = 0;
 out:
+	return r;
+}
+
+/*
+ * auth.jwt.es256_public_keys: a sequence of PEM files, made absolute like
+ * every path (the keys are parsed when the relay starts, as certificates).
+ */
+static int
+cfg_relay_es256_keys(struct cfg_walk *w, const struct cfg_key *k,
+    const struct cfg_node *n, void *obj)
+{
+	struct relay_config *c = obj;
+	const struct cfg_node *item;
+	const char *text;
+	char buf[PATH_MAX];
+	size_t i, saved;
+	int r = -1;
+
+	(void)k;
+	if (cfg_walk_expect(w, n, CFG_NODE_SEQ) != 0)
+		goto out;
+	if (cfg_node_is_null(n) || n->nkids == 0) {
+		cfg_walk_error(w, n, "at least one key file is needed");
+		goto out;
+	}
+	if (n->nkids > RELAY_ES256_MAX) {
+		cfg_walk_error(w, n, "too many keys (max %d)", RELAY_ES256_MAX);
+		goto out;
+	}
+	if ((c->jwt.es256_keys = calloc(n->nkids,
+	    sizeof(*c->jwt.es256_keys))) == NULL) {
+		cfg_walk_error(w, n, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n->nkids; i++) {
+		item = n->kids[i];
+		saved = cfg_walk_push_index(w, i);
+		if (cfg_walk_scalar(w, item, "a path", &text) != 0)
+			goto out;
+		if (text[0] != '/' && (size_t)snprintf(buf, sizeof(buf),
+		    "%s/%s", w->dir, text) >= sizeof(buf)) {
+			cfg_walk_error(w, item, "path too long");
+			goto out;
+		}
+		if ((c->jwt.es256_keys[i] = strdup(text[0] == '/' ? text :
+		    buf)) == NULL) {
+			cfg_walk_error(w, item, "out of memory");
+			goto out;
+		}
+		c->jwt.nes256_keys++;
+		cfg_walk_pop(w, saved);
+	}
+	r = 0;
+out:
+	return r;
+}
+
+int
+cfg_relay_secret_read(const char *path, uint8_t *buf, size_t size,
+    size_t *len, char *err, size_t errlen)
+{
+	struct stat st;
+	ssize_t n;
+	size_t got = 0, raw;
+	int fd = -1, r = -1;
+
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	/* Room for a newline and one byte more than allowed tells "too
+	 * long" from "just right". */
+	if (size < CFG_SECRET_BUF) {
+		snprintf(err, errlen, "%s: internal error: buffer too small",
+		    path);
+		goto out;
+	}
+	while (got < size) {
+		if ((n = read(fd, buf + got, size - got)) == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	raw = got;
+	if (got > 0 && buf[got - 1] == '\n')
+		got--;
+	if (got > 0 && buf[got - 1] == '\r')
+		got--;
+	if (raw == size || got > CFG_SECRET_MAX) {
+		snprintf(err, errlen, "%s: secret longer than %d bytes", path,
+		    CFG_SECRET_MAX);
+		goto out;
+	}
+	if (got < CFG_SECRET_MIN) {
+		snprintf(err, errlen, "%s: secret of %zu bytes, at least %d "
+		    "are needed (atlax-pki keygen --hs256 makes one)", path,
+		    got, CFG_SECRET_MIN);
+		goto out;
+	}
+	*len = got;
+	r = 0;
+out:
+	if (r != 0)
+		explicit_bzero(buf, size);
+	if (fd != -1)
+		close(fd);
+	return r;
+}
+
+/* auth.jwt: at least one key, and a secret long enough to resist guessing. */
+static int
+cfg_relay_check_jwt(struct cfg_walk *w, const struct cfg_node *root,
+    struct relay_config *c)
+{
+	const struct cfg_node *jwt, *n;
+	uint8_t *secret = NULL;
+	char reason[PATH_MAX + 128];
+	size_t len, saved;
+	int r = -1;
+
+	jwt = cfg_node_get(cfg_node_get(root, "auth"), "jwt");
+	if (jwt == NULL || cfg_node_is_null(jwt)) {
+		r = 0;
+		goto out;
+	}
+	if (c->jwt.hs256_secret_file == NULL && c->jwt.nes256_keys == 0) {
+		saved = cfg_walk_push(w, "auth.jwt");
+		cfg_walk_error(w, jwt, "needs hs256_secret_file or "
+		    "es256_public_keys");
+		cfg_walk_pop(w, saved);
+		goto out;
+	}
+	if (c->jwt.hs256_secret_file != NULL) {
+		if ((secret = malloc(CFG_SECRET_BUF)) == NULL) {
+			cfg_walk_error(w, NULL, "out of memory");
+			goto out;
+		}
+		if (cfg_relay_secret_read(c->jwt.hs256_secret_file, secret,
+		    CFG_SECRET_BUF, &len, reason, sizeof(reason)) != 0) {
+			n = cfg_node_get(jwt, "hs256_secret_file");
+			saved = cfg_walk_push(w, "auth.jwt.hs256_secret_file");
+			cfg_walk_error(w, n, "%s", reason);
+			cfg_walk_pop(w, saved);
+			goto out;
+		}
+	}
+	c->jwt.enabled = 1;
+	r = 0;
+out:
+	if (secret != NULL) {
+		explicit_bzero(secret, CFG_SECRET_BUF);
+		free(secret);
+	}
 	return r;
 }
 
@@ -372,7 +569,8 @@ cfg_relay_check(struct cfg_walk *w, const struct cfg_node *root,
 	    c->auto_ports_per_agent, "ports_per_agent", c->ports_per_agent,
 	    CFG_ORDER_UINT, 0) != 0)
 		goto out;
-	if (cfg_relay_check_ports(w, root, c) != 0)
+	if (cfg_relay_check_ports(w, root, c) != 0 ||
+	    cfg_relay_check_jwt(w, root, c) != 0)
 		goto out;
 	r = 0;
 out:
@@ -459,6 +657,13 @@ cfg_relay_free(struct relay_config *c)
 	free(c->tls_ca);
 	free(c->tls_crl);
 	free(c->public_bind);
+	for (i = 0; i < c->jwt.nes256_keys; i++)
+		free(c->jwt.es256_keys[i]);
+	free(c->jwt.es256_keys);
+	free(c->jwt.hs256_secret_file);
+	free(c->jwt.issuer);
+	free(c->jwt.audience);
+	free(c->jwt.denylist);
 	free(c);
 }
 

@@ -28,6 +28,21 @@ struct relay_policy {
 	uint32_t auto_ports;		/* agents.<id>.auto: 0 */
 };
 
+/*
+ * auth.jwt: tokens accepted instead of client certificates (see jwt.h).
+ * enabled when the section names at least one key.
+ */
+struct relay_jwt {
+	int	 enabled;
+	char	*hs256_secret_file;	/* auth.jwt.hs256_secret_file: NULL */
+	char	**es256_keys;		/* auth.jwt.es256_public_keys: PEM */
+	size_t	 nes256_keys;
+	char	*issuer;		/* auth.jwt.issuer: NULL, not checked */
+	char	*audience;		/* auth.jwt.audience: NULL */
+	uint64_t leeway_ms;		/* auth.jwt.leeway: 60s */
+	char	*denylist;		/* auth.jwt.denylist: NULL */
+};
+
 struct relay_config {
 	char	*path;			/* the file loaded, as given */
 	struct cfg_addr listen;		/* listen: (required) */
@@ -64,7 +79,12 @@ struct relay_config {
 	uint32_t ping_misses;		/* keepalive.misses: 3 */
 	int	 workers;		/* workers: auto (0) or 1..64 */
 	enum log_level log_level;	/* log.level: info */
+	struct relay_jwt jwt;		/* auth.jwt (optional) */
 };
+
+#define CFG_SECRET_MIN	32	/* bytes of an HS256 secret, RFC 7518 3.2 */
+#define CFG_SECRET_MAX	4096
+#define CFG_SECRET_BUF	(CFG_SECRET_MAX + 3)	/* room to read one */
 
 int	cfg_relay_load(const char *path, struct relay_config **out,
 	    char *err, size_t errlen);
@@ -77,6 +97,15 @@ int	cfg_relay_parse(const char *name, const char *buf, size_t len,
 	    const char *dir, struct relay_config **out, char *err,
 	    size_t errlen);
 void	cfg_relay_free(struct relay_config *c);	/* accepts NULL */
+/*
+ * Read the HS256 secret file path into buf (size >= CFG_SECRET_BUF): its
+ * bytes as they are, less one final "\n" or "\r\n" (so that a secret
+ * written with echo works), *len set.  -1 with the reason in err when it
+ * cannot be read, is not a regular file, or holds fewer than CFG_SECRET_MIN
+ * or more than CFG_SECRET_MAX bytes.  The secret never appears in err.
+ */
+int	cfg_relay_secret_read(const char *path, uint8_t *buf, size_t size,
+	    size_t *len, char *err, size_t errlen);
 /* The policy entry for id, or NULL when the identity is not listed. */
 const struct relay_policy *cfg_relay_policy(const struct relay_config *c,
 	    const char *id);

@@ -61,7 +61,7 @@ days() {
 serial() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
 
 # --- help -----------------------------------------------------------------
-for c in init issue list revoke crl; do
+for c in init issue list revoke crl keygen token; do
 	must "$PKI" "$c" --help
 	case "$OUT" in "usage: atlax-pki $c "*) ;; *) fail "$c --help: $OUT" ;; esac
 	must "$PKI" "$c" -h
@@ -73,7 +73,7 @@ must "$PKI" --version
 expect_eq "--version" "atlax-pki 0.1.0" "$OUT"
 
 # --- refusals before there is a CA ----------------------------------------
-refuse 2 "atlax-pki: missing command (init, issue, list, revoke, crl; see 'atlax-pki --help')" \
+refuse 2 "atlax-pki: missing command (init, issue, list, revoke, crl, keygen, token; see 'atlax-pki --help')" \
 	"$PKI"
 refuse 2 "atlax-pki: unknown command 'frobnicate' (see 'atlax-pki --help')" \
 	"$PKI" frobnicate
@@ -362,6 +362,129 @@ refuse 1 "atlax-pki: revoke: $bad" "$PKI" revoke --dir "$CA" --cn relay2
 refuse 1 "atlax-pki: crl: $bad" "$PKI" crl --dir "$CA"
 [ ! -e "$CA/y.key" ] || fail "issue wrote a key despite the damaged index"
 cp "$T/index.good" "$CA/index.txt"
+
+# --- JWT: signing keys ----------------------------------------------------
+J=$T/jwt
+mkdir -p "$J"
+must "$PKI" keygen --hs256 --out "$J/hs.secret"
+expect_eq "keygen --hs256 output" "wrote HS256 secret $J/hs.secret" "$OUT"
+expect_eq "HS256 secret mode" 600 "$(mode "$J/hs.secret")"
+expect_eq "secret file: 44 base64 characters and a newline" 45 "$(wc -c <"$J/hs.secret")"
+expect_eq "secret: 32 random bytes" 32 "$(base64 -d "$J/hs.secret" | wc -c)"
+old=$(cat "$J/hs.secret")
+refuse 1 "atlax-pki: keygen: $J/hs.secret exists (--force replaces it)" \
+	"$PKI" keygen --hs256 --out "$J/hs.secret"
+expect_eq "a refused keygen keeps the secret" "$old" "$(cat "$J/hs.secret")"
+must "$PKI" keygen --hs256 --out "$J/hs.secret" --force
+[ "$(cat "$J/hs.secret")" != "$old" ] || fail "keygen --force kept the old secret"
+expect_eq "replaced secret mode" 600 "$(mode "$J/hs.secret")"
+secret=$(cat "$J/hs.secret")
+
+must "$PKI" keygen --es256 --out "$J/es"
+expect_eq "keygen --es256 output" "wrote ES256 key $J/es.key and public key $J/es.pub" "$OUT"
+expect_eq "ES256 key mode" 600 "$(mode "$J/es.key")"
+expect_eq "ES256 public key mode" 644 "$(mode "$J/es.pub")"
+openssl pkey -in "$J/es.key" -noout -text 2>/dev/null | grep -q "NIST CURVE: P-256" ||
+	fail "es.key is not a P-256 key"
+expect_eq "es.pub is the public half of es.key" "$(cat "$J/es.pub")" \
+	"$(openssl pkey -in "$J/es.key" -pubout)"
+refuse 1 "atlax-pki: keygen: $J/es.key exists (--force replaces it)" \
+	"$PKI" keygen --es256 --out "$J/es"
+refuse 2 "atlax-pki: keygen: exactly one of --hs256 and --es256 is needed (see 'atlax-pki keygen --help')" \
+	"$PKI" keygen --out "$J/x"
+refuse 2 "atlax-pki: keygen: exactly one of --hs256 and --es256 is needed (see 'atlax-pki keygen --help')" \
+	"$PKI" keygen --hs256 --es256 --out "$J/x"
+refuse 2 "atlax-pki: keygen: --out is required (see 'atlax-pki keygen --help')" \
+	"$PKI" keygen --hs256
+refuse 2 "atlax-pki: keygen: unexpected argument 'extra' (see 'atlax-pki keygen --help')" \
+	"$PKI" keygen --hs256 --out "$J/x" extra
+[ ! -e "$J/x" ] || fail "a refused keygen wrote $J/x"
+
+# --- JWT: tokens, checked by openssl ---------------------------------------
+b64d() {	# base64url without padding -> bytes
+	local x
+	x=$(printf %s "$1" | tr '_-' '/+')
+	while [ $(( ${#x} % 4 )) != 0 ]; do x="$x="; done
+	printf %s "$x" | base64 -d
+}
+b64u() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+claim() { printf %s "$1" | jq -c ".$2"; }	# payload name
+
+before=$(date +%s)
+must "$PKI" token --secret-file "$J/hs.secret" --sub home-nas --ttl 24h \
+	--expose smb --expose 8080 --connect office/rdp --aud atlax --iss ops --jti t-1
+after=$(date +%s)
+IFS=. read -r th tp ts <<<"$OUT"
+expect_eq "HS256 header" '{"alg":"HS256","typ":"JWT"}' "$(b64d "$th")"
+payload=$(b64d "$tp")
+expect_eq "sub" '"home-nas"' "$(claim "$payload" sub)"
+expect_eq "iss" '"ops"' "$(claim "$payload" iss)"
+expect_eq "aud" '"atlax"' "$(claim "$payload" aud)"
+expect_eq "jti" '"t-1"' "$(claim "$payload" jti)"
+expect_eq "expose" '["smb","8080"]' "$(claim "$payload" expose)"
+expect_eq "connect" '["office/rdp"]' "$(claim "$payload" connect)"
+iat=$(claim "$payload" iat)
+[ "$iat" -ge "$before" ] && [ "$iat" -le "$after" ] || fail "iat $iat not in $before..$after"
+expect_eq "exp = iat + 24h" $((iat + 86400)) "$(claim "$payload" exp)"
+mac=$(printf %s "$th.$tp" | openssl dgst -sha256 -mac HMAC -macopt "key:$secret" -binary | b64u)
+expect_eq "HS256 signature (openssl HMAC over the secret file's text)" "$mac" "$ts"
+
+must "$PKI" token --key "$J/es.key" --sub office --ttl 90s
+IFS=. read -r th tp ts <<<"$OUT"
+expect_eq "ES256 header" '{"alg":"ES256","typ":"JWT"}' "$(b64d "$th")"
+payload=$(b64d "$tp")
+expect_eq "ES256 ttl" 90 $(( $(claim "$payload" exp) - $(claim "$payload" iat) ))
+claim "$payload" jti | grep -Eqx '"[0-9a-f]{32}"' || fail "default jti: $(claim "$payload" jti)"
+expect_eq "no expose claim when none given" null "$(claim "$payload" expose)"
+# JOSE r || s to DER for openssl dgst -verify.
+hex=$(b64d "$ts" | xxd -p | tr -d '\n')
+expect_eq "ES256 signature length (hex digits)" 128 "${#hex}"
+printf 'asn1=SEQUENCE:sig\n[sig]\nr=INTEGER:0x%s\ns=INTEGER:0x%s\n' \
+	"${hex:0:64}" "${hex:64:64}" >"$J/sig.cnf"
+openssl asn1parse -genconf "$J/sig.cnf" -out "$J/sig.der" >/dev/null ||
+	fail "cannot build the DER signature"
+printf %s "$th.$tp" >"$J/signed"
+expect_eq "ES256 signature (openssl dgst -verify with es.pub)" "Verified OK" \
+	"$(openssl dgst -sha256 -verify "$J/es.pub" -signature "$J/sig.der" "$J/signed" 2>&1)"
+printf %s "$th.${tp}x" >"$J/signed"
+openssl dgst -sha256 -verify "$J/es.pub" -signature "$J/sig.der" "$J/signed" >/dev/null 2>&1 &&
+	fail "openssl verified a changed payload"
+ok "a changed payload does not verify"
+must "$PKI" token --secret-file "$J/hs.secret" --sub a --ttl 30d
+expect_eq "ttl in days" 2592000 $(( $(claim "$(b64d "$(echo "$OUT" | cut -d. -f2)")" exp) - \
+	$(claim "$(b64d "$(echo "$OUT" | cut -d. -f2)")" iat) ))
+
+# --- JWT: refusals ----------------------------------------------------------
+TU="(see 'atlax-pki token --help')"
+refuse 2 "atlax-pki: token: exactly one of --secret-file and --key is needed $TU" \
+	"$PKI" token --sub a --ttl 1h
+refuse 2 "atlax-pki: token: exactly one of --secret-file and --key is needed $TU" \
+	"$PKI" token --secret-file "$J/hs.secret" --key "$J/es.key" --sub a --ttl 1h
+refuse 2 "atlax-pki: token: --sub is required $TU" \
+	"$PKI" token --secret-file "$J/hs.secret" --ttl 1h
+refuse 2 "atlax-pki: token: --ttl is required $TU" \
+	"$PKI" token --secret-file "$J/hs.secret" --sub a
+for ttl in 0 1.5h 90 500ms 3651d -1h; do
+	refuse 2 "atlax-pki: token: --ttl: expected whole seconds, minutes, hours or days from 1s to 3650d (90s, 15m, 24h, 30d) $TU" \
+		"$PKI" token --secret-file "$J/hs.secret" --sub a --ttl "$ttl"
+done
+refuse 2 "atlax-pki: token: sub must be an identity ([A-Za-z0-9][A-Za-z0-9._-], at most 64) $TU" \
+	"$PKI" token --secret-file "$J/hs.secret" --sub "a b" --ttl 1h
+refuse 2 "atlax-pki: token: bad expose entry (want a service name or a port 1..65535) $TU" \
+	"$PKI" token --secret-file "$J/hs.secret" --sub a --ttl 1h --expose 70000
+refuse 2 "atlax-pki: token: bad connect entry (want AGENT/SERVICE) $TU" \
+	"$PKI" token --secret-file "$J/hs.secret" --sub a --ttl 1h --connect office
+refuse 2 "atlax-pki: token: unknown option '--alg' $TU" \
+	"$PKI" token --secret-file "$J/hs.secret" --sub a --ttl 1h --alg none
+printf 'too-short\n' >"$J/short.secret"
+refuse 1 "atlax-pki: token: $J/short.secret: secret of 9 bytes, at least 32 are needed (atlax-pki keygen --hs256 makes one)" \
+	"$PKI" token --secret-file "$J/short.secret" --sub a --ttl 1h
+refuse 1 "atlax-pki: token: $J/es.pub: no PEM private key" \
+	"$PKI" token --key "$J/es.pub" --sub a --ttl 1h
+refuse 1 "atlax-pki: token: $J/none.key: No such file or directory" \
+	"$PKI" token --key "$J/none.key" --sub a --ttl 1h
+grep -qF -- "$secret" "$T/all.out" && fail "the HS256 secret in the output"
+ok "the HS256 secret never printed"
 
 # --- the CA key is never printed ------------------------------------------
 keyline=$(sed -n 2p "$CA/ca.key")

@@ -396,6 +396,44 @@ START_TEST(test_cross_key_errors)
 }
 END_TEST
 
+/* tls.token_file: a token instead of, or with, a client certificate. */
+START_TEST(test_credentials)
+{
+	struct agent_config *c;
+	char want[4 * PATH_MAX];
+
+	c = load_ok(MIN);
+	ck_assert_ptr_null(c->tls_token_file);
+	cfg_agent_free(c);
+	c = load_ok("id: home-nas\nrelay: \"r.example:4443\"\ntls:\n"
+	    "  ca: ca.crt\n  token_file: home-nas.jwt\n"
+	    "services:\n  - {name: smb, target: \"127.0.0.1:445\"}\n");
+	ck_assert_ptr_null(c->tls_cert);
+	ck_assert_ptr_null(c->tls_key);
+	snprintf(want, sizeof(want), "%s/home-nas.jwt", cfgtest_dir);
+	ck_assert_str_eq(c->tls_token_file, want);
+	cfg_agent_free(c);
+	c = load_ok(HEAD "  token_file: /t/a.jwt\n"
+	    "services:\n  - {name: smb, target: \"127.0.0.1:445\"}\n");
+	ck_assert_str_eq(c->tls_token_file, "/t/a.jwt");
+	ck_assert_str_eq(c->tls_key, "/k/home-nas.key");
+	cfg_agent_free(c);
+	/* Cert and key go together; some credential is needed. */
+	load_bad("id: a\nrelay: \"r:1\"\ntls:\n  cert: a.crt\n  ca: ca\n"
+	    "services:\n  - {name: a, target: \"h:1\"}\n", ":4:3: tls.key: "
+	    "missing (tls.cert needs its key)");
+	load_bad("id: a\nrelay: \"r:1\"\ntls:\n  key: a.key\n  ca: ca\n"
+	    "  token_file: t\nservices:\n  - {name: a, target: \"h:1\"}\n",
+	    ":4:3: tls.cert: missing (tls.key needs its certificate)");
+	load_bad("id: a\nrelay: \"r:1\"\ntls:\n  ca: ca\n"
+	    "services:\n  - {name: a, target: \"h:1\"}\n", ":4:3: tls: no "
+	    "credential: set tls.cert and tls.key, or tls.token_file");
+	load_bad("id: a\nrelay: \"r:1\"\ntls:\n  ca: ca\n  token_file:\n"
+	    "services:\n  - {name: a, target: \"h:1\"}\n", ":5:14: "
+	    "tls.token_file: missing value");
+}
+END_TEST
+
 START_TEST(test_file_errors)
 {
 	load_bad("", ":1:1: empty configuration");
@@ -458,6 +496,7 @@ cfg_agent_suite(void)
 	tcase_add_test(tc, test_value_errors);
 	tcase_add_test(tc, test_cross_key_errors);
 	tcase_add_test(tc, test_file_errors);
+	tcase_add_test(tc, test_credentials);
 	tcase_add_test(tc, test_parse_memory);
 	suite_add_tcase(s, tc);
 	return s;

@@ -579,6 +579,108 @@ START_TEST(test_file_errors)
 }
 END_TEST
 
+/* auth.jwt: values, defaults, and the secret checked when loading. */
+START_TEST(test_jwt)
+{
+	struct relay_config *c;
+	char want[4 * PATH_MAX];
+	int i;
+
+	c = load_ok(MIN);
+	ck_assert_int_eq(c->jwt.enabled, 0);
+	ck_assert_ptr_null(c->jwt.hs256_secret_file);
+	ck_assert_uint_eq(c->jwt.nes256_keys, 0);
+	ck_assert_ptr_null(c->jwt.issuer);
+	ck_assert_ptr_null(c->jwt.audience);
+	ck_assert_ptr_null(c->jwt.denylist);
+	ck_assert_uint_eq(c->jwt.leeway_ms, 60000);
+	cfg_relay_free(c);
+	c = load_ok(MIN "auth:\n  jwt:\n");
+	ck_assert_int_eq(c->jwt.enabled, 0);
+	cfg_relay_free(c);
+
+	/* 32 bytes and a newline: the shortest secret allowed. */
+	cfgtest_write("jwt.secret", "0123456789abcdef0123456789abcdef\n");
+	c = load_ok(MIN "auth:\n  jwt:\n    hs256_secret_file: jwt.secret\n"
+	    "    es256_public_keys:\n      - a.pub\n      - /etc/atlax/b.pub\n"
+	    "    issuer: https://id.example\n    audience: atlax\n"
+	    "    leeway: 5s\n    denylist: deny.txt\n");
+	ck_assert_int_eq(c->jwt.enabled, 1);
+	snprintf(want, sizeof(want), "%s/jwt.secret", cfgtest_dir);
+	ck_assert_str_eq(c->jwt.hs256_secret_file, want);
+	ck_assert_uint_eq(c->jwt.nes256_keys, 2);
+	snprintf(want, sizeof(want), "%s/a.pub", cfgtest_dir);
+	ck_assert_str_eq(c->jwt.es256_keys[0], want);
+	ck_assert_str_eq(c->jwt.es256_keys[1], "/etc/atlax/b.pub");
+	ck_assert_str_eq(c->jwt.issuer, "https://id.example");
+	ck_assert_str_eq(c->jwt.audience, "atlax");
+	ck_assert_uint_eq(c->jwt.leeway_ms, 5000);
+	snprintf(want, sizeof(want), "%s/deny.txt", cfgtest_dir);
+	ck_assert_str_eq(c->jwt.denylist, want);
+	cfg_relay_free(c);
+	/* ES256 alone: the key files are read when the relay starts. */
+	c = load_ok(MIN "auth:\n  jwt:\n    es256_public_keys: [k.pub]\n");
+	ck_assert_int_eq(c->jwt.enabled, 1);
+	ck_assert_ptr_null(c->jwt.hs256_secret_file);
+	cfg_relay_free(c);
+
+	/* A secret of 31 bytes (CRLF does not count), one missing, one too
+	 * long, a folder. */
+	cfgtest_write("short.secret", "0123456789abcdef0123456789abcde\r\n");
+	snprintf(want, sizeof(want), ":10:24: auth.jwt.hs256_secret_file: "
+	    "%s/short.secret: secret of 31 bytes, at least 32 are needed "
+	    "(atlax-pki keygen --hs256 makes one)", cfgtest_dir);
+	load_bad(MIN "auth:\n  jwt:\n    hs256_secret_file: short.secret\n",
+	    want);
+	snprintf(want, sizeof(want), ":10:24: auth.jwt.hs256_secret_file: "
+	    "%s/none.secret: No such file or directory", cfgtest_dir);
+	load_bad(MIN "auth:\n  jwt:\n    hs256_secret_file: none.secret\n",
+	    want);
+	cfgtest_write_big("long.secret", CFG_SECRET_MAX + 2);
+	snprintf(want, sizeof(want), ":10:24: auth.jwt.hs256_secret_file: "
+	    "%s/long.secret: secret longer than 4096 bytes", cfgtest_dir);
+	load_bad(MIN "auth:\n  jwt:\n    hs256_secret_file: long.secret\n",
+	    want);
+	snprintf(want, sizeof(want), ":10:24: auth.jwt.hs256_secret_file: "
+	    "%s/.: not a regular file", cfgtest_dir);
+	load_bad(MIN "auth:\n  jwt:\n    hs256_secret_file: .\n", want);
+	/* 4096 bytes and a newline still load. */
+	{
+		char *big = malloc(CFG_SECRET_MAX + 2);
+
+		for (i = 0; i < CFG_SECRET_MAX; i++)
+			big[i] = 'a' + i % 26;
+		big[CFG_SECRET_MAX] = '\n';
+		big[CFG_SECRET_MAX + 1] = '\0';
+		cfgtest_write("max.secret", big);
+		free(big);
+		c = load_ok(MIN "auth:\n  jwt:\n    hs256_secret_file: "
+		    "max.secret\n");
+		cfg_relay_free(c);
+	}
+
+	/* The rest of the section. */
+	load_bad(MIN "auth:\n  jwt: {}\n", ":9:8: auth.jwt: needs "
+	    "hs256_secret_file or es256_public_keys");
+	load_bad(MIN "auth:\n  jwt:\n    issuer: me\n", ":10:5: auth.jwt: "
+	    "needs hs256_secret_file or es256_public_keys");
+	load_bad(MIN "auth:\n  jwt:\n    es256_public_keys: []\n", ":10:24: "
+	    "auth.jwt.es256_public_keys: at least one key file is needed");
+	load_bad(MIN "auth:\n  jwt:\n    es256_public_keys: k.pub\n",
+	    ":10:24: auth.jwt.es256_public_keys: expected a sequence, not a "
+	    "value");
+	load_bad(MIN "auth:\n  jwt:\n    es256_public_keys: [a, {b: c}]\n",
+	    ":10:28: auth.jwt.es256_public_keys[1]: expected a path, not a "
+	    "mapping");
+	load_bad(MIN "auth:\n  jwt:\n    es256_public_keys: [a]\n"
+	    "    leeway: 2h\n", ":11:13: auth.jwt.leeway: 2h out of range "
+	    "0..1h");
+	load_bad(MIN "auth:\n  jwt:\n    es256_public_keys: [a]\n"
+	    "    secret: x\n", ":11:5: auth.jwt.secret: unknown key");
+	load_bad(MIN "auth:\n  oidc: {}\n", ":9:3: auth.oidc: unknown key");
+}
+END_TEST
+
 /* A relative config path: its folder is resolved, paths become absolute. */
 START_TEST(test_relative_path)
 {
@@ -639,6 +741,7 @@ cfg_relay_suite(void)
 	tcase_add_test(tc, test_defaults_give_way);
 	tcase_add_test(tc, test_file_errors);
 	tcase_add_test(tc, test_relative_path);
+	tcase_add_test(tc, test_jwt);
 	tcase_add_test(tc, test_parse_memory);
 	suite_add_tcase(s, tc);
 	return s;

@@ -19,9 +19,11 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "jwt.h"
 #include "pki.h"
 #include "pki_file.h"
 #include "pki_index.h"
+#include "pki_jwt.h"
 
 /* Short folder names, so that paths built from them provably fit PATH_MAX. */
 #define DIR_MAX	256
@@ -1042,6 +1044,132 @@ START_TEST(test_file_commit)
 }
 END_TEST
 
+/* pki_jwt.c: keys written with their modes, tokens the verifier accepts. */
+START_TEST(test_jwt_keygen)
+{
+	char sec[PATH_MAX], pre[PATH_MAX], key[PATH_MAX], pub[PATH_MAX];
+	struct stat st;
+	char *text;
+
+	path_in(sec, top, "hs.secret");
+	ck_assert_int_eq(pki_jwt_keygen_hs256(sec, 0, err, sizeof(err)),
+	    PKI_OK);
+	ck_assert_int_eq(stat(sec, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	text = slurp(sec);
+	ck_assert_uint_eq(strlen(text), 45);
+	ck_assert_int_eq(text[44], '\n');
+	ck_assert_uint_eq(strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+	    "opqrstuvwxyz0123456789+/="), 44);
+	ck_assert_int_eq(pki_jwt_keygen_hs256(sec, 0, err, sizeof(err)),
+	    PKI_ERR);
+	ck_assert_ptr_nonnull(strstr(err, "exists (--force replaces it)"));
+	ck_assert_int_eq(pki_jwt_keygen_hs256(sec, 1, err, sizeof(err)),
+	    PKI_OK);
+	free(text);
+
+	path_in(pre, top, "es");
+	path_in(key, top, "es.key");
+	path_in(pub, top, "es.pub");
+	ck_assert_int_eq(pki_jwt_keygen_es256(pre, 0, err, sizeof(err)),
+	    PKI_OK);
+	ck_assert_int_eq(stat(key, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	ck_assert_int_eq(stat(pub, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0644);
+	ck_assert_int_eq(pki_jwt_keygen_es256(pre, 0, err, sizeof(err)),
+	    PKI_ERR);
+}
+END_TEST
+
+START_TEST(test_jwt_ttl)
+{
+	static const struct { const char *s; uint64_t v; } good[] = {
+		{ "1s", 1 }, { "90s", 90 }, { "15m", 900 }, { "24h", 86400 },
+		{ "30d", 2592000 }, { "3650d", 3650ULL * 86400 },
+	};
+	static const char *bad[] = { "0", "0s", "0d", "1.5h", "90", "500ms",
+	    "3651d", "d", "-1h", "1h30m", "" };
+	uint64_t v;
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ck_assert_int_eq(pki_jwt_parse_ttl(good[i].s, &v, err,
+		    sizeof(err)), PKI_OK);
+		ck_assert_uint_eq(v, good[i].v);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(pki_jwt_parse_ttl(bad[i], &v, err, sizeof(err)) ==
+		    PKI_EUSAGE, "%s accepted", bad[i]);
+}
+END_TEST
+
+START_TEST(test_jwt_token)
+{
+	static const char *expose[] = { "smb" };
+	char sec[PATH_MAX], pre[PATH_MAX], key[PATH_MAX], pub[PATH_MAX];
+	struct pki_token_req req;
+	struct jwt_keys *k = jwt_keys_new();
+	struct jwt_claims c;
+	char *t = NULL, why[256];
+	uint8_t buf[CFG_SECRET_BUF];
+	size_t len;
+
+	path_in(sec, top, "hs.secret");
+	path_in(pre, top, "es");
+	path_in(key, top, "es.key");
+	path_in(pub, top, "es.pub");
+	ck_assert_int_eq(pki_jwt_keygen_hs256(sec, 0, err, sizeof(err)), 0);
+	ck_assert_int_eq(pki_jwt_keygen_es256(pre, 0, err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg_relay_secret_read(sec, buf, sizeof(buf), &len,
+	    err, sizeof(err)), 0);
+	ck_assert_uint_eq(len, 44);
+	ck_assert_int_eq(jwt_keys_set_hs256(k, buf, len, why, sizeof(why)), 0);
+	ck_assert_int_eq(jwt_keys_add_es256_file(k, pub, why, sizeof(why)), 0);
+
+	memset(&req, 0, sizeof(req));
+	req.secret_file = sec;
+	req.sub = "home-nas";
+	req.ttl = 3600;
+	req.expose = expose;
+	req.nexpose = 1;
+	ck_assert_int_eq(pki_jwt_token(&req, 1800000000, &t, err, sizeof(err)),
+	    PKI_OK);
+	ck_assert_int_eq(jwt_verify(k, t, strlen(t), 1800000100, &c, why,
+	    sizeof(why)), JWT_OK);
+	ck_assert_str_eq(c.sub, "home-nas");
+	ck_assert_uint_eq(c.exp, 1800003600);
+	ck_assert_uint_eq(strlen(c.jti), 32);	/* the default random jti */
+	ck_assert_int_eq(jwt_claims_may_expose(&c, "smb", 0), 1);
+	jwt_claims_free(&c);
+	ck_assert_int_eq(jwt_verify(k, t, strlen(t), 1800003660, &c, why,
+	    sizeof(why)), JWT_E_EXPIRED);
+	free(t);
+
+	req.secret_file = NULL;
+	req.key_file = key;
+	req.jti = "fixed";
+	ck_assert_int_eq(pki_jwt_token(&req, 1800000000, &t, err, sizeof(err)),
+	    PKI_OK);
+	ck_assert_int_eq(jwt_verify(k, t, strlen(t), 1800000100, &c, why,
+	    sizeof(why)), JWT_OK);
+	ck_assert_int_eq(c.alg, JWT_ALG_ES256);
+	ck_assert_str_eq(c.jti, "fixed");
+	jwt_claims_free(&c);
+	free(t);
+
+	req.sub = "bad sub";
+	ck_assert_int_eq(pki_jwt_token(&req, 1800000000, &t, err, sizeof(err)),
+	    PKI_EUSAGE);
+	ck_assert_ptr_null(t);
+	req.sub = "a";
+	req.key_file = pub;
+	ck_assert_int_eq(pki_jwt_token(&req, 1800000000, &t, err, sizeof(err)),
+	    PKI_ERR);
+	jwt_keys_free(k);
+}
+END_TEST
+
 static Suite *
 pki_suite(void)
 {
@@ -1072,6 +1200,9 @@ pki_suite(void)
 	tcase_add_test(tc, test_crl_before_init);
 	tcase_add_test(tc, test_ca_key_mismatch);
 	tcase_add_test(tc, test_file_commit);
+	tcase_add_test(tc, test_jwt_keygen);
+	tcase_add_test(tc, test_jwt_ttl);
+	tcase_add_test(tc, test_jwt_token);
 	suite_add_tcase(s, tc);
 	return s;
 }
