@@ -449,6 +449,10 @@ relay_run(struct relay *r)
 	}
 	log_info("relay", "running with %d worker%s", r->nworkers,
 	    r->nworkers == 1 ? "" : "s");
+	if (r->conf->cfg->jwt.enabled)
+		log_warnx("relay", "auth.jwt is set, but this version accepts "
+		    "agents by client certificate only: tokens are not used "
+		    "yet");
 	relay_ops_start(r, &ops);
 	if (event_base_dispatch(r->base) < 0)
 		ret = -1;

@@ -21,7 +21,7 @@ set -eu
 #                           systemd-analyze (nothing is started)
 PKGS="gcc make pkg-config libssl-dev libevent-dev libyaml-dev check openssl
 clang libclang-rt-14-dev curl python3 samba smbclient procps iproute2 mandoc
-systemd"
+systemd libjansson-dev jq"
 
 missing=""
 for p in $PKGS; do

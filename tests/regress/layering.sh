@@ -8,7 +8,8 @@
 . "$(dirname "$0")/lib.sh"
 
 libs=$(cd "${ATLAX_UNITS:?}/.." && pwd)
-for a in libatlax_util.a libatlax_proto.a libatlax_cfg.a libatlax_io.a; do
+for a in libatlax_util.a libatlax_proto.a libatlax_cfg.a libatlax_io.a \
+    libatlax_auth.a; do
 	[ -f "$libs/$a" ] || fail "$libs/$a: not built"
 done
 
@@ -33,3 +34,9 @@ bad=$(undefined "$libs/libatlax_util.a" |
     grep -E '^(event_|evbuffer_|SSL_|yaml_|mux_|cfg_|tlsio_|pump_)' || true)
 [ -z "$bad" ] || fail "libatlax_util.a depends on an upper layer: $(echo $bad)"
 ok "util: libc only"
+
+# Token verification needs OpenSSL and jansson, never the event loop.
+bad=$(undefined "$libs/libatlax_auth.a" |
+    grep -E '^(event_|evbuffer_|bufferevent_|mux_|tlsio_|pump_|tunnel_)' || true)
+[ -z "$bad" ] || fail "libatlax_auth.a needs I/O symbols: $(echo $bad)"
+ok "auth: no event loop"
