@@ -151,10 +151,12 @@ mux_new(enum mux_role role, const struct mux_settings *s,
 	m->alloc_fail = -1;
 	m->goaway_last = UINT32_MAX;
 	flow_recv_init(&m->rxf, s->tunnel_window);
-	/* A stream window beyond the tunnel's could never be filled. */
+	/* A stream grows to at most a quarter of the tunnel window: a
+	 * consumer that stalls after its window grew then still leaves
+	 * three quarters of the tunnel to the other streams. */
 	m->wmax = s->stream_window_max;
-	if (m->wmax > s->tunnel_window)
-		m->wmax = s->tunnel_window;
+	if (m->wmax > s->tunnel_window / 4)
+		m->wmax = s->tunnel_window / 4;
 	if (m->wmax < s->stream_window)
 		m->wmax = s->stream_window;
 	TAILQ_INIT(&m->ready);

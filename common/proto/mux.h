@@ -132,8 +132,8 @@ struct mux_settings {
 	 * but the per-stream one (streams x stream_window). */
 	size_t	 send_budget;
 	/* Receive windows grow per stream from stream_window up to this
-	 * (and the tunnel_window) when the consumer keeps up and the window
-	 * limits the rate (PROTOCOL.md section 4); it needs a clock
+	 * (and at most tunnel_window / 4) when the consumer keeps up and the
+	 * window limits the rate (PROTOCOL.md section 4); it needs a clock
 	 * (mux_set_clock()) and an RTT.  0 or <= stream_window: no growth. */
 	uint32_t stream_window_max;
 };
