@@ -775,6 +775,10 @@ mux_output(struct mux *m, struct evbuffer *out, size_t max)
 		added += mux_flush_ctl(m, out);
 		if (added >= max || m->dead)
 			break;
+		/* Room the frames freed in the send budget goes to the
+		 * streams waiting for it, before the next pick: what they
+		 * write at once leaves in this call. */
+		mux_budget_wake(m);
 		if ((s = TAILQ_FIRST(&m->ready)) == NULL)
 			break;
 		/* The tunnel window is shared: no credit, no DATA at all. */
@@ -783,10 +787,6 @@ mux_output(struct mux *m, struct evbuffer *out, size_t max)
 			break;
 		added += mux_output_stream(m, s, out);
 	}
-	/* Room freed in the send budget goes to the streams waiting for it
-	 * (their writes may queue more output: flushed on the next call). */
-	if (!m->dead)
-		mux_budget_wake(m);
 	added += mux_flush_ctl(m, out);
 	m->in_output--;
 	mux_leave(m);

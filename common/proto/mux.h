@@ -235,7 +235,8 @@ int	mux_input(struct mux *m, struct evbuffer *in);
  * Returns the number of bytes appended.  When it stopped at max, call again
  * (e.g. from the tunnel's write callback): want_output is signalled only for
  * output that appears after a mux_output() call.  Runs deferred events
- * first (buffered data, EOF, clean closes). */
+ * first (buffered data, EOF, clean closes); streams waiting for room in
+ * the send budget get their stream_writable from here. */
 size_t	mux_output(struct mux *m, struct evbuffer *out, size_t max);
 int	mux_has_output(const struct mux *m);
 

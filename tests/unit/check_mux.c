@@ -2217,6 +2217,8 @@ START_TEST(test_send_budget)
 		mux_output(p.r.m, wire, 65536);
 		if (p.r.writables - before > maxwake)
 			maxwake = p.r.writables - before;
+		/* Streams woken and not yet written: one per quantum. */
+		ck_assert_uint_le(p.r.m->nwoken, BUDGET / 32768);
 		ck_assert_int_eq(mux_input(p.a.m, wire), 0);
 		mux_output(p.a.m, wire, SIZE_MAX);
 		ck_assert_int_eq(mux_input(p.r.m, wire), 0);
