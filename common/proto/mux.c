@@ -151,10 +151,12 @@ mux_new(enum mux_role role, const struct mux_settings *s,
 	m->alloc_fail = -1;
 	m->goaway_last = UINT32_MAX;
 	flow_recv_init(&m->rxf, s->tunnel_window);
-	/* A stream window beyond the tunnel's could never be filled. */
+	/* A stream grows to at most a quarter of the tunnel window: a
+	 * consumer that stalls after its window grew then still leaves
+	 * three quarters of the tunnel to the other streams. */
 	m->wmax = s->stream_window_max;
-	if (m->wmax > s->tunnel_window)
-		m->wmax = s->tunnel_window;
+	if (m->wmax > s->tunnel_window / 4)
+		m->wmax = s->tunnel_window / 4;
 	if (m->wmax < s->stream_window)
 		m->wmax = s->stream_window;
 	TAILQ_INIT(&m->ready);
@@ -773,6 +775,10 @@ mux_output(struct mux *m, struct evbuffer *out, size_t max)
 		added += mux_flush_ctl(m, out);
 		if (added >= max || m->dead)
 			break;
+		/* Room the frames freed in the send budget goes to the
+		 * streams waiting for it, before the next pick: what they
+		 * write at once leaves in this call. */
+		mux_budget_wake(m);
 		if ((s = TAILQ_FIRST(&m->ready)) == NULL)
 			break;
 		/* The tunnel window is shared: no credit, no DATA at all. */
@@ -781,10 +787,6 @@ mux_output(struct mux *m, struct evbuffer *out, size_t max)
 			break;
 		added += mux_output_stream(m, s, out);
 	}
-	/* Room freed in the send budget goes to the streams waiting for it
-	 * (their writes may queue more output: flushed on the next call). */
-	if (!m->dead)
-		mux_budget_wake(m);
 	added += mux_flush_ctl(m, out);
 	m->in_output--;
 	mux_leave(m);

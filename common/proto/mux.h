@@ -132,8 +132,8 @@ struct mux_settings {
 	 * but the per-stream one (streams x stream_window). */
 	size_t	 send_budget;
 	/* Receive windows grow per stream from stream_window up to this
-	 * (and the tunnel_window) when the consumer keeps up and the window
-	 * limits the rate (PROTOCOL.md section 4); it needs a clock
+	 * (and at most tunnel_window / 4) when the consumer keeps up and the
+	 * window limits the rate (PROTOCOL.md section 4); it needs a clock
 	 * (mux_set_clock()) and an RTT.  0 or <= stream_window: no growth. */
 	uint32_t stream_window_max;
 };
@@ -235,7 +235,8 @@ int	mux_input(struct mux *m, struct evbuffer *in);
  * Returns the number of bytes appended.  When it stopped at max, call again
  * (e.g. from the tunnel's write callback): want_output is signalled only for
  * output that appears after a mux_output() call.  Runs deferred events
- * first (buffered data, EOF, clean closes). */
+ * first (buffered data, EOF, clean closes); streams waiting for room in
+ * the send budget get their stream_writable from here. */
 size_t	mux_output(struct mux *m, struct evbuffer *out, size_t max);
 int	mux_has_output(const struct mux *m);
 

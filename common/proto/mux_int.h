@@ -1,6 +1,7 @@
 /*
- * mux_int.h — internals shared by mux.c (tunnel: input, output, control) and
- * mux_stream.c (stream table and stream calls).  Not for the application.
+ * mux_int.h — internals shared by mux.c (tunnel: input, output, control),
+ * mux_stream.c (stream table and stream calls) and mux_budget.c (the send
+ * budget).  Not for the application.
  */
 #ifndef ATLAX_MUX_INT_H
 #define ATLAX_MUX_INT_H
@@ -168,8 +169,13 @@ int	mux_stream_input(struct mux *, uint32_t, struct evbuffer *, uint32_t);
 int	mux_stream_ctl(struct mux *, const struct frame_ctl *);
 size_t	mux_stream_space(const struct mux *, const struct mux_stream *);
 void	mux_stream_writable(struct mux *, struct mux_stream *);
-void	mux_budget_wake(struct mux *);
+size_t	mux_stream_room(const struct mux *, const struct mux_stream *);
+
+/* mux_budget.c */
+size_t	mux_budget_space(const struct mux *, const struct mux_stream *);
+void	mux_budget_enqueue(struct mux *, struct mux_stream *);
 void	mux_budget_leave(struct mux *, struct mux_stream *);
 int	mux_budget_wants(const struct mux *);
+void	mux_budget_wake(struct mux *);
 
 #endif

@@ -1200,6 +1200,30 @@ START_TEST(test_err_floods)
 	    MUX_CODE_FLOOD, "too many frames that carry nothing");
 	side_free(&v);
 
+	/* Window updates after one DATA frame of ours: only the first is
+	 * credit for something we sent. */
+	{
+		struct evbuffer	*b = evbuffer_new();
+		uint32_t	 sid;
+		size_t		 moved;
+
+		victim_init(&v, MUX_ROLE_RELAY, NULL, 1);
+		ck_assert_int_eq(mux_stream_open(v.m, "web", NULL, &v, &sid),
+		    0);
+		ck_assert_int_eq(inject(&v, ctl(FRAME_STREAM_ACCEPT, sid)), 0);
+		evbuffer_add(b, "x", 1);
+		ck_assert_int_eq(mux_stream_write(v.m, sid, b, &moved), 0);
+		mux_output(v.m, v.out, SIZE_MAX);
+		for (i = 0; i < 1001; i++)
+			ck_assert_int_eq(inject(&v, ctl(FRAME_WINDOW, sid)), 0);
+		ck_assert_uint_eq(v.m->glitch, 1000);
+		expect_tunnel(&v, inject(&v, ctl(FRAME_WINDOW, sid)),
+		    MUX_EFLOOD, MUX_CODE_FLOOD,
+		    "too many frames that carry nothing");
+		evbuffer_free(b);
+		side_free(&v);
+	}
+
 	/* Pings while the PONGs are not read (first one is free). */
 	victim_init(&v, MUX_ROLE_AGENT, NULL, 1);
 	for (i = 0; i < 1001; i++)
@@ -2193,6 +2217,8 @@ START_TEST(test_send_budget)
 		mux_output(p.r.m, wire, 65536);
 		if (p.r.writables - before > maxwake)
 			maxwake = p.r.writables - before;
+		/* Streams woken and not yet written: one per quantum. */
+		ck_assert_uint_le(p.r.m->nwoken, BUDGET / 32768);
 		ck_assert_int_eq(mux_input(p.a.m, wire), 0);
 		mux_output(p.a.m, wire, SIZE_MAX);
 		ck_assert_int_eq(mux_input(p.r.m, wire), 0);
@@ -2214,6 +2240,64 @@ START_TEST(test_send_budget)
 	evbuffer_free(b);
 	evbuffer_free(wire);
 	pair_free(&p);
+}
+END_TEST
+
+static uint64_t
+wan_clock(void *arg)
+{
+	return *(uint64_t *)arg;
+}
+
+/* The mux times its own PING to the PONG with the application's clock;
+ * samples are smoothed; without a clock nothing is timed. */
+START_TEST(test_rtt)
+{
+	struct pair	p;
+	uint64_t	now = 1000;
+
+	pair_ready(&p, NULL, NULL);
+	ck_assert_uint_eq(mux_rtt(p.a.m), 0);
+	mux_set_clock(p.a.m, wan_clock, &now);
+	ck_assert_int_eq(mux_ping(p.a.m, 7), 0);
+	pump_one(&p.a, &p.r, SIZE_MAX);		/* PING */
+	now += 40;
+	pump_one(&p.r, &p.a, SIZE_MAX);		/* PONG */
+	ck_assert_uint_eq(mux_rtt(p.a.m), 40);
+	mux_rtt_sample(p.a.m, 80);		/* 7/8 x 40 + 1/8 x 80 */
+	ck_assert_uint_eq(mux_rtt(p.a.m), 45);
+	/* Two PINGs in flight: only the first is timed. */
+	ck_assert_int_eq(mux_ping(p.a.m, 8), 0);
+	ck_assert_int_eq(mux_ping(p.a.m, 9), 0);
+	pump_one(&p.a, &p.r, SIZE_MAX);
+	now += 10;
+	pump_one(&p.r, &p.a, SIZE_MAX);		/* both PONGs */
+	ck_assert_uint_eq(mux_rtt(p.a.m), (45 * 7 + 10) / 8);
+	ck_assert_uint_eq(p.a.ctl.opaque, 9);	/* still reported */
+	/* No clock: no sample. */
+	mux_set_clock(p.a.m, NULL, NULL);
+	ck_assert_int_eq(mux_ping(p.a.m, 10), 0);
+	pump(&p);
+	ck_assert_uint_eq(mux_rtt(p.a.m), (45 * 7 + 10) / 8);
+	ck_assert_uint_eq(p.a.m->glitch, 0);
+	pair_free(&p);
+
+	/* Windows grow to stream_window_max, at most a quarter of the
+	 * tunnel window, never below stream_window. */
+	{
+		struct mux_settings	s;
+		struct mux		*m;
+
+		mux_settings_default(&s);
+		s.tunnel_window = 4 << 20;
+		m = mux_new(MUX_ROLE_AGENT, &s, &test_cb, NULL);
+		ck_assert_uint_eq(m->wmax, 1 << 20);
+		mux_free(m);
+		s.stream_window_max = 0;
+		m = mux_new(MUX_ROLE_AGENT, &s, &test_cb, NULL);
+		ck_assert_uint_eq(m->wmax, s.stream_window);
+		mux_free(m);
+	}
 }
 END_TEST
 
@@ -2252,12 +2336,6 @@ struct wan_out {
 					   of the link, 0: never */
 	unsigned	glitch;		/* the sender's flood count at the end */
 };
-
-static uint64_t
-wan_clock(void *arg)
-{
-	return *(uint64_t *)arg;
-}
 
 static void
 wan_run(const struct wan_cfg *c, struct wan_out *o)
@@ -2418,7 +2496,7 @@ START_TEST(test_wan_autotune)
 	c.link = 12500;
 	c.window = 256 << 10;
 	c.window_max = 16 << 20;
-	c.budget = 1 << 20;
+	c.budget = 64 << 10;
 	c.ms = 5000;
 	c.from = 3000;
 	wan_run(&c, &o);
@@ -2439,7 +2517,7 @@ START_TEST(test_wan_autotune)
 	ck_assert(fixed.rate < 0.30 * c.link);
 	ck_assert_uint_gt(o.window, 1250000);		/* >= the BDP */
 	ck_assert_uint_le(o.window, 16 << 20);
-	ck_assert_uint_le(o.max_queued, 1 << 20);	/* the budget */
+	ck_assert_uint_eq(o.max_queued, 64 << 10);	/* the budget binds */
 	ck_assert_uint_le(o.max_used, o.window);
 	ck_assert_uint_eq(o.glitch, 0);
 	/* The slow consumer keeps its window and gets its rate. */
@@ -2570,6 +2648,7 @@ main(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("wan");
 	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_rtt);
 	tcase_add_test(tc, test_wan_credit_rule);
 	tcase_add_test(tc, test_wan_autotune);
 	suite_add_tcase(s, tc);
