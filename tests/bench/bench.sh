@@ -7,7 +7,7 @@
 #                         build/bench/quick.md
 #   make bench WAN=1      plain TCP, ssh -R and atlax with the tunnel across an
 #                         emulated WAN link (tests/bench/linkem.c) at RTT 20,
-#                         50 and 100 ms: about 9 minutes (QUICK=1: about 4);
+#                         50 and 100 ms: about 9 minutes (QUICK=1: about 5);
 #                         see tests/bench/bench_wan.sh
 #
 # Paths, all on 127.0.0.1, each forwarding the same three services (iperf3,

@@ -5,7 +5,7 @@
 #
 #   make bench WAN=1            about 9 minutes; the tables go to
 #                               docs/PERFORMANCE.md between the bench-wan markers
-#   make bench WAN=1 QUICK=1    about 4 minutes; build/bench/wan-quick.md
+#   make bench WAN=1 QUICK=1    about 5 minutes; build/bench/wan-quick.md
 #
 # Every link is tests/bench/linkem.c: per direction a one-way delay of RTT/2,
 # 1 Gbit/s, a 1 MiB bottleneck queue, and a 6 MiB window (Debian's default

@@ -675,7 +675,11 @@ linkem_loop(struct linkem *le)
 				linkem_accept(le);
 				break;
 			case LINKEM_TIMER:
-				(void)read(le->tfd, &buf, sizeof(buf));
+				/* Expired (or a stale wake-up): either way
+				 * nothing is armed any more. */
+				if (read(le->tfd, &buf, sizeof(buf)) == -1 &&
+				    errno != EAGAIN)
+					perror("linkem: timerfd");
 				le->armed = 0;
 				break;
 			case LINKEM_SIGNAL:
