@@ -186,6 +186,9 @@ FUZZ_CHECK = $(abspath $(FUZZ_BINS))
 demo: deps all
 	@sh tests/demo.sh
 
+# QUICK=1: a short pass.  WAN=1: plain TCP, ssh -R and atlax across the link
+# emulator tests/bench/linkem.c at RTT 20, 50 and 100 ms (bench.sh builds it
+# into its work folder; docs/PERFORMANCE.md, section WAN).
 bench: deps all
 	@sh tests/bench/bench.sh
 

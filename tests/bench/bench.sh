@@ -5,6 +5,10 @@
 #                         the table goes to docs/PERFORMANCE.md
 #   make bench QUICK=1    a short pass (under 2 minutes); the table goes to
 #                         build/bench/quick.md
+#   make bench WAN=1      plain TCP, ssh -R and atlax with the tunnel across an
+#                         emulated WAN link (tests/bench/linkem.c) at RTT 20,
+#                         50 and 100 ms: about 9 minutes (QUICK=1: about 5);
+#                         see tests/bench/bench_wan.sh
 #
 # Paths, all on 127.0.0.1, each forwarding the same three services (iperf3,
 # the echo/bulk service of loadgen.c, nginx serving a 1 KiB page):
@@ -230,9 +234,9 @@ wait_port() {	# port [seconds]
 }
 
 # ---- set-up ---------------------------------------------------------------
-install_missing() {
-	local want="" p pkgs="iperf3 openssh-server openssh-client stunnel4 socat wrk python3"
-	have nginx || pkgs="$pkgs nginx-light"
+install_missing() {	# [packages]: default, what every path needs
+	local want="" p pkgs=${1:-"iperf3 openssh-server openssh-client stunnel4 socat wrk python3"}
+	[ $# -eq 0 ] && ! have nginx && pkgs="$pkgs nginx-light"
 	for p in $pkgs; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 		    grep -q "install ok installed" || want="$want $p"
@@ -321,6 +325,13 @@ EOF
 		    -c "$W/nginx/nginx.conf" -g 'daemon off;'
 		wait_port "$S_HTTP" 5 && S_HTTP_OK=1 || note "nginx did not start"
 	fi
+}
+
+# The port a tunnel's client side dials to reach its server side (ssh to
+# sshd, the agent to the relay): the port itself here; WAN mode
+# (bench_wan.sh) puts a link emulator in between.  Sets VIA.
+via() {	# port
+	VIA=$1
 }
 
 # A path works when a 1-byte echo goes through it.
@@ -460,6 +471,7 @@ EOF
 	start "$path-sshd" env $pre /usr/sbin/sshd -D -e -f "$W/ssh/$path.conf"
 	local sshd=$LAST
 	wait_port "$port" 5 || { note "$path: sshd did not start"; return 1; }
+	via "$port" || { note "$path: no link to sshd"; return 1; }
 	s=0
 	for svc in $SVCS; do
 		case $svc in iperf) tgt=$S_IPERF ;; echo) tgt=$S_ECHO ;; http) tgt=$S_HTTP ;; esac
@@ -469,7 +481,7 @@ EOF
 	done
 	# shellcheck disable=SC2086
 	start "$path-ssh" env $pre ssh -N -T -F /dev/null -i "$W/ssh/userkey" \
-	    -p "$port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+	    -p "$VIA" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
 	    -o BatchMode=yes -o ExitOnForwardFailure=yes -o LogLevel=ERROR \
 	    -o Compression=no -c aes128-gcm@openssh.com $rs "$user@127.0.0.1"
 	SVCPID[$path]=$LAST
@@ -479,7 +491,7 @@ EOF
 }
 
 setup_atlax() {
-	local d=$W/atlax rp pub i svc tgt
+	local d=$W/atlax${ATLAX_RUN:-} rp pub i svc tgt
 	for i in atlax-relay atlax-agent atlax-pki; do
 		[ -x "$BIN/$i" ] || { note "atlax: $BIN/$i not built"; return 1; }
 	done
@@ -511,9 +523,12 @@ limits:
 log:
   level: warn
 EOF
+	# A link emulator, if any, may start before the relay: it dials
+	# the relay only when the agent connects.
+	via "$rp" || { note "atlax: no link to the relay"; return 1; }
 	cat >"$d/agent.yaml" <<EOF
 id: bench-agent
-relay: "127.0.0.1:$rp"
+relay: "127.0.0.1:$VIA"
 tls:
   cert: pki/bench-agent.crt
   key: pki/bench-agent.key
@@ -620,7 +635,7 @@ PY
 
 rtt_run() {	# path metric-prefix [loaded]
 	local path=$1 m=$2 out bpid="" t n
-	t=$([ -n "${3:-}" ] && echo "$LRTT_T" || echo 30)
+	t=$([ -n "${3:-}" ] && echo "$LRTT_T" || echo "${RTT_T:-30}")
 	n=$RTT_N
 	if [ -n "${3:-}" ]; then
 		# The bulk stream outlives the round trips (warm-up: t/5, then t).
@@ -833,4 +848,9 @@ main() {
 	say "table written to $OUT (${SECONDS}s)"
 }
 
+if [ -n "${WAN:-}" ] && [ "$WAN" != 0 ]; then
+	. "$HERE/bench_wan.sh"
+	wan_main "$@"
+	exit
+fi
 main "$@"
