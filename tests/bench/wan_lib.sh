@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # wan_lib.sh — an atlax tunnel whose agent ↔ relay connection crosses the
 # link emulator (tests/bench/linkem.c), for tests/regress/wan.sh and
-# tests/bench/wan_check.sh.  Sourced after tests/regress/lib.sh.
+# tests/regress/wan_window.sh.  Sourced after tests/regress/lib.sh.
 #
 #   linkem_build                  compiles linkem into $T (zero warnings)
 #   linkem_start NAME TO-PORT DELAY-MS RATE-MBIT
@@ -38,7 +38,8 @@ linkem_start() {	# name to-port delay-ms rate-mbit
 
 wan_tunnel() {	# delay-ms rate-mbit stream-window services
 	local lim
-	lim=$(printf 'limits:\n  stream_window: %s' "$3")
+	lim=$(printf 'limits:\n  stream_window: %s\n%s' "$3" \
+	    "${WAN_LIMITS_EXTRA:-}")
 	tunnel_setup
 	relay_conf "$T/relay.yaml" "$lim"
 	start_relay relay "$T/relay.yaml"

@@ -5,7 +5,7 @@
 # both sides.  16 concurrent streams echo their own random data through it
 # and one stream sends and receives a digest-checked transfer: every byte must
 # come back intact both ways.  Throughput is printed, never asserted here
-# (tests/bench/wan_check.sh holds the ratio to W/RTT).
+# (tests/regress/wan_window.sh holds the ratio to W/RTT).
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/bench/wan_lib.sh"
 
