@@ -20,6 +20,7 @@
 #include "log.h"
 #include "mux.h"
 #include "notify.h"
+#include "service.h"
 #include "tls.h"
 
 uint64_t
@@ -259,19 +260,11 @@ out:
 	return ret;
 }
 
-/*
- * Operations: the events that only serve the service manager and the
- * operator (SIGUSR1's status line, the watchdog and STATUS= refresh).  They
- * live for one agent_run() and only read the agent.
- */
-struct agent_ops {
-	struct event	*usr1;
-	struct event	*tick;
-};
-
+/* The status line of STATUS= and SIGUSR1 (service.h). */
 static void
-agent_status(struct agent *a, char *buf, size_t len)
+agent_status(void *arg, char *buf, size_t len)
 {
+	struct agent *a = arg;
 	char r[300];
 
 	agent_relay_str(a->cfg, r, sizeof(r));
@@ -284,79 +277,21 @@ agent_status(struct agent *a, char *buf, size_t len)
 		snprintf(buf, len, "connecting to relay %s", r);
 }
 
-static void
-agent_usr1_cb(evutil_socket_t sig, short what, void *arg)
-{
-	struct agent *a = arg;
-	char st[400];
-
-	(void)sig;
-	(void)what;
-	agent_status(a, st, sizeof(st));
-	log_info("agent", "%s: status: %s", a->cfg->id, st);
-}
-
-static void
-agent_tick_ops_cb(evutil_socket_t fd, short what, void *arg)
-{
-	char st[400];
-
-	(void)fd;
-	(void)what;
-	if (notify_watchdog_usec() != 0)
-		notify_watchdog();
-	agent_status(arg, st, sizeof(st));
-	notify_status(st);
-}
-
-/* READY=1 as soon as the loop runs: the agent serves by trying to connect,
- * and a relay that is down must not make systemd time the start out. */
-static void
-agent_ops_start(struct agent *a, struct agent_ops *o)
-{
-	uint64_t us = notify_watchdog_usec() / 2;
-	struct timeval tv;
-
-	if ((o->usr1 = evsignal_new(a->base, SIGUSR1, agent_usr1_cb,
-	    a)) == NULL || evsignal_add(o->usr1, NULL) != 0)
-		log_warnx("agent", "SIGUSR1 status unavailable");
-	if (notify_enabled()) {
-		/* Without a watchdog, STATUS= is refreshed every 10 s. */
-		if (us == 0)
-			us = 10 * 1000000;
-		tv.tv_sec = (time_t)(us / 1000000);
-		tv.tv_usec = (suseconds_t)(us % 1000000);
-		if ((o->tick = event_new(a->base, -1, EV_PERSIST,
-		    agent_tick_ops_cb, a)) == NULL ||
-		    event_add(o->tick, &tv) != 0)
-			log_warnx("agent", "watchdog timer unavailable");
-		agent_tick_ops_cb(-1, 0, a);
-	}
-	notify_ready();
-}
-
-static void
-agent_ops_stop(struct agent_ops *o)
-{
-	if (o->usr1 != NULL)
-		event_free(o->usr1);
-	if (o->tick != NULL)
-		event_free(o->tick);
-	o->usr1 = o->tick = NULL;
-}
-
 int
 agent_run(struct agent *a)
 {
-	struct agent_ops ops = { NULL, NULL };
+	struct service *svc;
 	char r[300];
 
 	log_info("agent", "%s: starting, relay %s", a->cfg->id,
 	    agent_relay_str(a->cfg, r, sizeof(r)));
 	agent_connect(a);
-	agent_ops_start(a, &ops);
+	/* READY=1 as soon as the loop runs: the agent serves by trying to
+	 * connect, and a relay that is down must not make systemd time the
+	 * start out. */
+	svc = service_start(a->base, "agent", a->cfg->id, agent_status, a);
 	event_base_loop(a->base, EVLOOP_NO_EXIT_ON_EMPTY);
-	agent_ops_stop(&ops);
+	service_stop(svc);
 	log_info("agent", "stopped");
 	return a->exit_code;
 }

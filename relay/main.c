@@ -2,92 +2,41 @@
  * atlax-relay — the public side of the tunnel.  main() parses the command line
  * and the configuration; the daemon lives in relay.c.
  */
-#include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "cfg_relay.h"
-#include "log.h"
-#include "notify.h"
 #include "relay.h"
-
-#define RELAY_DEFAULT_CONFIG "/etc/atlax/relay.yaml"
-
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-	    "usage: atlax-relay [-t] [-c FILE]\n"
-	    "  -c FILE      configuration (default " RELAY_DEFAULT_CONFIG ")\n"
-	    "  -t           check the configuration and exit (0 ok, 2 error)\n"
-	    "  -h, --help   this help\n"
-	    "  --version    print the version\n");
-}
+#include "cfg_relay.h"
+#include "cli.h"
+#include "log.h"
 
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "config", required_argument, NULL, 'c' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *path = RELAY_DEFAULT_CONFIG;
+	struct cli c = { "atlax-relay", "/etc/atlax/relay.yaml", 0 };
 	struct relay_config *cfg = NULL;
-	struct relay *r;
+	struct relay *d;
 	char err[512];
-	int ch, rc, test = 0;
+	int rc;
 
-	log_init("atlax-relay", LOG_LEVEL_INFO);
-	while ((ch = getopt_long(argc, argv, "c:th", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 't':
-			test = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("atlax-relay %s\n", ATLAX_VERSION);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
+	log_init(c.prog, LOG_LEVEL_INFO);
+	if ((rc = cli_parse(&c, argc, argv)) >= 0)
+		return rc;
+	if (cfg_relay_load(c.path, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", c.prog, err);
 		return 2;
 	}
-	if (cfg_relay_load(path, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "atlax-relay: %s\n", err);
-		return 2;
-	}
-	if (test) {
+	if (c.test) {
 		printf("configuration OK\n");
 		cfg_relay_free(cfg);
 		return 0;
 	}
 	log_set_level(cfg->log_level);
-	/*
-	 * SIGUSR1 and SIGUSR2 terminate by default: a stray `kill -USR1` or
-	 * a log rotator's signal must not take the service down.  SIGUSR1
-	 * gets its status line once the loop runs; until then, and SIGUSR2
-	 * always, they are ignored.
-	 */
-	(void)signal(SIGUSR1, SIG_IGN);
-	(void)signal(SIGUSR2, SIG_IGN);
-	notify_init();
+	cli_daemon_signals();
 	/* relay_new takes cfg, also when it fails. */
-	if ((r = relay_new(cfg, path)) == NULL)
+	if ((d = relay_new(cfg, c.path)) == NULL)
 		return 1;
-	rc = relay_run(r) == 0 ? 0 : 1;
-	relay_free(r);
+	rc = relay_run(d) == 0 ? 0 : 1;
+	relay_free(d);
 	return rc;
 }

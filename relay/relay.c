@@ -24,6 +24,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "notify.h"
+#include "service.h"
 #include "relay_registry.h"
 #include "tls.h"
 
@@ -352,88 +353,21 @@ out:
 	return ret;
 }
 
-/*
- * Operations: the events that only serve the service manager and the
- * operator (SIGUSR1's status line, the watchdog and STATUS= refresh).  They
- * live for one relay_run() and touch nothing but the registry's count.
- */
-struct relay_ops {
-	struct event	*usr1;
-	struct event	*tick;
-};
-
+/* The status line of STATUS= and SIGUSR1 (service.h). */
 static void
-relay_status(struct relay *r, char *buf, size_t len)
+relay_status(void *arg, char *buf, size_t len)
 {
+	struct relay *r = arg;
 	size_t n = registry_nagents(r->reg);
 
 	snprintf(buf, len, "%zu agent%s connected, %d worker%s", n,
 	    n == 1 ? "" : "s", r->nworkers, r->nworkers == 1 ? "" : "s");
 }
 
-static void
-relay_usr1_cb(evutil_socket_t sig, short what, void *arg)
-{
-	char st[128];
-
-	(void)sig;
-	(void)what;
-	relay_status(arg, st, sizeof(st));
-	log_info("relay", "status: %s", st);
-}
-
-static void
-relay_tick_cb(evutil_socket_t fd, short what, void *arg)
-{
-	char st[128];
-
-	(void)fd;
-	(void)what;
-	if (notify_watchdog_usec() != 0)
-		notify_watchdog();
-	relay_status(arg, st, sizeof(st));
-	notify_status(st);
-}
-
-/* READY=1 once listening with every worker running; a failure here costs
- * the status line or the watchdog, never the service. */
-static void
-relay_ops_start(struct relay *r, struct relay_ops *o)
-{
-	uint64_t us = notify_watchdog_usec() / 2;
-	struct timeval tv;
-
-	if ((o->usr1 = evsignal_new(r->base, SIGUSR1, relay_usr1_cb,
-	    r)) == NULL || evsignal_add(o->usr1, NULL) != 0)
-		log_warnx("relay", "SIGUSR1 status unavailable");
-	if (notify_enabled()) {
-		/* Without a watchdog, STATUS= is refreshed every 10 s. */
-		if (us == 0)
-			us = 10 * 1000000;
-		tv.tv_sec = (time_t)(us / 1000000);
-		tv.tv_usec = (suseconds_t)(us % 1000000);
-		if ((o->tick = event_new(r->base, -1, EV_PERSIST,
-		    relay_tick_cb, r)) == NULL || event_add(o->tick, &tv) != 0)
-			log_warnx("relay", "watchdog timer unavailable");
-		relay_tick_cb(-1, 0, r);
-	}
-	notify_ready();
-}
-
-static void
-relay_ops_stop(struct relay_ops *o)
-{
-	if (o->usr1 != NULL)
-		event_free(o->usr1);
-	if (o->tick != NULL)
-		event_free(o->tick);
-	o->usr1 = o->tick = NULL;
-}
-
 int
 relay_run(struct relay *r)
 {
-	struct relay_ops ops = { NULL, NULL };
+	struct service *svc;
 	int i, ret = 0;
 
 	for (i = 0; i < r->nworkers; i++) {
@@ -453,10 +387,11 @@ relay_run(struct relay *r)
 		log_warnx("relay", "auth.jwt is set, but this version accepts "
 		    "agents by client certificate only: tokens are not used "
 		    "yet");
-	relay_ops_start(r, &ops);
+	/* READY=1 once listening with every worker running. */
+	svc = service_start(r->base, "relay", NULL, relay_status, r);
 	if (event_base_dispatch(r->base) < 0)
 		ret = -1;
-	relay_ops_stop(&ops);
+	service_stop(svc);
 	for (i = 0; i < r->nworkers; i++)
 		relay_worker_join(r->workers[i]);
 	log_info("relay", "stopped");

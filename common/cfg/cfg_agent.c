@@ -76,7 +76,7 @@ static const struct cfg_key cfg_agent_limits[] = {
 	/* Auto-tuning grows a fast stream's window up to this, no further. */
 	{ "stream_window_max", CFG_T_SIZE, 0, "16MiB", 16 * 1024,
 	    1024 * 1024 * 1024, AGENT_OFF(stream_window_max), NULL, NULL },
-	{ "tunnel_window", CFG_T_SIZE, 0, "16MiB", 16 * 1024,
+	{ "tunnel_window", CFG_T_SIZE, 0, "32MiB", 16 * 1024,
 	    1024 * 1024 * 1024, AGENT_OFF(tunnel_window), NULL, NULL },
 	/* The memory the tunnel may pin in the agent, whatever the relay
 	 * and the targets do: below 256KiB it could not keep a link busy. */

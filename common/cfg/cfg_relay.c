@@ -69,7 +69,7 @@ static const struct cfg_key cfg_relay_limits[] = {
 	/* Auto-tuning grows a fast stream's window up to this, no further. */
 	{ "stream_window_max", CFG_T_SIZE, 0, "16MiB", 16 * 1024,
 	    1024 * 1024 * 1024, RELAY_OFF(stream_window_max), NULL, NULL },
-	{ "tunnel_window", CFG_T_SIZE, 0, "16MiB", 16 * 1024,
+	{ "tunnel_window", CFG_T_SIZE, 0, "32MiB", 16 * 1024,
 	    1024 * 1024 * 1024, RELAY_OFF(tunnel_window), NULL, NULL },
 	/* The memory one tunnel may pin in the relay, whatever its peers
 	 * do: below 256KiB a single tunnel could not keep a link busy. */

@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench.sh — atlax beside what users would run instead, in one run (issue 5).
+# bench.sh — atlax beside what users would run instead, in one run.
 #
 #   make bench            full run: 3 repetitions, 10 s iperf3, 20k round trips;
 #                         the table goes to docs/PERFORMANCE.md
@@ -518,8 +518,16 @@ tls:
 public:
   bind: "127.0.0.1"
   port_range: "$lo-$hi"
+agents:
+  bench-agent:
+    ports: [$(IFS=,; echo "${pub[*]}")]
 limits:
   max_streams_per_agent: 20000
+  # The idle-stream and connection-rate metrics open thousands of
+  # connections from 127.0.0.1: the per-source and per-service caps that
+  # protect a public relay would refuse them.
+  streams_per_service: 20000
+  connections_per_source: 0
 log:
   level: warn
 EOF

@@ -100,7 +100,7 @@ START_TEST(test_minimal_defaults)
 	ck_assert_uint_eq(c->half_closed_timeout_ms, 60000);
 	ck_assert_uint_eq(c->stream_window, 1024 * 1024);
 	ck_assert_uint_eq(c->stream_window_max, 16 * 1024 * 1024);
-	ck_assert_uint_eq(c->tunnel_window, 16 * 1024 * 1024);
+	ck_assert_uint_eq(c->tunnel_window, 32 * 1024 * 1024);
 	ck_assert_uint_eq(c->tunnel_buffer, 8 * 1024 * 1024);
 	ck_assert_uint_eq(c->max_frame, 128 * 1024);
 	ck_assert_uint_eq(c->max_streams, 4096);

@@ -90,7 +90,7 @@ START_TEST(test_minimal_defaults)
 	ck_assert_uint_eq(c->auto_ports_per_agent, 4);
 	ck_assert_uint_eq(c->stream_window, 1024 * 1024);
 	ck_assert_uint_eq(c->stream_window_max, 16 * 1024 * 1024);
-	ck_assert_uint_eq(c->tunnel_window, 16 * 1024 * 1024);
+	ck_assert_uint_eq(c->tunnel_window, 32 * 1024 * 1024);
 	ck_assert_uint_eq(c->tunnel_buffer, 8 * 1024 * 1024);
 	ck_assert_uint_eq(c->max_frame, 128 * 1024);
 	ck_assert_uint_eq(c->max_agents, 1024);
@@ -286,7 +286,7 @@ START_TEST(test_example)
 	ck_assert_uint_eq(p->auto_ports, 1);
 	ck_assert_uint_eq(c->max_streams_per_agent, 4096);
 	ck_assert_uint_eq(c->stream_window, 1024 * 1024);
-	ck_assert_uint_eq(c->tunnel_window, 16 * 1024 * 1024);
+	ck_assert_uint_eq(c->tunnel_window, 32 * 1024 * 1024);
 	ck_assert_int_eq(c->workers, 0);
 	ck_assert_int_eq(c->log_level, LOG_LEVEL_INFO);
 	cfg_relay_free(c);
