@@ -165,7 +165,7 @@ def section(meta, res, notes):
     out.append("")
     t = targets(res)
     if t:
-        out.append("Targets of issue 5 for atlax (against the stronger ssh -R variant):")
+        out.append("Performance targets for atlax (against the stronger ssh -R variant):")
         out.append("")
         out.append("| target | atlax | reference | met |")
         out.append("|---|---:|---:|:---:|")
@@ -194,7 +194,7 @@ def section(meta, res, notes):
 
 
 def targets(res):
-    """One row per target of issue 5 that this run can judge."""
+    """One row per performance target that this run can judge."""
     rows = []
 
     def row(name, a, ref, ok, unit):
