@@ -165,7 +165,7 @@ asan: deps
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_DIR  := $(BUILD)/fuzz
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRC))
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(INCS) $(PKG_CFLAGS) \
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DATLAX_VERSION=\"$(VERSION)\" -g -O1 $(INCS) $(PKG_CFLAGS) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_SECONDS ?= 30
 FUZZ_LIB_fuzz_frame := $(PROTO_SRC) $(UTIL_SRC)
