@@ -31,8 +31,8 @@ ok "binaries and man pages installed"
 
 # The pages this test holds to mandoc's warning level (links to pages of
 # other packages cannot resolve here; those are style notes, not warnings).
-for m in man1/atlax-pki.1 man5/atlax-agent.yaml.5 man8/atlax-relay.8 \
-    man8/atlax-agent.8; do
+for m in man1/atlax-pki.1 man5/atlax-agent.yaml.5 man5/atlax-relay.yaml.5 \
+    man8/atlax-relay.8 man8/atlax-agent.8; do
 	mandoc -Tlint -W warning "$R/usr/share/man/$m" >"$T/lint.out" 2>&1 ||
 	    fail "mandoc -Tlint $m: $(cat "$T/lint.out")"
 done
