@@ -21,6 +21,8 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "log.h"
+
 
 #define TLS_VERIFY_DEPTH 2
 
@@ -60,13 +62,20 @@ tls_verify_reason(long v)
 static void
 tls_err(char *err, size_t len, const char *what, const char *path)
 {
-	char reason[256] = "";
+	char reason[256] = "", sys[128] = "";
 	unsigned long e;
 
-	/* The last error in the queue is usually the most specific. */
-	while ((e = ERR_get_error()) != 0)
+	/* The last error in the queue is usually the most specific; a failed
+	 * system call (a missing file, a permission) is said the way the
+	 * shell would say it, not as OpenSSL's "system lib". */
+	while ((e = ERR_get_error()) != 0) {
+		if (ERR_SYSTEM_ERROR(e))
+			snprintf(sys, sizeof(sys), "%s",
+			    log_strerror(ERR_GET_REASON(e), reason,
+			    sizeof(reason)));
 		ERR_error_string_n(e, reason, sizeof(reason));
-	snprintf(err, len, "%s %s: %s", what, path,
+	}
+	snprintf(err, len, "%s %s: %s", what, path, sys[0] != '\0' ? sys :
 	    reason[0] != '\0' ? reason : "failed");
 }
 
