@@ -298,6 +298,25 @@ linkem_conn_free(struct linkem *le, struct linkem_conn *c)
 	free(c);
 }
 
+/*
+ * The bytes a sender has written beyond what the emulated link holds (its
+ * queue, its window) must wait in the sender's own socket, as on a real
+ * path, where the congestion window keeps them there and TCP_NOTSENT_LOWAT
+ * can bound them.  With the kernel's autotuned receive buffer on our side of
+ * the loopback connection, megabytes would instead sit in front of the
+ * emulator, acknowledged and out of the sender's control, adding a queue no
+ * real link has.  Set before connect/listen so the window scale fits.
+ */
+#define LINKEM_RCVBUF	(128 * 1024)
+
+static void
+linkem_small_rcvbuf(int fd)
+{
+	int sz = LINKEM_RCVBUF;
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+}
+
 static void
 linkem_accept(struct linkem *le)
 {
@@ -315,6 +334,7 @@ linkem_accept(struct linkem *le)
 	    SOCK_CLOEXEC, 0);
 	if (c->fd[1] == -1)
 		goto fail;
+	linkem_small_rcvbuf(c->fd[1]);
 	for (i = 0; i < 2; i++) {
 		struct linkem_pipe *p = &c->pipe[i];
 
@@ -624,6 +644,7 @@ linkem_setup(struct linkem *le)
 		goto out;
 	}
 	(void)setsockopt(le->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	linkem_small_rcvbuf(le->lfd);	/* inherited by accepted sockets */
 	if (bind(le->lfd, (struct sockaddr *)&ss, len) == -1 ||
 	    listen(le->lfd, 128) == -1) {
 		fprintf(stderr, "linkem: listen on %s: %s\n", le->listen_spec,
