@@ -52,10 +52,7 @@ struct jwt_parts {
 	size_t		 headerlen, payloadlen, siglen;
 };
 
-static int LOG_PRINTF(4, 5)
-jwt_why(int code, char *why, size_t whylen, const char *fmt, ...);
-
-static int
+int
 jwt_why(int code, char *why, size_t whylen, const char *fmt, ...)
 {
 	va_list ap;

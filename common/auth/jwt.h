@@ -160,4 +160,9 @@ int	jwt_claims_may_connect(const struct jwt_claims *c, const char *agent,
 int	jwt_valid_expose(const char *s);
 int	jwt_valid_connect(const char *s);
 
+/* Format the reason into why (when given) and return code: the one way the
+ * auth module's functions (verifier, minting) report a failure. */
+int	jwt_why(int code, char *why, size_t whylen, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+
 #endif

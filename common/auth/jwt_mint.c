@@ -34,21 +34,6 @@ struct jwt_signer {
 	EVP_PKEY	*pkey;		/* ES256 */
 };
 
-static int LOG_PRINTF(4, 5)
-jwt_mint_why(int code, char *why, size_t whylen, const char *fmt, ...);
-
-static int
-jwt_mint_why(int code, char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why != NULL && whylen != 0) {
-		va_start(ap, fmt);
-		vsnprintf(why, whylen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 int
 jwt_signer_hs256(const uint8_t *secret, size_t len, struct jwt_signer **out,
@@ -59,14 +44,14 @@ jwt_signer_hs256(const uint8_t *secret, size_t len, struct jwt_signer **out,
 
 	*out = NULL;
 	if (len < JWT_SECRET_MIN || len > CFG_SECRET_MAX) {
-		r = jwt_mint_why(JWT_E_KEY, why, whylen, "HS256 secret of %zu "
+		r = jwt_why(JWT_E_KEY, why, whylen, "HS256 secret of %zu "
 		    "bytes, %d..%d are needed", len, JWT_SECRET_MIN,
 		    CFG_SECRET_MAX);
 		goto out;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->secret = malloc(len)) == NULL) {
-		jwt_mint_why(r, why, whylen, "out of memory");
+		jwt_why(r, why, whylen, "out of memory");
 		goto out;
 	}
 	memcpy(s->secret, secret, len);
@@ -90,7 +75,7 @@ jwt_signer_hs256_file(const char *path, struct jwt_signer **out, char *why,
 
 	*out = NULL;
 	if ((buf = malloc(CFG_SECRET_BUF)) == NULL)
-		return jwt_mint_why(JWT_E_NOMEM, why, whylen, "out of memory");
+		return jwt_why(JWT_E_NOMEM, why, whylen, "out of memory");
 	if (cfg_relay_secret_read(path, buf, CFG_SECRET_BUF, &len, why,
 	    whylen) != 0)
 		r = JWT_E_KEY;
@@ -115,22 +100,22 @@ jwt_signer_es256_pem(const char *pem, size_t len, struct jwt_signer **out,
 	*out = NULL;
 	if (len > JWT_PEM_MAX || (bio = BIO_new_mem_buf(pem, (int)len)) ==
 	    NULL) {
-		jwt_mint_why(r, why, whylen, "private key too large");
+		jwt_why(r, why, whylen, "private key too large");
 		goto out;
 	}
 	if ((pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL) {
-		jwt_mint_why(r, why, whylen, "no PEM private key");
+		jwt_why(r, why, whylen, "no PEM private key");
 		goto out;
 	}
 	if (!EVP_PKEY_is_a(pkey, "EC") ||
 	    EVP_PKEY_get_utf8_string_param(pkey, "group", group,
 	    sizeof(group), &glen) != 1 || strcmp(group, "prime256v1") != 0) {
-		jwt_mint_why(r, why, whylen, "not an EC P-256 key (ES256 needs "
+		jwt_why(r, why, whylen, "not an EC P-256 key (ES256 needs "
 		    "one)");
 		goto out;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		r = jwt_mint_why(JWT_E_NOMEM, why, whylen, "out of memory");
+		r = jwt_why(JWT_E_NOMEM, why, whylen, "out of memory");
 		goto out;
 	}
 	s->alg = JWT_ALG_ES256;
@@ -156,22 +141,22 @@ jwt_signer_es256_file(const char *path, struct jwt_signer **out, char *why,
 
 	*out = NULL;
 	if ((f = fopen(path, "re")) == NULL) {
-		jwt_mint_why(r, why, whylen, "%s: %s", path, strerror(errno));
+		jwt_why(r, why, whylen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if ((pem = malloc(JWT_PEM_MAX + 1)) == NULL) {
-		r = jwt_mint_why(JWT_E_NOMEM, why, whylen, "out of memory");
+		r = jwt_why(JWT_E_NOMEM, why, whylen, "out of memory");
 		goto out;
 	}
 	n = fread(pem, 1, JWT_PEM_MAX + 1, f);
 	if (ferror(f) || n > JWT_PEM_MAX) {
-		jwt_mint_why(r, why, whylen, "%s: %s", path, ferror(f) ?
+		jwt_why(r, why, whylen, "%s: %s", path, ferror(f) ?
 		    "read error" : "too large for a key");
 		goto out;
 	}
 	if ((r = jwt_signer_es256_pem(pem, n, out, reason,
 	    sizeof(reason))) != JWT_OK)
-		jwt_mint_why(r, why, whylen, "%s: %s", path, reason);
+		jwt_why(r, why, whylen, "%s: %s", path, reason);
 out:
 	if (pem != NULL) {
 		OPENSSL_cleanse(pem, JWT_PEM_MAX + 1);
@@ -238,12 +223,12 @@ jwt_sign_raw(const struct jwt_signer *s, const char *header, size_t hlen,
 	size = JWT_B64_ENCLEN(hlen) + 1 + JWT_B64_ENCLEN(plen) + 1 +
 	    JWT_B64_ENCLEN(sizeof(sig)) + 1;
 	if (hlen > JWT_TOKEN_MAX * 2 || plen > JWT_TOKEN_MAX * 2) {
-		r = jwt_mint_why(JWT_E_SIZE, why, whylen, "header or payload "
+		r = jwt_why(JWT_E_SIZE, why, whylen, "header or payload "
 		    "too long");
 		goto out;
 	}
 	if ((t = malloc(size)) == NULL) {
-		jwt_mint_why(r, why, whylen, "out of memory");
+		jwt_why(r, why, whylen, "out of memory");
 		goto out;
 	}
 	off = (size_t)jwt_b64_encode((const uint8_t *)header, hlen, t, size);
@@ -258,7 +243,7 @@ jwt_sign_raw(const struct jwt_signer *s, const char *header, size_t hlen,
 		siglen = 64;
 	if (siglen == 0) {
 		ERR_clear_error();
-		r = jwt_mint_why(JWT_E_KEY, why, whylen, "signing failed");
+		r = jwt_why(JWT_E_KEY, why, whylen, "signing failed");
 		goto out;
 	}
 	t[off++] = '.';
@@ -282,18 +267,18 @@ jwt_mint_list(json_t *pl, const char *name, const char *const *v, size_t n,
 	if (n == 0)
 		return JWT_OK;
 	if (n > JWT_LIST_MAX)
-		return jwt_mint_why(JWT_E_CLAIM, why, whylen, "more than %d "
+		return jwt_why(JWT_E_CLAIM, why, whylen, "more than %d "
 		    "%s entries", JWT_LIST_MAX, name);
 	if ((a = json_array()) == NULL || json_object_set_new(pl, name, a) != 0)
-		return jwt_mint_why(JWT_E_NOMEM, why, whylen, "out of memory");
+		return jwt_why(JWT_E_NOMEM, why, whylen, "out of memory");
 	for (i = 0; i < n; i++) {
 		if (!valid(v[i]))
-			return jwt_mint_why(JWT_E_CLAIM, why, whylen, "bad %s "
+			return jwt_why(JWT_E_CLAIM, why, whylen, "bad %s "
 			    "entry (want %s)", name, valid == jwt_valid_expose ?
 			    "a service name or a port 1..65535" :
 			    "AGENT/SERVICE");
 		if (json_array_append_new(a, json_string(v[i])) != 0)
-			return jwt_mint_why(JWT_E_NOMEM, why, whylen, "out of "
+			return jwt_why(JWT_E_NOMEM, why, whylen, "out of "
 			    "memory");
 	}
 	return JWT_OK;
@@ -321,17 +306,17 @@ jwt_mint_payload(const struct jwt_mint *m, json_t **out, char *why,
 
 	*out = NULL;
 	if (m->sub == NULL || !cfg_valid_id(m->sub)) {
-		jwt_mint_why(r, why, whylen, "sub must be an identity "
+		jwt_why(r, why, whylen, "sub must be an identity "
 		    "([A-Za-z0-9][A-Za-z0-9._-], at most %d)", CFG_ID_MAX);
 		goto out;
 	}
 	if (m->exp <= m->iat || m->exp > INT64_MAX) {
-		jwt_mint_why(r, why, whylen, "exp must be after iat");
+		jwt_why(r, why, whylen, "exp must be after iat");
 		goto out;
 	}
 	if (m->jti != NULL && (strlen(m->jti) > JWT_JTI_MAX ||
 	    *m->jti == '\0')) {
-		jwt_mint_why(r, why, whylen, "jti must be 1..%d bytes",
+		jwt_why(r, why, whylen, "jti must be 1..%d bytes",
 		    JWT_JTI_MAX);
 		goto out;
 	}
@@ -344,7 +329,7 @@ jwt_mint_payload(const struct jwt_mint *m, json_t **out, char *why,
 	    (m->nbf != 0 && json_object_set_new(pl, "nbf",
 	    json_integer((json_int_t)m->nbf)) != 0) ||
 	    jwt_mint_str(pl, "jti", m->jti) != 0) {
-		jwt_mint_why(r, why, whylen, "a claim is not valid UTF-8");
+		jwt_why(r, why, whylen, "a claim is not valid UTF-8");
 		goto out;
 	}
 	if ((r = jwt_mint_list(pl, "expose", m->expose, m->nexpose,
@@ -373,7 +358,7 @@ jwt_mint(const struct jwt_signer *s, const struct jwt_mint *m, char **token,
 	if ((r = jwt_mint_payload(m, &pl, why, whylen)) != JWT_OK)
 		goto out;
 	if ((text = json_dumps(pl, JSON_COMPACT)) == NULL) {
-		r = jwt_mint_why(JWT_E_NOMEM, why, whylen, "out of memory");
+		r = jwt_why(JWT_E_NOMEM, why, whylen, "out of memory");
 		goto out;
 	}
 	header = s->alg == JWT_ALG_HS256 ? "{\"alg\":\"HS256\",\"typ\":\"JWT\"}" :
@@ -384,7 +369,7 @@ jwt_mint(const struct jwt_signer *s, const struct jwt_mint *m, char **token,
 	if (strlen(*token) > JWT_TOKEN_MAX) {
 		free(*token);
 		*token = NULL;
-		r = jwt_mint_why(JWT_E_SIZE, why, whylen, "token longer than "
+		r = jwt_why(JWT_E_SIZE, why, whylen, "token longer than "
 		    "%d bytes", JWT_TOKEN_MAX);
 	}
 out:

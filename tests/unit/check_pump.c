@@ -29,6 +29,7 @@
 
 #include "mux.h"
 #include "pump.h"
+#include "socktest.h"
 
 #define WINDOW	(64 * 1024)
 
@@ -71,37 +72,6 @@ shuttle_cb(evutil_socket_t fd, short what, void *arg)
 		n2 = mux_output(ma, wire, 1 << 20);
 		ck_assert_int_eq(mux_input(mr, wire), 0);
 	} while (n1 + n2 > 0);
-}
-
-static void
-nonblock(int fd)
-{
-	ck_assert_int_eq(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK),
-	    0);
-}
-
-/* A connected pair of loopback TCP sockets. */
-static void
-tcp_pair(int *a, int *b)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int l;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ge(l = socket(AF_INET, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(l, 1), 0);
-	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sin, &len), 0);
-	ck_assert_int_ge(*a = socket(AF_INET, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(connect(*a, (struct sockaddr *)&sin, sizeof(sin)),
-	    0);
-	ck_assert_int_ge(*b = accept(l, NULL, NULL), 0);
-	close(l);
-	nonblock(*a);
-	nonblock(*b);
 }
 
 static void
@@ -164,8 +134,8 @@ setup(void)
 	done_r = done_a = 0;
 	closed_r = closed_a = 999;
 	pr = pa = NULL;
-	tcp_pair(&cfd, &pr_fd);
-	tcp_pair(&tfd, &pa_fd);
+	socktest_tcp_pair(&cfd, &pr_fd);
+	socktest_tcp_pair(&tfd, &pa_fd);
 	ck_assert_ptr_nonnull(pr = pump_new(base, pr_fd, mr, "relay", on_done,
 	    &done_r));
 	ck_assert_int_eq(mux_stream_open(mr, "svc", NULL, pr, &sid), 0);

@@ -28,6 +28,7 @@
 
 #include <event2/event.h>
 
+#include "socktest.h"
 #include "tlstest.h"
 #include "tunnel.h"
 
@@ -227,30 +228,6 @@ up(void)
 	ck_assert_uint_gt(tunnel_up_ms(rs.tun), 0);
 }
 
-/* A connected pair of loopback TCP sockets (the pumps set TCP options). */
-static void
-tcp_pair(int *a, int *b)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int l;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ge(l = socket(AF_INET, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(l, 1), 0);
-	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sin, &len), 0);
-	ck_assert_int_ge(*a = socket(AF_INET, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(connect(*a, (struct sockaddr *)&sin, sizeof(sin)),
-	    0);
-	ck_assert_int_ge(*b = accept(l, NULL, NULL), 0);
-	close(l);
-	ck_assert_int_eq(fcntl(*a, F_SETFL, O_NONBLOCK), 0);
-	ck_assert_int_eq(fcntl(*b, F_SETFL, O_NONBLOCK), 0);
-}
-
 START_TEST(test_up_and_states)
 {
 	up();
@@ -275,8 +252,8 @@ START_TEST(test_stream_both_ways)
 	ssize_t n;
 
 	up();
-	tcp_pair(&client, &rfd);
-	tcp_pair(&target, &as.accept_fd);
+	socktest_tcp_pair(&client, &rfd);
+	socktest_tcp_pair(&target, &as.accept_fd);
 	ck_assert_int_eq(tunnel_stream_open(rs.tun, rfd, "svc", NULL, "relay",
 	    &rs, err, sizeof(err)), 0);
 	ck_assert_int_eq(send(client, "hello", 5, 0), 5);
