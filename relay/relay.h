@@ -36,6 +36,7 @@ struct event;
 struct event_base;
 struct evconnlistener;
 struct evbuffer;
+struct jwt_claims;
 struct mux;
 struct registry;
 struct tunnel;
@@ -174,6 +175,10 @@ struct relay_tunnel {
 	uint64_t		 gen;
 	char			 id[CFG_ID_MAX + 1];	/* verified CN */
 	char			 peer[80];		/* "addr:port" */
+	/* The credential's grants: a verified token's claims (expose,
+	 * connect, exp, jti), or NULL for a certificate identity, whose
+	 * grants come from relay.yaml's agents: policy. */
+	struct jwt_claims	*claims;
 	struct tunnel		*tun;
 	struct public_svcs	 svcs;
 	int			 attached;	/* in the registry */
