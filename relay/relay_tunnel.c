@@ -334,8 +334,7 @@ relay_tunnel_auth(struct relay_tunnel *rt, const char *token, size_t len)
 		goto out;
 	}
 	if ((rt->claims = malloc(sizeof(*rt->claims))) == NULL ||
-	    (rt->token = malloc(len)) == NULL ||
-	    relay_tunnel_arm_expiry(rt) != 0) {
+	    (rt->token = malloc(len)) == NULL) {
 		relay_tunnel_deny(rt, MUX_CODE_INTERNAL, "out of memory");
 		free(rt->claims);	/* c still owns the lists */
 		rt->claims = NULL;
@@ -345,6 +344,10 @@ relay_tunnel_auth(struct relay_tunnel *rt, const char *token, size_t len)
 	memset(&c, 0, sizeof(c));
 	memcpy(rt->token, token, len);
 	rt->token_len = len;
+	if (relay_tunnel_arm_expiry(rt) != 0) {
+		relay_tunnel_deny(rt, MUX_CODE_INTERNAL, "out of memory");
+		goto out;
+	}
 	snprintf(rt->id, sizeof(rt->id), "%s", rt->claims->sub);
 	t = (time_t)rt->claims->exp;
 	if (gmtime_r(&t, &tm) == NULL ||
