@@ -171,6 +171,7 @@ FUZZ_SECONDS ?= 30
 FUZZ_LIB_fuzz_frame := $(PROTO_SRC) $(UTIL_SRC)
 FUZZ_LIB_fuzz_mux   := $(PROTO_SRC) $(UTIL_SRC)
 FUZZ_LIB_fuzz_cfg   := $(CFG_SRC) $(UTIL_SRC)
+FUZZ_LIB_fuzz_jwt   := $(AUTH_SRC) $(CFG_SRC) $(UTIL_SRC)
 .SECONDEXPANSION:
 $(FUZZ_DIR)/%: tests/fuzz/%.c $$(FUZZ_LIB_%) $(wildcard common/*/*.h)
 	@mkdir -p $(dir $@)

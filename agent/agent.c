@@ -47,7 +47,8 @@ agent_ctx(const struct agent_config *cfg, char *err, size_t errlen)
 {
 	struct tls_files f;
 
-	f.cert = cfg->tls_cert;
+	memset(&f, 0, sizeof(f));
+	f.cert = cfg->tls_cert;	/* NULL: a token only */
 	f.key = cfg->tls_key;
 	f.ca = cfg->tls_ca;
 	f.crl = NULL;

@@ -75,6 +75,8 @@ struct agent_tunnel {
 	SSL			*ssl;	/* until the tunnel takes it */
 	struct tunnel		*tun;	/* once connected */
 	struct agent_streams	 streams;	/* connecting to targets */
+	char			*token;	/* tls.token_file's token, until sent */
+	size_t			 token_len;
 	uint64_t		 up_ms;	/* when READY, 0 before */
 	int			 dead;	/* waiting for the gc */
 	char			 reason[300];	/* why it ended */

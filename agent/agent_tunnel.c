@@ -1,25 +1,31 @@
 /*
  * agent_tunnel.c — the agent's connection to the relay: what only the agent
  * does on top of the common tunnel (common/io/tunnel.c): dial (resolve,
- * connect, within timeouts.handshake), register the services once the
+ * connect, within timeouts.handshake), present the token when the agent has
+ * one (AUTH, right after our HELLO), register the services once the
  * relay's HELLO arrived, open the target of each stream the relay opens, and
  * say why the tunnel ended so that agent.c can reconnect with backoff.
  */
 #include "agent.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/bufferevent.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
+#include <openssl/crypto.h>
 
+#include "frame.h"
 #include "log.h"
 #include "mux.h"
 #include "tls.h"
@@ -81,6 +87,92 @@ agent_tunnel_dial_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	agent_tunnel_lost(at);
 }
 
+/*
+ * Read the token of tls.token_file, afresh for every connection (a renewed
+ * token is picked up without a restart).  A token is a credential: like a
+ * key, the file must be a regular file no one but its owner may read.
+ * Trailing white space (a final newline) is dropped.  0, or -1 with err.
+ */
+static int
+agent_tunnel_read_token(const char *path, char **out, size_t *outlen,
+    char *err, size_t errlen)
+{
+	char *buf = NULL;
+	struct stat st;
+	ssize_t n;
+	size_t len = 0, cap = FRAME_TOKEN_MAX + 2, i;
+	int fd, r = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0 ||
+	    fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "tls.token_file %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXG | S_IRWXO))) {
+		snprintf(err, errlen, "tls.token_file %s: %s", path,
+		    !S_ISREG(st.st_mode) ? "not a regular file" :
+		    "group or others may access it; chmod 600 it");
+		goto out;
+	}
+	if ((buf = malloc(cap)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	while (len < cap && (n = read(fd, buf + len, cap - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "tls.token_file %s: %s", path,
+			    strerror(errno));
+			goto out;
+		}
+		len += (size_t)n;
+	}
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
+	    buf[len - 1] == ' ' || buf[len - 1] == '\t'))
+		len--;
+	for (i = 0; i < len && (buf[i] == '.' || buf[i] == '-' ||
+	    buf[i] == '_' || (buf[i] >= '0' && buf[i] <= '9') ||
+	    (buf[i] >= 'A' && buf[i] <= 'Z') || (buf[i] >= 'a' &&
+	    buf[i] <= 'z')); i++)
+		;
+	if (len == 0 || len > FRAME_TOKEN_MAX || i != len) {
+		snprintf(err, errlen, "tls.token_file %s: %s", path,
+		    len == 0 ? "empty" : len > FRAME_TOKEN_MAX ?
+		    "longer than a token may be" : "not a token (a JWT has "
+		    "only letters, digits, '-', '_' and '.')");
+		goto out;
+	}
+	*out = buf;
+	*outlen = len;
+	buf = NULL;
+	r = 0;
+out:
+	if (buf != NULL)
+		OPENSSL_clear_free(buf, cap);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* Send the token (once, right after our HELLO) and forget it. */
+static void
+agent_tunnel_send_token(struct agent_tunnel *at)
+{
+	struct mux_ctl c;
+
+	if (at->token == NULL)
+		return;
+	memset(&c, 0, sizeof(c));
+	c.type = MUX_CTL_AUTH;
+	c.token = at->token;
+	c.token_len = at->token_len;
+	(void)mux_send_ctl(tunnel_mux(at->tun), &c);
+	OPENSSL_clear_free(at->token, FRAME_TOKEN_MAX + 2);
+	at->token = NULL;
+}
+
 struct agent_tunnel *
 agent_tunnel_new(struct agent *a)
 {
@@ -100,6 +192,13 @@ agent_tunnel_new(struct agent *a)
 	    agent_tunnel_dial_timeout_cb, at)) == NULL) {
 		agent_tunnel_free(at);
 		return NULL;
+	}
+	if (cfg->tls_token_file != NULL && agent_tunnel_read_token(
+	    cfg->tls_token_file, &at->token, &at->token_len, err,
+	    sizeof(err)) != 0) {
+		agent_tunnel_reason(at, "%s", err);
+		agent_tunnel_lost(at);
+		return at;
 	}
 	sn = cfg->tls_server_name != NULL ? cfg->tls_server_name :
 	    cfg->relay.host;
@@ -145,6 +244,7 @@ agent_tunnel_settings(const struct agent_config *cfg,
 	s->mux.max_streams = cfg->max_streams;
 	s->mux.identity = cfg->id;
 	s->mux.stream_window_max = cfg->stream_window_max;
+	s->mux.hello_flags = cfg->tls_token_file != NULL ? MUX_HELLO_AUTH : 0;
 	s->tunnel_buffer = cfg->tunnel_buffer;
 	s->peer_role = "relay";
 	s->tls_high = AGENT_TLS_HIGH;
@@ -310,6 +410,11 @@ agent_tunnel_on_state(struct tunnel *tun, enum tunnel_state old, void *arg)
 
 	(void)old;
 	switch (tunnel_state(tun)) {
+	case TUNNEL_HELLO:
+		/* TLS is up and the mux built: the token goes right
+		 * behind our HELLO, encrypted, before anything else. */
+		agent_tunnel_send_token(at);
+		break;
 	case TUNNEL_CLOSING:
 		agent_tunnel_abort_streams(at);
 		break;
@@ -394,5 +499,7 @@ agent_tunnel_free(struct agent_tunnel *at)
 	SSL_free(at->ssl);
 	if (at->dial_timer != NULL)
 		event_free(at->dial_timer);
+	if (at->token != NULL)
+		OPENSSL_clear_free(at->token, FRAME_TOKEN_MAX + 2);
 	free(at);
 }

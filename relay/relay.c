@@ -22,6 +22,7 @@
 #include <event2/thread.h>
 
 #include "evloop.h"
+#include "jwt.h"
 #include "log.h"
 #include "notify.h"
 #include "service.h"
@@ -62,24 +63,34 @@ static struct relay_conf *
 relay_conf_new(struct relay_config *cfg, char *err, size_t errlen)
 {
 	struct relay_conf *c = NULL;
+	struct jwt_keys *jwt = NULL;
 	struct tls_files f;
-	SSL_CTX *ctx;
+	SSL_CTX *ctx = NULL;
 
+	memset(&f, 0, sizeof(f));
 	f.cert = cfg->tls_cert;
 	f.key = cfg->tls_key;
 	f.ca = cfg->tls_ca;
 	f.crl = cfg->tls_crl;
+	f.cert_optional = cfg->jwt.enabled;
+	if (cfg->jwt.enabled && jwt_keys_load(&cfg->jwt, &jwt, err,
+	    errlen) != JWT_OK)
+		goto out;
 	if ((ctx = tls_ctx_new(TLS_ROLE_RELAY, &f, err, errlen)) == NULL)
 		goto out;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		SSL_CTX_free(ctx);
 		goto out;
 	}
 	c->cfg = cfg;
 	c->ctx = ctx;
+	c->jwt = jwt;
+	ctx = NULL;
+	jwt = NULL;
 	atomic_init(&c->refs, 1);
 out:
+	SSL_CTX_free(ctx);
+	jwt_keys_free(jwt);
 	return c;
 }
 
@@ -101,6 +112,7 @@ relay_conf_put(struct relay_conf *c)
 	if (c == NULL || atomic_fetch_sub(&c->refs, 1) != 1)
 		return;
 	SSL_CTX_free(c->ctx);
+	jwt_keys_free(c->jwt);
 	cfg_relay_free(c->cfg);
 	free(c);
 }
@@ -383,10 +395,9 @@ relay_run(struct relay *r)
 	}
 	log_info("relay", "running with %d worker%s", r->nworkers,
 	    r->nworkers == 1 ? "" : "s");
-	if (r->conf->cfg->jwt.enabled)
-		log_warnx("relay", "auth.jwt is set, but this version accepts "
-		    "agents by client certificate only: tokens are not used "
-		    "yet");
+	if (r->conf->jwt != NULL)
+		log_info("relay", "agents may authenticate with a client "
+		    "certificate or a token (auth.jwt)");
 	/* READY=1 once listening with every worker running. */
 	svc = service_start(r->base, "relay", NULL, relay_status, r);
 	if (event_base_dispatch(r->base) < 0)

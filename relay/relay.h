@@ -37,6 +37,7 @@ struct event_base;
 struct evconnlistener;
 struct evbuffer;
 struct jwt_claims;
+struct jwt_keys;
 struct mux;
 struct registry;
 struct tunnel;
@@ -53,10 +54,12 @@ struct relay_worker;
 /* After close_notify, how long to wait for the peer's. */
 #define RELAY_CLOSE_WAIT_MS	2000
 
-/* A loaded configuration and the SSL_CTX built from it. */
+/* A loaded configuration and what is built from it: the SSL_CTX and, with
+ * auth.jwt, the token keys and deny list (so a reload swaps them too). */
 struct relay_conf {
 	struct relay_config	*cfg;
 	SSL_CTX			*ctx;
+	struct jwt_keys		*jwt;	/* NULL: tokens not accepted */
 	atomic_int		 refs;
 };
 
@@ -173,12 +176,18 @@ struct relay_tunnel {
 	struct relay_worker	*w;
 	struct relay_conf	*conf;	/* the config it was accepted under */
 	uint64_t		 gen;
-	char			 id[CFG_ID_MAX + 1];	/* verified CN */
+	char			 id[CFG_ID_MAX + 1];	/* verified CN or sub */
 	char			 peer[80];		/* "addr:port" */
 	/* The credential's grants: a verified token's claims (expose,
 	 * connect, exp, jti), or NULL for a certificate identity, whose
 	 * grants come from relay.yaml's agents: policy. */
 	struct jwt_claims	*claims;
+	char			*token;	/* kept to re-verify it on reload */
+	size_t			 token_len;
+	struct event		*expiry;	/* the token's exp: end */
+	char			 hello_id[CFG_ID_MAX + 1]; /* HELLO's id */
+	int			 has_cert;	/* a verified certificate */
+	int			 want_token;	/* HELLO said AUTH follows */
 	struct tunnel		*tun;
 	struct public_svcs	 svcs;
 	int			 attached;	/* in the registry */

@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "jwt.h"
 #include "log.h"
 #include "mux.h"
 #include "relay_registry.h"
@@ -292,6 +293,13 @@ relay_public_register(struct relay_tunnel *rt, const char *name, uint16_t want)
 		snprintf(text, sizeof(text), "service %s already registered",
 		    sname);
 		relay_public_reply_err(rt, sname, MUX_CODE_DUPLICATE, text);
+		return;
+	}
+	if (rt->claims != NULL && !jwt_claims_may_expose(rt->claims, name,
+	    want)) {
+		snprintf(text, sizeof(text), "the token's expose claim does "
+		    "not list %s", sname);
+		relay_public_reply_err(rt, sname, MUX_CODE_AUTH, text);
 		return;
 	}
 	if ((svc = calloc(1, sizeof(*svc))) == NULL ||

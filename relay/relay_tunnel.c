@@ -1,7 +1,8 @@
 /*
  * relay_tunnel.c — one agent's tunnel on a worker: what only the relay does
  * on top of the common tunnel (common/io/tunnel.c): the identity check (the
- * certificate's CN, then the agent's HELLO must name it), the registry entry
+ * certificate's CN or a token's sub, which the agent's HELLO must name; a
+ * token ends the tunnel when it expires), the registry entry
  * and the replacement of an older tunnel of the same identity, the public
  * services, and the log line that says how the tunnel ended.
  */
@@ -10,8 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+#include <openssl/crypto.h>
+
+#include "jwt.h"
 #include "log.h"
 #include "mux.h"
 #include "relay_registry.h"
@@ -134,13 +140,21 @@ fail:
 	return NULL;
 }
 
-/* TLS is up: the certificate's CN is the identity the HELLO must name. */
+/* TLS is up: a certificate's CN is the identity the HELLO must name.  With
+ * tokens accepted a client may have none; its HELLO must then announce a
+ * token. */
 static int
 relay_tunnel_on_tls_up(struct tunnel *tun, void *arg)
 {
 	struct relay_tunnel *rt = arg;
+	SSL *ssl = tunnel_ssl(tun);
 
-	if (tls_peer_cn(tunnel_ssl(tun), rt->id, sizeof(rt->id)) != 0 ||
+	if (SSL_get0_peer_certificate(ssl) == NULL && rt->conf->jwt != NULL) {
+		log_debug("tunnel", "%s: TLS up, no certificate (a token must "
+		    "follow)", rt->peer);
+		return 0;
+	}
+	if (tls_peer_cn(ssl, rt->id, sizeof(rt->id)) != 0 ||
 	    !cfg_valid_id(rt->id)) {
 		log_warnx("tls", "handshake with %s failed: certificate has "
 		    "no valid CN", rt->peer);
@@ -148,6 +162,7 @@ relay_tunnel_on_tls_up(struct tunnel *tun, void *arg)
 		rt->refused = 1;
 		return -1;
 	}
+	rt->has_cert = 1;
 	log_debug("tunnel", "%s: TLS up, certificate CN %s", rt->peer, rt->id);
 	return 0;
 }
@@ -160,34 +175,67 @@ relay_tunnel_refuse(struct relay_tunnel *rt, uint32_t code, const char *text)
 	tunnel_close(rt->tun, code, text);
 }
 
-/* The agent's HELLO: its id must be the certificate's CN. */
+/* Refuse with a reason that goes to the log (with the peer's address and
+ * the identity it claimed) and, in the GOAWAY, to the agent. */
+static void LOG_PRINTF(3, 4)
+relay_tunnel_deny(struct relay_tunnel *rt, uint32_t code, const char *fmt, ...)
+{
+	char text[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	log_warnx("tunnel", "%s: refused%s%s: %s", rt->peer,
+	    rt->hello_id[0] ? " " : "", rt->hello_id, text);
+	relay_tunnel_refuse(rt, code, text);
+}
+
 static void
-relay_tunnel_hello(struct relay_tunnel *rt, const char *claimed)
+relay_tunnel_expired_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay_tunnel *rt = arg;
+
+	(void)fd;
+	(void)what;
+	log_info("tunnel", "%s: token expired: ending the tunnel",
+	    tunnel_name(rt->tun));
+	relay_tunnel_refuse(rt, MUX_CODE_AUTH, "token expired");
+}
+
+/* End the tunnel when the token passes exp (plus the leeway the verifier
+ * allows, so both agree on the moment). */
+static int
+relay_tunnel_arm_expiry(struct relay_tunnel *rt)
+{
+	uint64_t now = (uint64_t)time(NULL), end;
+	struct timeval tv;
+
+	end = rt->claims->exp + rt->conf->cfg->jwt.leeway_ms / 1000;
+	if ((rt->expiry = evtimer_new(rt->w->base, relay_tunnel_expired_cb,
+	    rt)) == NULL)
+		return -1;
+	tv.tv_sec = end > now ? (time_t)(end - now) : 0;
+	tv.tv_usec = 0;
+	return evtimer_add(rt->expiry, &tv);
+}
+
+/* The identity is proven: register it (replacing an older tunnel of the same
+ * identity) and start serving. */
+static void
+relay_tunnel_attach(struct relay_tunnel *rt, const char *how)
 {
 	struct relay *r = rt->w->relay;
 	const struct relay_config *cfg = rt->conf->cfg;
 	struct relay_cmd *cmd;
-	char id[CFG_ID_MAX + 1], text[256];
 	uint64_t old_gen;
 	int old_w;
 
-	log_sanitize(id, sizeof(id), claimed != NULL ? claimed : "",
-	    CFG_ID_MAX);
-	if (claimed == NULL || strcmp(claimed, rt->id) != 0) {
-		snprintf(text, sizeof(text), "agent id \"%s\" does not match "
-		    "certificate CN \"%s\"", id, rt->id);
-		log_warnx("tunnel", "%s: refused: %s", rt->peer, text);
-		relay_tunnel_refuse(rt, MUX_CODE_AUTH, text);
-		return;
-	}
 	if (registry_attach(r->reg, rt->id, rt->gen, rt->w->idx,
 	    cfg->max_agents, relay_now_ms(), cfg->port_grace_ms, &old_gen,
 	    &old_w) != 0) {
-		snprintf(text, sizeof(text), "too many agents (limit %u)",
-		    cfg->max_agents);
-		log_warnx("tunnel", "%s: refused %s: %s", rt->peer, rt->id,
-		    text);
-		relay_tunnel_refuse(rt, MUX_CODE_LIMIT, text);
+		relay_tunnel_deny(rt, MUX_CODE_LIMIT, "too many agents "
+		    "(limit %u)", cfg->max_agents);
 		return;
 	}
 	rt->attached = 1;
@@ -200,7 +248,119 @@ relay_tunnel_hello(struct relay_tunnel *rt, const char *claimed)
 		relay_worker_post(r->workers[old_w], cmd);
 	}
 	tunnel_ready(rt->tun);
-	log_info("tunnel", "%s: ready (from %s)", rt->id, rt->peer);
+	log_info("tunnel", "%s: ready (from %s, %s)", rt->id, rt->peer, how);
+}
+
+/* The agent's HELLO names its id: the certificate's CN, and the token's sub
+ * when it announces a token (which then must follow before anything else). */
+static void
+relay_tunnel_hello(struct relay_tunnel *rt, const char *claimed,
+    uint32_t flags)
+{
+	char id[CFG_ID_MAX + 1];
+
+	log_sanitize(id, sizeof(id), claimed != NULL ? claimed : "",
+	    CFG_ID_MAX);
+	if (claimed != NULL && strcmp(id, claimed) == 0)
+		snprintf(rt->hello_id, sizeof(rt->hello_id), "%s", id);
+	if (rt->has_cert && (claimed == NULL || strcmp(claimed, rt->id) != 0)) {
+		relay_tunnel_deny(rt, MUX_CODE_AUTH, "agent id \"%s\" does "
+		    "not match certificate CN \"%s\"", id, rt->id);
+		return;
+	}
+	if (flags & MUX_HELLO_AUTH) {
+		if (rt->conf->jwt == NULL) {
+			relay_tunnel_deny(rt, MUX_CODE_AUTH, "this relay does "
+			    "not accept tokens (no auth.jwt)");
+			return;
+		}
+		if (!cfg_valid_id(id)) {
+			relay_tunnel_deny(rt, MUX_CODE_AUTH, "agent id \"%s\" "
+			    "is not a valid identity", id);
+			return;
+		}
+		rt->want_token = 1;	/* the AUTH decides */
+		return;
+	}
+	if (!rt->has_cert) {
+		relay_tunnel_deny(rt, MUX_CODE_AUTH, "no client certificate "
+		    "and no token");
+		return;
+	}
+	relay_tunnel_attach(rt, "certificate");
+}
+
+/* Verify a token against conf's keys at the current time; on success *out
+ * holds its claims. */
+static int
+relay_tunnel_verify(const struct relay_conf *conf, const char *token,
+    size_t len, struct jwt_claims *out, char *why, size_t whylen)
+{
+	if (conf->jwt == NULL) {
+		memset(out, 0, sizeof(*out));
+		snprintf(why, whylen, "tokens are no longer accepted "
+		    "(auth.jwt removed)");
+		return JWT_E_KEY;
+	}
+	return jwt_verify(conf->jwt, token, len, (uint64_t)time(NULL), out,
+	    why, whylen);
+}
+
+/* AUTH: the token must verify and name the HELLO's id as its sub (and the
+ * certificate's CN when there is one, checked at HELLO). */
+static void
+relay_tunnel_auth(struct relay_tunnel *rt, const char *token, size_t len)
+{
+	struct jwt_claims c;
+	char why[256], exp[32], jti[JWT_JTI_MAX + 1];
+	time_t t;
+	struct tm tm;
+
+	memset(&c, 0, sizeof(c));
+	if (!rt->want_token || tunnel_state(rt->tun) != TUNNEL_HELLO ||
+	    rt->claims != NULL) {
+		relay_tunnel_deny(rt, MUX_CODE_PROTOCOL, "unexpected AUTH");
+		return;
+	}
+	rt->want_token = 0;
+	if (relay_tunnel_verify(rt->conf, token, len, &c, why,
+	    sizeof(why)) != JWT_OK) {
+		relay_tunnel_deny(rt, MUX_CODE_AUTH, "token refused: %s", why);
+		goto out;
+	}
+	if (strcmp(c.sub, rt->hello_id) != 0) {
+		relay_tunnel_deny(rt, MUX_CODE_AUTH, "agent id \"%s\" does not "
+		    "match the token's subject \"%s\"", rt->hello_id, c.sub);
+		goto out;
+	}
+	if ((rt->claims = malloc(sizeof(*rt->claims))) == NULL ||
+	    (rt->token = malloc(len)) == NULL) {
+		relay_tunnel_deny(rt, MUX_CODE_INTERNAL, "out of memory");
+		free(rt->claims);	/* c still owns the lists */
+		rt->claims = NULL;
+		goto out;
+	}
+	*rt->claims = c;	/* the lists move over */
+	memset(&c, 0, sizeof(c));
+	memcpy(rt->token, token, len);
+	rt->token_len = len;
+	if (relay_tunnel_arm_expiry(rt) != 0) {
+		relay_tunnel_deny(rt, MUX_CODE_INTERNAL, "out of memory");
+		goto out;
+	}
+	snprintf(rt->id, sizeof(rt->id), "%s", rt->claims->sub);
+	t = (time_t)rt->claims->exp;
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(exp, sizeof(exp), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(exp, sizeof(exp), "?");
+	log_sanitize(jti, sizeof(jti), rt->claims->jti, JWT_JTI_MAX);
+	snprintf(why, sizeof(why), "token%s%s%s, %s, expires %s",
+	    jti[0] ? " " : "", jti,
+	    rt->has_cert ? " and certificate" : "",
+	    rt->claims->alg == JWT_ALG_HS256 ? "HS256" : "ES256", exp);
+	relay_tunnel_attach(rt, why);
+out:
+	jwt_claims_free(&c);
 }
 
 static void
@@ -213,7 +373,10 @@ relay_tunnel_on_control(struct tunnel *tun, const struct mux_ctl *ctl,
 	switch (ctl->type) {
 	case MUX_CTL_HELLO:
 		if (tunnel_state(tun) == TUNNEL_HELLO)
-			relay_tunnel_hello(rt, ctl->name);
+			relay_tunnel_hello(rt, ctl->name, ctl->flags);
+		break;
+	case MUX_CTL_AUTH:
+		relay_tunnel_auth(rt, ctl->token, ctl->token_len);
 		break;
 	case MUX_CTL_REGISTER:
 		relay_public_register(rt, ctl->name, ctl->port);
@@ -295,6 +458,34 @@ relay_tunnel_on_stream_gone(struct tunnel *tun, void *tag, void *arg)
  * larger set). */
 #define RELAY_TUNNEL_REVOKE_MAX	64
 
+/* Does the new configuration still accept the tunnel's credentials?  The
+ * certificate against the new CA and CRL; the token verified again, so a
+ * jti added to the deny list, a rotated key or a removed auth.jwt ends it.
+ * 1, or 0 with the reason in text. */
+static int
+relay_tunnel_still_valid(struct relay_tunnel *rt, const struct relay_conf *conf,
+    SSL *ssl, char *text, size_t len)
+{
+	struct jwt_claims c;
+	char why[256];
+	int ok;
+
+	if (rt->has_cert && tls_cert_still_valid(conf->ctx,
+	    SSL_get0_peer_certificate(ssl), SSL_get_peer_cert_chain(ssl), why,
+	    sizeof(why)) == 0) {
+		snprintf(text, len, "certificate no longer accepted: %s", why);
+		return 0;
+	}
+	if (rt->token == NULL)
+		return 1;
+	ok = relay_tunnel_verify(conf, rt->token, rt->token_len, &c, why,
+	    sizeof(why)) == JWT_OK;
+	jwt_claims_free(&c);
+	if (!ok)
+		snprintf(text, len, "token no longer accepted: %s", why);
+	return ok;
+}
+
 void
 relay_tunnel_recheck(struct relay_tunnel *rt)
 {
@@ -302,17 +493,14 @@ relay_tunnel_recheck(struct relay_tunnel *rt)
 	struct relay_conf *conf;
 	struct registry_revocation *rev = NULL;
 	enum tunnel_state st = tunnel_state(rt->tun);
-	char why[256], text[300];
+	char text[300];
 	SSL *ssl = tunnel_ssl(rt->tun);
 	size_t i, n;
 
 	if (st < TUNNEL_HELLO || st >= TUNNEL_CLOSING || ssl == NULL)
 		return;
 	conf = relay_conf_get(r);
-	if (tls_cert_still_valid(conf->ctx, SSL_get0_peer_certificate(ssl),
-	    SSL_get_peer_cert_chain(ssl), why, sizeof(why)) == 0) {
-		snprintf(text, sizeof(text), "certificate no longer "
-		    "accepted: %s", why);
+	if (relay_tunnel_still_valid(rt, conf, ssl, text, sizeof(text)) == 0) {
 		log_warnx("tunnel", "%s: access withdrawn: %s",
 		    tunnel_name(rt->tun), text);
 		relay_tunnel_refuse(rt, MUX_CODE_AUTH, text);
@@ -346,5 +534,11 @@ relay_tunnel_free(struct relay_tunnel *rt)
 	tunnel_free(rt->tun);	/* the pumps first: they tag services */
 	relay_public_free_all(rt);
 	relay_conf_put(rt->conf);
+	if (rt->expiry != NULL)
+		event_free(rt->expiry);
+	jwt_claims_free(rt->claims);
+	free(rt->claims);
+	if (rt->token != NULL)
+		OPENSSL_clear_free(rt->token, rt->token_len);
 	free(rt);
 }

@@ -263,14 +263,6 @@ cfg_agent_creds(struct cfg_walk *w, const struct cfg_node *root,
 		saved = cfg_walk_push(w, "tls");
 		r = cfg_walk_error(w, n, "no credential: set tls.cert and "
 		    "tls.key, or tls.token_file");
-	} else if (c->tls_cert == NULL) {
-		/* The handshake does not carry a token yet: refused here,
-		 * not at start after "-t" said OK. */
-		n = cfg_node_is_null(tls) ? root : tls;
-		saved = cfg_walk_push(w, "tls.cert");
-		r = cfg_walk_error(w, n, "missing: this version connects with "
-		    "a client certificate only (tls.token_file alone is not "
-		    "enough yet)");
 	} else
 		return 0;
 	cfg_walk_pop(w, saved);

@@ -328,6 +328,13 @@ cfg_relay_secret_read(const char *path, uint8_t *buf, size_t size,
 		snprintf(err, errlen, "%s: not a regular file", path);
 		goto out;
 	}
+	/* Whoever reads the secret can mint tokens: as strict as a key. */
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		snprintf(err, errlen, "%s: permissions %04o are too open "
+		    "(group or others may access it); chmod 600 it", path,
+		    (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
 	/* Room for a newline and one byte more than allowed tells "too
 	 * long" from "just right". */
 	if (size < CFG_SECRET_BUF) {

@@ -123,6 +123,23 @@ out:
 	return r;
 }
 
+/* Our own certificate chain and its key, which must match. */
+static int
+tls_ctx_use_cert(SSL_CTX *ctx, const struct tls_files *f, char *err,
+    size_t errlen)
+{
+	if (SSL_CTX_use_certificate_chain_file(ctx, f->cert) != 1) {
+		tls_err(err, errlen, "tls.cert", f->cert);
+		return -1;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, f->key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		tls_err(err, errlen, "tls.key", f->key);
+		return -1;
+	}
+	return 0;
+}
+
 SSL_CTX *
 tls_ctx_new(enum tls_role role, const struct tls_files *f, char *err,
     size_t errlen)
@@ -132,7 +149,7 @@ tls_ctx_new(enum tls_role role, const struct tls_files *f, char *err,
 	X509_VERIFY_PARAM *vp;
 
 	ERR_clear_error();
-	if (tls_check_key_file(f->key, err, errlen) != 0)
+	if (f->cert != NULL && tls_check_key_file(f->key, err, errlen) != 0)
 		goto out;
 	ctx = SSL_CTX_new(role == TLS_ROLE_RELAY ? TLS_server_method() :
 	    TLS_client_method());
@@ -164,18 +181,12 @@ tls_ctx_new(enum tls_role role, const struct tls_files *f, char *err,
 	if (role == TLS_ROLE_RELAY)
 		SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
 
-	if (SSL_CTX_use_certificate_chain_file(ctx, f->cert) != 1) {
-		tls_err(err, errlen, "tls.cert", f->cert);
+	if (f->cert == NULL && role == TLS_ROLE_RELAY) {
+		snprintf(err, errlen, "tls.cert: missing");
 		goto out;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, f->key, SSL_FILETYPE_PEM) != 1) {
-		tls_err(err, errlen, "tls.key", f->key);
+	if (f->cert != NULL && tls_ctx_use_cert(ctx, f, err, errlen) != 0)
 		goto out;
-	}
-	if (SSL_CTX_check_private_key(ctx) != 1) {
-		tls_err(err, errlen, "tls.key", f->key);
-		goto out;
-	}
 	if (SSL_CTX_load_verify_locations(ctx, f->ca, NULL) != 1) {
 		tls_err(err, errlen, "tls.ca", f->ca);
 		goto out;
@@ -188,8 +199,8 @@ tls_ctx_new(enum tls_role role, const struct tls_files *f, char *err,
 		}
 		SSL_CTX_set_client_CA_list(ctx, names);	/* takes names */
 		names = NULL;
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
-		    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, tls_verify_cb);
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (f->cert_optional ?
+		    0 : SSL_VERIFY_FAIL_IF_NO_PEER_CERT), tls_verify_cb);
 		X509_VERIFY_PARAM_set_purpose(vp, X509_PURPOSE_SSL_CLIENT);
 		if (f->crl != NULL && tls_load_crl(ctx, f->crl, err,
 		    errlen) != 0)

@@ -6,7 +6,8 @@
  * session cache (every connection is a full handshake that sees the current
  * CRL), no early data, verify depth 2 (leaf, one intermediate, root).  The
  * relay requires a client certificate with purpose clientAuth, checked against
- * tls.ca and, when configured, the CRL; the agent checks the relay for
+ * tls.ca and, when configured, the CRL (with tokens enabled a client may come
+ * without one, and must then present a token inside the tunnel); the agent checks the relay for
  * serverAuth and the host name (tls_ssl_new_client sets SSL_set1_host).
  * Either side refuses a peer certificate that is itself a CA
  * (basicConstraints CA:TRUE): only a leaf identifies a peer.
@@ -29,10 +30,15 @@ enum tls_role {
 };
 
 struct tls_files {
-	const char *cert;	/* PEM chain, leaf first */
+	const char *cert;	/* PEM chain, leaf first; agent: NULL when it
+				 * authenticates with a token only */
 	const char *key;	/* PEM private key, mode 0600 or stricter */
 	const char *ca;		/* PEM CA bundle that verifies the peer */
 	const char *crl;	/* PEM CRL (relay only), or NULL */
+	/* Relay: a client may come without a certificate (tokens are
+	 * accepted, and the tunnel then requires one); a certificate that
+	 * is presented is still verified in full. */
+	int	    cert_optional;
 };
 
 /* A new context for role, loaded from files.  The caller owns it

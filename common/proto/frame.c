@@ -25,7 +25,7 @@ struct frame_wr {
 /* The layout of each message, as a list of field kinds. */
 enum frame_field {
 	F_END, F_SID, F_U16PORT, F_CODE, F_FLAGS, F_INCR, F_LAST, F_OPAQUE,
-	F_PEER, F_NAME, F_NAME0, F_TEXT, F_HELLO,
+	F_PEER, F_NAME, F_NAME0, F_TEXT, F_HELLO, F_TOKEN,
 };
 
 struct frame_layout {
@@ -42,6 +42,7 @@ static const struct frame_layout frame_layouts[] = {
 	{ FRAME_REGISTER_ERR, "REGISTER_ERR",
 	    { F_CODE, F_NAME, F_TEXT, F_END } },
 	{ FRAME_UNREGISTER, "UNREGISTER", { F_NAME, F_END } },
+	{ FRAME_AUTH, "AUTH", { F_TOKEN, F_END } },
 	{ FRAME_STREAM_OPEN, "STREAM_OPEN",
 	    { F_SID, F_PEER, F_U16PORT, F_NAME, F_END } },
 	{ FRAME_STREAM_ACCEPT, "STREAM_ACCEPT", { F_SID, F_END } },
@@ -182,6 +183,43 @@ frame_rd_str(struct frame_rd *r, size_t lenbytes, size_t min, size_t max,
 	return n;
 }
 
+/* A token: JWT characters only (base64url and the dots between parts), so
+ * nothing that could confuse a log line or a parser can travel in it. */
+static int
+frame_token_ok(const char *p, size_t n)
+{
+	size_t	i;
+	char	ch;
+
+	for (i = 0; i < n; i++) {
+		ch = p[i];
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
+		    ch == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+frame_rd_token(struct frame_rd *r, struct frame_ctl *c)
+{
+	const uint8_t	*p;
+	size_t		 n;
+
+	n = (size_t)frame_rd_uint(r, 2);
+	if (r->err == 0 && (n == 0 || n > FRAME_TOKEN_MAX))
+		r->err = FRAME_EVALUE;
+	if ((p = frame_rd_take(r, n)) == NULL)
+		return;
+	if (!frame_token_ok((const char *)p, n)) {
+		r->err = FRAME_EVALUE;
+		return;
+	}
+	c->token = (const char *)p;
+	c->token_len = n;
+}
+
 static void
 frame_rd_hello(struct frame_rd *r, struct frame_ctl *c)
 {
@@ -202,7 +240,7 @@ frame_rd_hello(struct frame_rd *r, struct frame_ctl *c)
 	c->max_streams = (uint32_t)frame_rd_uint(r, 4);
 	if (r->err != 0)
 		return;
-	if (c->hflags != 0 ||
+	if ((c->hflags & ~FRAME_HELLO_KNOWN) != 0 ||
 	    c->stream_window == 0 || c->stream_window > FRAME_WINDOW_MAX ||
 	    c->tunnel_window == 0 || c->tunnel_window > FRAME_WINDOW_MAX ||
 	    c->max_frame < FRAME_MIN_FRAME || c->max_frame > FRAME_MAX_FRAME ||
@@ -258,6 +296,9 @@ frame_rd_field(struct frame_rd *r, enum frame_field f, struct frame_ctl *c)
 		break;
 	case F_HELLO:
 		frame_rd_hello(r, c);
+		break;
+	case F_TOKEN:
+		frame_rd_token(r, c);
 		break;
 	}
 }
@@ -384,6 +425,17 @@ frame_wr_field(struct frame_wr *w, enum frame_field f,
 		frame_wr_uint(w, c->tunnel_window, 4);
 		frame_wr_uint(w, c->max_frame, 4);
 		frame_wr_uint(w, c->max_streams, 4);
+		break;
+	case F_TOKEN:
+		if (c->token == NULL || c->token_len == 0 ||
+		    c->token_len > FRAME_TOKEN_MAX ||
+		    !frame_token_ok(c->token, c->token_len)) {
+			if (w->err == 0)
+				w->err = FRAME_EVALUE;
+			break;
+		}
+		frame_wr_uint(w, c->token_len, 2);
+		frame_wr_bytes(w, c->token, c->token_len);
 		break;
 	}
 }

@@ -15,7 +15,11 @@
 #include <stdint.h>
 
 #define FRAME_HDR_LEN	8		/* stream ID u32 + length u32 */
-#define FRAME_CTL_MAX	1024		/* largest control payload */
+/* A token in AUTH (a JWT: base64url parts and dots), at most this long. */
+#define FRAME_TOKEN_MAX	8192
+/* Largest control payload: an AUTH carrying the longest token (type byte,
+ * 2-byte length, token).  Every other message is far shorter. */
+#define FRAME_CTL_MAX	(3 + FRAME_TOKEN_MAX)
 #define FRAME_NAME_MAX	64		/* service names, identity */
 #define FRAME_TEXT_MAX	512		/* reason texts */
 #define FRAME_MAGIC	0x41544c58U	/* "ATLX" */
@@ -24,6 +28,9 @@
 #define FRAME_WINDOW_MAX 0x7fffffffU	/* 2^31-1 */
 #define FRAME_MIN_FRAME	1024U		/* smallest max_frame allowed */
 #define FRAME_MAX_FRAME	(16U * 1024 * 1024) /* largest max_frame allowed */
+/* HELLO flags. */
+#define FRAME_HELLO_AUTH 0x0001U	/* agent: an AUTH follows the HELLO */
+#define FRAME_HELLO_KNOWN FRAME_HELLO_AUTH
 
 /* Control message types (byte 0 of a stream-0 payload). */
 enum frame_type {
@@ -32,6 +39,7 @@ enum frame_type {
 	FRAME_REGISTER_OK = 0x03,
 	FRAME_REGISTER_ERR = 0x04,
 	FRAME_UNREGISTER = 0x05,
+	FRAME_AUTH = 0x06,
 	FRAME_STREAM_OPEN = 0x10,
 	FRAME_STREAM_ACCEPT = 0x11,
 	FRAME_STREAM_REFUSE = 0x12,
@@ -68,7 +76,7 @@ struct frame_ctl {
 	uint8_t		type;
 	uint32_t	sid;		/* stream messages; WINDOW: 0 = tunnel */
 	uint16_t	version;	/* HELLO */
-	uint16_t	hflags;		/* HELLO flags, 0 */
+	uint16_t	hflags;		/* HELLO: FRAME_HELLO_* */
 	uint32_t	stream_window;	/* HELLO */
 	uint32_t	tunnel_window;	/* HELLO */
 	uint32_t	max_frame;	/* HELLO */
@@ -85,6 +93,10 @@ struct frame_ctl {
 	char		name[FRAME_NAME_MAX + 1];
 	size_t		text_len;
 	char		text[FRAME_TEXT_MAX + 1];
+	/* AUTH: the token.  Decoding points into the buffer decoded (no
+	 * copy, no terminator: it is valid as long as that buffer). */
+	const char	*token;
+	size_t		token_len;
 };
 
 void	frame_hdr_encode(uint8_t out[FRAME_HDR_LEN], uint32_t sid, uint32_t len);

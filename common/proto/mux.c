@@ -182,6 +182,7 @@ mux_new(enum mux_role role, const struct mux_settings *s,
 	c.tunnel_window = s->tunnel_window;
 	c.max_frame = s->max_frame;
 	c.max_streams = s->max_streams;
+	c.hflags = s->hello_flags;
 	c.name_len = strlen(m->identity);
 	memcpy(c.name, m->identity, c.name_len);
 	if (mux_queue_ctl(m, &c) != 0)
@@ -447,6 +448,7 @@ mux_ctl_hello(struct mux *m, const struct frame_ctl *c)
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.type = MUX_CTL_HELLO;
 	ctl.name = c->name;
+	ctl.flags = c->hflags;
 	if (m->cb.control != NULL)
 		m->cb.control(m, &ctl, m->arg);
 	return 0;
@@ -470,6 +472,11 @@ mux_ctl_app(struct mux *m, const struct frame_ctl *c)
 		break;
 	case FRAME_UNREGISTER:
 		ctl.type = MUX_CTL_UNREGISTER;
+		break;
+	case FRAME_AUTH:
+		ctl.type = MUX_CTL_AUTH;
+		ctl.token = c->token;
+		ctl.token_len = c->token_len;
 		break;
 	case FRAME_PONG:
 		ctl.type = MUX_CTL_PONG;
@@ -575,6 +582,7 @@ static const struct mux_ctl_entry mux_ctl_table[] = {
 	{ FRAME_REGISTER_OK, 0, 1, mux_ctl_app },
 	{ FRAME_REGISTER_ERR, 0, 1, mux_ctl_app },
 	{ FRAME_UNREGISTER, 1, 0, mux_ctl_app },
+	{ FRAME_AUTH, 1, 0, mux_ctl_app },
 	{ FRAME_STREAM_OPEN, 1, 1, mux_stream_ctl },
 	{ FRAME_STREAM_ACCEPT, 1, 1, mux_stream_ctl },
 	{ FRAME_STREAM_REFUSE, 1, 1, mux_stream_ctl },
@@ -843,6 +851,14 @@ mux_send_ctl(struct mux *m, const struct mux_ctl *ctl)
 		if (!relay)
 			goto out;
 		break;
+	case MUX_CTL_AUTH:
+		if (relay)
+			goto out;
+		c.type = FRAME_AUTH;
+		c.token = ctl->token;
+		c.token_len = ctl->token_len;
+		r = mux_queue_ctl(m, &c);
+		goto queued;
 	default:
 		goto out;
 	}
@@ -860,6 +876,7 @@ mux_send_ctl(struct mux *m, const struct mux_ctl *ctl)
 	c.flags = ctl->flags;
 	c.code = ctl->code;
 	r = mux_queue_ctl(m, &c);
+queued:
 	if (r == MUX_ENOMEM)
 		r = mux_fatal(m, r, MUX_CODE_INTERNAL, "out of memory");
 out:

@@ -136,7 +136,12 @@ struct mux_settings {
 	 * window limits the rate (PROTOCOL.md section 4); it needs a clock
 	 * (mux_set_clock()) and an RTT.  0 or <= stream_window: no growth. */
 	uint32_t stream_window_max;
+	/* HELLO flags we send (MUX_HELLO_*); the relay sends 0. */
+	uint16_t hello_flags;
 };
+
+/* HELLO flags. */
+#define MUX_HELLO_AUTH	0x1	/* agent: a token (AUTH) follows the HELLO */
 
 #define MUX_LABEL_MAX	80
 
@@ -156,17 +161,20 @@ enum mux_ctl_type {
 	MUX_CTL_UNREGISTER,	/* agent -> relay: stop exposing a service */
 	MUX_CTL_GOAWAY,		/* peer is shutting the tunnel down */
 	MUX_CTL_PONG,		/* answer to our mux_ping() */
+	MUX_CTL_AUTH,		/* agent -> relay: a token (JWT) */
 };
 
 struct mux_ctl {
 	enum mux_ctl_type type;
 	const char *name;	/* HELLO: peer identity; REGISTER*: service */
 	uint16_t port;		/* REGISTER: requested (0 = any); _OK: bound */
-	uint32_t flags;		/* REGISTER: MUX_REG_* */
+	uint32_t flags;		/* REGISTER: MUX_REG_*; HELLO: MUX_HELLO_* */
 	uint32_t code;		/* REGISTER_ERR, GOAWAY: MUX_CODE_* reason */
 	const char *text;	/* REGISTER_ERR, GOAWAY: human text, sanitised */
 	uint32_t last_sid;	/* GOAWAY: last peer stream ID processed */
 	uint64_t opaque;	/* PONG: the value given to mux_ping() */
+	const char *token;	/* AUTH: the token, token_len bytes, not */
+	size_t	 token_len;	/* NUL-terminated; JWT characters only */
 };
 
 struct mux_callbacks {
@@ -241,7 +249,7 @@ size_t	mux_output(struct mux *m, struct evbuffer *out, size_t max);
 int	mux_has_output(const struct mux *m);
 
 /* Tunnel-level control. */
-int	mux_send_ctl(struct mux *m, const struct mux_ctl *ctl);	/* REGISTER* */
+int	mux_send_ctl(struct mux *m, const struct mux_ctl *ctl);	/* REGISTER*, AUTH */
 int	mux_ping(struct mux *m, uint64_t opaque);
 /* Graceful (code NONE or SHUTDOWN): no new streams either way, existing
  * ones finish; close the tunnel when mux_nstreams() is 0 or at a deadline.

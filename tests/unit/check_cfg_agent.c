@@ -405,13 +405,15 @@ START_TEST(test_credentials)
 	c = load_ok(MIN);
 	ck_assert_ptr_null(c->tls_token_file);
 	cfg_agent_free(c);
-	/* A token alone is not enough yet: the handshake does not send it,
-	 * so the configuration says so instead of the start failing. */
-	load_bad("id: home-nas\nrelay: \"r.example:4443\"\ntls:\n"
+	/* A token alone is a credential. */
+	c = load_ok("id: home-nas\nrelay: \"r.example:4443\"\ntls:\n"
 	    "  ca: ca.crt\n  token_file: home-nas.jwt\n"
-	    "services:\n  - {name: smb, target: \"127.0.0.1:445\"}\n",
-	    ":4:3: tls.cert: missing: this version connects with a client "
-	    "certificate only (tls.token_file alone is not enough yet)");
+	    "services:\n  - {name: smb, target: \"127.0.0.1:445\"}\n");
+	ck_assert_ptr_null(c->tls_cert);
+	ck_assert_ptr_null(c->tls_key);
+	snprintf(want, sizeof(want), "%s/home-nas.jwt", cfgtest_dir);
+	ck_assert_str_eq(c->tls_token_file, want);
+	cfg_agent_free(c);
 	c = load_ok(HEAD "  token_file: home-nas.jwt\n"
 	    "services:\n  - {name: smb, target: \"127.0.0.1:445\"}\n");
 	snprintf(want, sizeof(want), "%s/home-nas.jwt", cfgtest_dir);

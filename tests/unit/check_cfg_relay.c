@@ -601,6 +601,15 @@ START_TEST(test_jwt)
 
 	/* 32 bytes and a newline: the shortest secret allowed. */
 	cfgtest_write("jwt.secret", "0123456789abcdef0123456789abcdef\n");
+	/* Like a key: refused while group or others may read it. */
+	snprintf(want, sizeof(want), ":10:24: auth.jwt.hs256_secret_file: "
+	    "%s/jwt.secret: permissions 0644 are too open (group or others "
+	    "may access it); chmod 600 it", cfgtest_dir);
+	ck_assert_int_eq(chmod(cfgtest_path, 0644), 0);
+	load_bad(MIN "auth:\n  jwt:\n    hs256_secret_file: jwt.secret\n",
+	    want);
+	cfgtest_write("jwt.secret", "0123456789abcdef0123456789abcdef\n");
+	ck_assert_int_eq(chmod(cfgtest_path, 0600), 0);
 	c = load_ok(MIN "auth:\n  jwt:\n    hs256_secret_file: jwt.secret\n"
 	    "    es256_public_keys:\n      - a.pub\n      - /etc/atlax/b.pub\n"
 	    "    issuer: https://id.example\n    audience: atlax\n"
@@ -627,6 +636,7 @@ START_TEST(test_jwt)
 	/* A secret of 31 bytes (CRLF does not count), one missing, one too
 	 * long, a folder. */
 	cfgtest_write("short.secret", "0123456789abcdef0123456789abcde\r\n");
+	ck_assert_int_eq(chmod(cfgtest_path, 0600), 0);
 	snprintf(want, sizeof(want), ":10:24: auth.jwt.hs256_secret_file: "
 	    "%s/short.secret: secret of 31 bytes, at least 32 are needed "
 	    "(atlax-pki keygen --hs256 makes one)", cfgtest_dir);
@@ -637,6 +647,7 @@ START_TEST(test_jwt)
 	load_bad(MIN "auth:\n  jwt:\n    hs256_secret_file: none.secret\n",
 	    want);
 	cfgtest_write_big("long.secret", CFG_SECRET_MAX + 2);
+	ck_assert_int_eq(chmod(cfgtest_path, 0600), 0);
 	snprintf(want, sizeof(want), ":10:24: auth.jwt.hs256_secret_file: "
 	    "%s/long.secret: secret longer than 4096 bytes", cfgtest_dir);
 	load_bad(MIN "auth:\n  jwt:\n    hs256_secret_file: long.secret\n",
@@ -653,6 +664,7 @@ START_TEST(test_jwt)
 		big[CFG_SECRET_MAX] = '\n';
 		big[CFG_SECRET_MAX + 1] = '\0';
 		cfgtest_write("max.secret", big);
+		ck_assert_int_eq(chmod(cfgtest_path, 0600), 0);
 		free(big);
 		c = load_ok(MIN "auth:\n  jwt:\n    hs256_secret_file: "
 		    "max.secret\n");

@@ -308,9 +308,63 @@ START_TEST(test_hello_checks)
 	ck_assert_int_eq(frame_ctl_encode(&c, b, sizeof(b), &n), 0);
 	ck_assert_int_eq(frame_ctl_decode(b, n, &d), FRAME_EVALUE);
 	sample(&c, FRAME_HELLO);
-	c.hflags = 1;
+	c.hflags = 2;	/* a flag this version does not know */
 	ck_assert_int_eq(frame_ctl_encode(&c, b, sizeof(b), &n), 0);
 	ck_assert_int_eq(frame_ctl_decode(b, n, &d), FRAME_EVALUE);
+	c.hflags = FRAME_HELLO_AUTH;
+	ck_assert_int_eq(frame_ctl_encode(&c, b, sizeof(b), &n), 0);
+	ck_assert_int_eq(frame_ctl_decode(b, n, &d), 0);
+	ck_assert_uint_eq(d.hflags, FRAME_HELLO_AUTH);
+}
+END_TEST
+
+/* AUTH carries a token of JWT characters, up to FRAME_TOKEN_MAX bytes,
+ * decoded in place. */
+START_TEST(test_auth)
+{
+	static char	tok[FRAME_TOKEN_MAX + 1];
+	static uint8_t	b[FRAME_CTL_MAX + 16];
+	struct frame_ctl c, d;
+	size_t		n;
+
+	memset(tok, 'a', sizeof(tok));
+	memset(&c, 0, sizeof(c));
+	c.type = FRAME_AUTH;
+	c.token = "eyJh.eyJz.c2ln-_";
+	c.token_len = strlen(c.token);
+	ck_assert_int_eq(frame_ctl_encode(&c, b, sizeof(b), &n), 0);
+	ck_assert_uint_eq(n, 3 + c.token_len);
+	ck_assert_int_eq(frame_ctl_decode(b, n, &d), 0);
+	ck_assert_uint_eq(d.token_len, c.token_len);
+	ck_assert(d.token == (const char *)b + 3);
+	ck_assert_int_eq(memcmp(d.token, c.token, d.token_len), 0);
+	/* The longest token fits the largest control payload. */
+	c.token = tok;
+	c.token_len = FRAME_TOKEN_MAX;
+	ck_assert_int_eq(frame_ctl_encode(&c, b, sizeof(b), &n), 0);
+	ck_assert_uint_eq(n, FRAME_CTL_MAX);
+	ck_assert_int_eq(frame_ctl_decode(b, n, &d), 0);
+	/* One byte more is refused both ways. */
+	c.token_len = FRAME_TOKEN_MAX + 1;
+	ck_assert_int_eq(frame_ctl_encode(&c, b, sizeof(b), &n), FRAME_EVALUE);
+	b[1] = (FRAME_TOKEN_MAX + 1) >> 8;
+	b[2] = (FRAME_TOKEN_MAX + 1) & 0xff;
+	ck_assert_int_eq(frame_ctl_decode(b, FRAME_CTL_MAX + 1, &d),
+	    FRAME_EVALUE);
+	/* Empty, or a character no JWT has (space, NUL, quote). */
+	c.token = "";
+	c.token_len = 0;
+	ck_assert_int_eq(frame_ctl_encode(&c, b, sizeof(b), &n), FRAME_EVALUE);
+	memcpy(b, "\006\000\003a b", 6);
+	ck_assert_int_eq(frame_ctl_decode(b, 6, &d), FRAME_EVALUE);
+	memcpy(b, "\006\000\003a\000b", 6);
+	ck_assert_int_eq(frame_ctl_decode(b, 6, &d), FRAME_EVALUE);
+	memcpy(b, "\006\000\003a\"b", 6);
+	ck_assert_int_eq(frame_ctl_decode(b, 6, &d), FRAME_EVALUE);
+	/* A length past the payload. */
+	memcpy(b, "\006\000\011abc", 6);
+	ck_assert_int_eq(frame_ctl_decode(b, 6, &d), FRAME_ESHORT);
+	ck_assert_str_eq(frame_type_name(FRAME_AUTH), "AUTH");
 }
 END_TEST
 
@@ -344,6 +398,7 @@ main(void)
 	tcase_add_test(tc, test_strings);
 	tcase_add_test(tc, test_family);
 	tcase_add_test(tc, test_hello_checks);
+	tcase_add_test(tc, test_auth);
 	tcase_add_test(tc, test_strerror);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -5,6 +5,8 @@
  * over raw JSON, or put together by hand with OpenSSL's HMAC so that the
  * attacks do not depend on our own signer.
  */
+#include <sys/stat.h>
+
 #include <check.h>
 #include <limits.h>
 #include <stdio.h>
@@ -938,6 +940,7 @@ START_TEST(test_keys_load)
 	eckey("P-256", &priv, &pub);
 	cfgtest_write("es.pub", pub);
 	cfgtest_write("hs.secret", SECRET "\n");
+	ck_assert_int_eq(chmod(cfgtest_path, 0600), 0);
 	cfgtest_write("deny", "gone\n");
 	cfgtest_write("relay.yaml",
 	    "listen: \"0.0.0.0:4443\"\n"

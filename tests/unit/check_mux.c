@@ -897,7 +897,7 @@ START_TEST(test_err_frame_size)
 	victim_init(&v, MUX_ROLE_AGENT, NULL, 1);
 	frame_hdr_encode(h, 0, FRAME_CTL_MAX + 1);
 	expect_tunnel(&v, inject_raw(&v, h, sizeof(h)), MUX_EFRAMESIZE,
-	    MUX_CODE_FRAME_SIZE, "control frame of 1025 bytes");
+	    MUX_CODE_FRAME_SIZE, "control frame of 8196 bytes");
 	side_free(&v);
 
 	victim_init(&v, MUX_ROLE_AGENT, NULL, 1);

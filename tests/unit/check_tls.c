@@ -166,7 +166,10 @@ handshake(SSL_CTX *sctx, SSL_CTX *cctx, const char *server_name, char *cn,
 	ck_assert_int_ge(ret, 0);
 	if (ret == 0) {
 		ck_assert_int_eq(SSL_version(s), TLS1_3_VERSION);
-		ck_assert_int_eq(tls_peer_cn(s, cn, cnlen), 0);
+		if (cn != NULL)
+			ck_assert_int_eq(tls_peer_cn(s, cn, cnlen), 0);
+		else
+			ck_assert_ptr_null(SSL_get0_peer_certificate(s));
 	}
 	SSL_free(s);
 	SSL_free(c);
@@ -385,6 +388,44 @@ START_TEST(test_no_client_cert)
 }
 END_TEST
 
+/* With tokens accepted a client may come without a certificate (and must
+ * then show a token inside the tunnel), but a certificate it presents is
+ * verified as before; an agent with a token only has none. */
+START_TEST(test_cert_optional)
+{
+	struct tls_files f;
+	SSL_CTX *r, *a, *stranger;
+	char cert[600], key[600], cafile[600], err[512], cn[65], why[256];
+
+	snprintf(cert, sizeof(cert), "%s/relay.test.crt", ca);
+	snprintf(key, sizeof(key), "%s/relay.test.key", ca);
+	snprintf(cafile, sizeof(cafile), "%s/ca.crt", ca);
+	memset(&f, 0, sizeof(f));
+	f.cert = cert;
+	f.key = key;
+	f.ca = cafile;
+	f.cert_optional = 1;
+	r = tls_ctx_new(TLS_ROLE_RELAY, &f, err, sizeof(err));
+	ck_assert_msg(r != NULL, "%s", err);
+	memset(&f, 0, sizeof(f));
+	f.ca = cafile;
+	a = tls_ctx_new(TLS_ROLE_AGENT, &f, err, sizeof(err));
+	ck_assert_msg(a != NULL, "%s", err);
+	ck_assert_int_eq(handshake(r, a, "relay.test", NULL, 0, why,
+	    sizeof(why)), 0);
+	/* Optional is not unchecked: another CA's certificate fails. */
+	stranger = tlstest_ctx(TLS_ROLE_AGENT, ca, other, "stranger", NULL);
+	ck_assert_int_eq(handshake(r, stranger, "relay.test", cn, sizeof(cn),
+	    why, sizeof(why)), 1);
+	/* The relay itself always needs its certificate. */
+	ck_assert_ptr_null(tls_ctx_new(TLS_ROLE_RELAY, &f, err, sizeof(err)));
+	ck_assert_str_eq(err, "tls.cert: missing");
+	SSL_CTX_free(stranger);
+	SSL_CTX_free(a);
+	SSL_CTX_free(r);
+}
+END_TEST
+
 START_TEST(test_tls12_refused)
 {
 	SSL_CTX *r = tlstest_ctx(TLS_ROLE_RELAY, ca, ca, "relay.test", NULL);
@@ -435,6 +476,7 @@ START_TEST(test_bad_files)
 	snprintf(cert, sizeof(cert), "%s/home.crt", ca);
 	snprintf(key, sizeof(key), "%s/gone.key", ca);	/* not home's key */
 	snprintf(cafile, sizeof(cafile), "%s/ca.crt", ca);
+	memset(&f, 0, sizeof(f));
 	f.cert = cert;
 	f.key = key;
 	f.ca = cafile;
@@ -465,6 +507,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_relay_ca_leaf);
 	tcase_add_test(tc, test_still_valid);
 	tcase_add_test(tc, test_no_client_cert);
+	tcase_add_test(tc, test_cert_optional);
 	tcase_add_test(tc, test_tls12_refused);
 	tcase_add_test(tc, test_key_mode);
 	tcase_add_test(tc, test_bad_files);

@@ -91,6 +91,7 @@ tlstest_ctx(enum tls_role role, const char *ca, const char *d,
 	snprintf(cert, sizeof(cert), "%s/%s.crt", d, name);
 	snprintf(key, sizeof(key), "%s/%s.key", d, name);
 	snprintf(cafile, sizeof(cafile), "%s/ca.crt", ca);
+	memset(&f, 0, sizeof(f));
 	f.cert = cert;
 	f.key = key;
 	f.ca = cafile;

@@ -25,12 +25,17 @@ Public side (plain TCP to a relay public port):
 
 Tunnel side (TLS 1.3 with a client certificate, the frame format of
 docs/PROTOCOL.md):
-  peer --relay HOST:PORT --cert C --key K --ca CA --id ID --attack NAME
+  peer --relay HOST:PORT [--cert C --key K] --ca CA --id ID --attack NAME
+            [--hello-flags F] [--token-file T]
             completes HELLO, then one attack, then reports what the relay
             answered: "peer attack=NAME hello=ok result=goaway code=NAME(N)
             text=... ms=T" (or result=closed / result=open when no GOAWAY).
+            Without --cert no client certificate is shown; --hello-flags
+            sets HELLO's flags (1: a token follows) and --token-file sends
+            the file's token in an AUTH right after the HELLO.
             Attacks: truncated, oversize, window, window0, flood, badtype,
-            churn, garbage, nohello.
+            churn, garbage, nohello, idle (nothing: the relay's verdict on
+            the HELLO and AUTH alone).
 """
 import argparse
 import os
@@ -49,12 +54,13 @@ T_HELLO, T_REGISTER, T_REGISTER_OK, T_REGISTER_ERR, T_UNREGISTER = 1, 2, 3, 4, 5
 T_OPEN, T_ACCEPT, T_REFUSE, T_FIN, T_RESET, T_WINDOW = \
     0x10, 0x11, 0x12, 0x13, 0x14, 0x15
 T_PING, T_PONG, T_GOAWAY = 0x20, 0x21, 0x30
+T_AUTH = 0x06
 MAGIC = 0x41544C58
 CODES = ["NONE", "PROTOCOL", "INTERNAL", "FLOW", "FRAME_SIZE", "VERSION",
     "FLOOD", "LIMIT", "CANCEL", "REFUSED", "UNREACHABLE", "UNKNOWN_SERVICE",
     "PORT_IN_USE", "PORT_RANGE", "PORT_DENIED", "NO_PORTS", "AUTH",
     "SHUTDOWN", "REPLACED", "TIMEOUT", "TUNNEL_LOST", "DUPLICATE"]
-CTL_MAX = 1024
+CTL_MAX = 3 + 8192	# an AUTH with the longest token
 
 
 def code_name(c):
@@ -250,9 +256,13 @@ def str16(b):
 	return struct.pack(">H", len(b)) + b
 
 
-def msg_hello(ident, sw, tw, mf, ms):
-	return ctl(struct.pack(">BIHHIIII", T_HELLO, MAGIC, 1, 0, sw, tw, mf,
-	    ms) + str8(ident.encode()))
+def msg_hello(ident, sw, tw, mf, ms, flags=0):
+	return ctl(struct.pack(">BIHHIIII", T_HELLO, MAGIC, 1, flags, sw, tw,
+	    mf, ms) + str8(ident.encode()))
+
+
+def msg_auth(token):
+	return ctl(bytes([T_AUTH]) + str16(token))
 
 
 class Peer:
@@ -263,7 +273,8 @@ class Peer:
 		self.a = a
 		ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 		ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-		ctx.load_cert_chain(a.cert, a.key)
+		if a.cert:
+			ctx.load_cert_chain(a.cert, a.key)
 		ctx.load_verify_locations(a.ca)
 		host, port = a.relay.rsplit(":", 1)
 		raw = socket.create_connection((host, int(port)), timeout=a.wait)
@@ -502,10 +513,14 @@ def attack_nohello(pr, a):
 	return "silent"
 
 
+def attack_idle(pr, a):
+	return "idle"
+
+
 ATTACKS = {"truncated": attack_truncated, "oversize": attack_oversize,
     "window": attack_window, "flood": attack_flood, "badtype": attack_badtype,
     "churn": attack_churn, "window0": attack_window0, "garbage": attack_garbage,
-    "nohello": attack_nohello}
+    "nohello": attack_nohello, "idle": attack_idle}
 
 
 def cmd_peer(a):
@@ -517,7 +532,11 @@ def cmd_peer(a):
 		    (a.attack, str(e).replace(" ", "_")))
 		return 1
 	if a.attack != "nohello":
-		pr.send(msg_hello(a.id, 256 * 1024, 1 << 20, 128 * 1024, 64))
+		pr.send(msg_hello(a.id, 256 * 1024, 1 << 20, 128 * 1024, 64,
+		    a.hello_flags))
+	if a.token_file:
+		with open(a.token_file, "rb") as f:
+			pr.send(msg_auth(f.read().strip()))
 	pr.wait_for(is_type(T_HELLO), a.wait)
 	if pr.hello is None and a.attack != "nohello":
 		say("peer attack=%s hello=no result=%s" % (a.attack,
@@ -560,8 +579,10 @@ def main():
 	public("plaintext", cmd_plaintext, wait=10.0)
 	q = sub.add_parser("peer")
 	q.add_argument("--relay", required=True)
-	q.add_argument("--cert", required=True)
-	q.add_argument("--key", required=True)
+	q.add_argument("--cert", default="")
+	q.add_argument("--key", default="")
+	q.add_argument("--hello-flags", type=int, default=0)
+	q.add_argument("--token-file", default="")
 	q.add_argument("--ca", required=True)
 	q.add_argument("--id", required=True)
 	q.add_argument("--attack", required=True, choices=sorted(ATTACKS))
