@@ -115,9 +115,10 @@ ok "a newer tunnel of the same identity replaced the older one"
 # (500 ms x 3, checked every 500 ms: tight enough for a test, loose enough
 # that a loaded 2-core machine does not stall a live agent that long); its
 # open public connection is reset.
-python3 - "$PUB" >"$T/hold.out" 2>&1 <<'PY' &
+python3 - "$PUB" >"$T/hold.log" 2>&1 <<'PY' &
 import socket, sys
 c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+print("connected", flush=True)
 c.settimeout(10)
 try:
 	print("read", len(c.recv(100)))
@@ -125,14 +126,17 @@ except Exception as e:
 	print("error", e)
 PY
 hold=$!
+# Stop the agent only once the client is connected (a loaded machine can
+# take seconds to start python).
+wait_log hold "^connected" $((10 * TM)) || fail "held connection: $(cat "$T/hold.log")"
 sleep 0.3
 kill -STOP "$(pid_of agent2)"
 wait_log relay "tunnel: home: lost: agent silent for [0-9]+ ms" $((5 * TM)) ||
     { kill -CONT "$(pid_of agent2)"; fail "relay did not find the silent agent"; }
 wait "$hold"
 kill -CONT "$(pid_of agent2)"
-grep -Eq "reset|read 0" "$T/hold.out" || fail "held connection: $(cat "$T/hold.out")"
-ok "silent agent found by heartbeats; held connection: $(cat "$T/hold.out")"
+grep -Eq "reset|read 0" "$T/hold.log" || fail "held connection: $(cat "$T/hold.log")"
+ok "silent agent found by heartbeats; held connection: $(cat "$T/hold.log")"
 wait_log agent2 "tunnel lost: " 5 || fail "agent2 never noticed the loss"
 
 # SIGTERM: both exit 0.
