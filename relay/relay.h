@@ -189,6 +189,8 @@ struct relay_tunnel {
 	struct jwt_claims	*claims;
 	struct tunnel		*tun;
 	struct public_svcs	 svcs;
+	uint64_t		 open_log_ms;	/* agent's open last refused */
+	unsigned		 open_quiet;	/* refusals since, not logged */
 	int			 attached;	/* in the registry */
 	int			 refused;	/* the refusal was logged */
 	int			 handshaking;	/* counted in relay->handshaking */

@@ -154,15 +154,32 @@ relay_private_unregister(struct relay_tunnel *rt, const char *name)
 	return 1;
 }
 
+/* Refusals are logged once per burst (a looping agent must not flood the
+ * log): the first at once, the rest of the following second as a count
+ * with the next line. */
+#define RELAY_PRIVATE_LOG_MS	1000
+
 static void
 relay_private_refuse(struct relay_tunnel *rt, uint32_t sid, uint32_t code,
     const char *text)
 {
-	struct mux *m = tunnel_mux(rt->tun);
+	uint64_t now = relay_now_ms();
 
-	log_info("tunnel", "%s: stream %u refused: %s", relay_tunnel_name(rt),
-	    sid, text);
-	(void)mux_stream_refuse(m, sid, code, text);
+	(void)mux_stream_refuse(tunnel_mux(rt->tun), sid, code, text);
+	if (rt->open_log_ms != 0 &&
+	    now - rt->open_log_ms < RELAY_PRIVATE_LOG_MS) {
+		rt->open_quiet++;
+		return;
+	}
+	if (rt->open_quiet > 0)
+		log_info("tunnel", "%s: stream %u refused: %s (and %u more "
+		    "refused before it)", relay_tunnel_name(rt), sid, text,
+		    rt->open_quiet);
+	else
+		log_info("tunnel", "%s: stream %u refused: %s",
+		    relay_tunnel_name(rt), sid, text);
+	rt->open_log_ms = now;
+	rt->open_quiet = 0;
 }
 
 void
@@ -182,7 +199,8 @@ relay_private_open(struct relay_tunnel *rt, uint32_t sid, const char *name)
 		snprintf(text, sizeof(text), "not authorised to reach %s",
 		    sname);
 		relay_private_refuse(rt, sid, MUX_CODE_AUTH, text);
-		/* May end the tunnel (FLOOD): nothing of rt after this. */
+		/* May end the tunnel (FLOOD): nothing more is done with it
+		 * here. */
 		(void)mux_peer_glitch(tunnel_mux(rt->tun));
 		goto out;
 	}
