@@ -184,6 +184,48 @@ main_connect_yaml(const struct connect_args *a, char *buf, size_t len)
 	return 0;
 }
 
+/* The flag behind each key of the generated file, for error messages. */
+static const struct {
+	const char	*key, *flag;
+} main_connect_keys[] = {
+	{ "id", "--id" },
+	{ "relay", "--relay" },
+	{ "tls.ca", "--ca" },
+	{ "tls.cert", "--cert" },
+	{ "tls.key", "--key" },
+	{ "tls.token_file", "--token-file" },
+	{ "tls.server_name", "--server-name" },
+	{ "tls", "--cert/--key or --token-file" },
+	{ "forwards[0].listen", "--listen" },
+	{ "forwards[0].to", "--to" },
+};
+
+/* "command line:L:C: KEY: problem" names a line of a file the user never
+ * saw: say "FLAG: problem" instead. */
+static void
+main_connect_error(const char *err)
+{
+	const char *p = err, *colon;
+	size_t i, n;
+
+	for (i = 0; i < 3 && p != NULL; i++)
+		if ((p = strchr(p, ':')) != NULL)
+			p++;
+	if (p != NULL && *p == ' ' && (colon = strstr(p + 1, ": ")) != NULL) {
+		n = (size_t)(colon - (p + 1));
+		for (i = 0; i < sizeof(main_connect_keys) /
+		    sizeof(main_connect_keys[0]); i++) {
+			if (strlen(main_connect_keys[i].key) == n &&
+			    strncmp(p + 1, main_connect_keys[i].key, n) == 0) {
+				fprintf(stderr, "%s: %s: %s\n", CONNECT_PROG,
+				    main_connect_keys[i].flag, colon + 2);
+				return;
+			}
+		}
+	}
+	fprintf(stderr, "%s: %s\n", CONNECT_PROG, err);
+}
+
 static int
 main_connect(int argc, char **argv)
 {
@@ -209,7 +251,7 @@ main_connect(int argc, char **argv)
 	/* Relative paths are the current folder's, as in a shell. */
 	if (cfg_agent_parse("command line", yaml, strlen(yaml), dir, &cfg, err,
 	    sizeof(err)) != 0) {
-		fprintf(stderr, "%s: %s\n", CONNECT_PROG, err);
+		main_connect_error(err);
 		return 2;
 	}
 	log_set_level(cfg->log_level);

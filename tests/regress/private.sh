@@ -10,7 +10,7 @@
 #  - "stranger" (no connect grant) forwards to server/echo: its local client
 #    sees a prompt close and its log says "not authorised";
 #  - `atlax-agent connect` (flags, no file) forwards to server/redis:
-#    redis-cli SET/GET through it;
+#    redis-cli SET/GET through it; a bad flag is refused (exit 2) by name;
 #  - "ha1" and "ha2" both serve grp/echo (granted by expose): both get
 #    streams; ha1 killed, new streams still succeed (ha2);
 #  - a reload that removes ha2's grant ends its registration: new streams
@@ -139,7 +139,17 @@ wait_log stranger "not authorised to reach server/echo" $((5 * TM)) ||
     fail "no 'not authorised' in the stranger's log"
 ok "no connect grant: $r, 'not authorised' logged"
 
-# The one-off forward from the command line, with a real client.
+# The one-off forward from the command line: its flags are checked as a
+# file's keys are, and the message names the flag.
+rc=0
+"$BIN/atlax-agent" connect --relay "127.0.0.1:$RELAY_PORT" --to server \
+    --listen 1 --ca "$T/pki/ca.crt" --cert "$T/pki/conn.crt" \
+    --key "$T/pki/conn.key" >"$T/cli.out" 2>&1 || rc=$?
+expect_eq "connect with a bad --to: exit status" 2 "$rc"
+expect_eq "connect with a bad --to: message" "atlax-agent connect: --to: \"server\" \
+is not OWNER/SERVICE (two identities joined by '/', at most 64 in all)" "$(cat "$T/cli.out")"
+
+# The one-off forward with a real client.
 RFWD=$(free_port)
 start_bg connect "$BIN/atlax-agent" connect --relay "127.0.0.1:$RELAY_PORT" \
     --to server/redis --listen "$RFWD" --ca "$T/pki/ca.crt" \
