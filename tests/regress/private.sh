@@ -8,7 +8,8 @@
 #    1 MiB each come back byte for byte; its forward to a service the server
 #    does not have is refused "no such service";
 #  - "stranger" (no connect grant) forwards to server/echo: its local client
-#    sees a prompt close and its log says "not authorised";
+#    sees a prompt close and its log says "not authorised"; reloaded, its
+#    forward moves, and serving grp/echo without an expose grant is refused;
 #  - `atlax-agent connect` (flags, no file) forwards to server/redis:
 #    redis-cli SET/GET through it; a bad flag is refused (exit 2) by name;
 #  - "ha1" and "ha2" both serve grp/echo (granted by expose): both get
@@ -138,6 +139,24 @@ case "$r" in closed*) ;; *) fail "stranger reached server/echo: $r" ;; esac
 wait_log stranger "not authorised to reach server/echo" $((5 * TM)) ||
     fail "no 'not authorised' in the stranger's log"
 ok "no connect grant: $r, 'not authorised' logged"
+
+# The stranger reloads: its forward moves to another port (the old listener
+# closes) and it tries to serve grp/echo, which it holds no grant for.
+STR2=$(free_port)
+sed -i "s/127.0.0.1:$STR\"/127.0.0.1:$STR2\"/" "$T/stranger.yaml"
+cat >>"$T/stranger.yaml" <<Y
+services:
+  - name: echo
+    target: "127.0.0.1:$ECHO"
+    public: false
+    group: grp
+Y
+kill -HUP "$(pid_of stranger)"
+wait_log stranger "service grp/echo refused by relay: identity stranger may not serve grp/echo" \
+    $((10 * TM)) || fail "a group without an expose grant was not refused"
+wait_listening "$STR2" $((5 * TM)) || fail "stranger: reloaded forward not listening"
+port_listening "$STR" && fail "stranger: the old forward still listens after the reload"
+ok "stranger's reload: forward moved to $STR2; grp/echo without a grant refused"
 
 # The one-off forward from the command line: its flags are checked as a
 # file's keys are, and the message names the flag.
