@@ -209,7 +209,7 @@ void	relay_tunnel_free(struct relay_tunnel *rt);
 const char *relay_tunnel_name(const struct relay_tunnel *rt);
 /* After a reload: a certificate the new CRL or CA no longer accepts ends
  * the tunnel (GOAWAY AUTH); ports the new policy no longer grants are
- * unbound. */
+ * unbound, and private registrations it no longer grants end. */
 void	relay_tunnel_recheck(struct relay_tunnel *rt);
 
 /* relay_stream.c */
