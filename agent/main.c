@@ -123,15 +123,33 @@ main_connect_flags(int argc, char **argv, struct connect_args *a)
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'r': a->relay = optarg; break;
-		case 'o': a->to = optarg; break;
-		case 'l': a->listen = optarg; break;
-		case 'a': a->ca = optarg; break;
-		case 'c': a->cert = optarg; break;
-		case 'k': a->key = optarg; break;
-		case 'T': a->token = optarg; break;
-		case 'i': a->id = optarg; break;
-		case 's': a->server_name = optarg; break;
+		case 'r':
+			a->relay = optarg;
+			break;
+		case 'o':
+			a->to = optarg;
+			break;
+		case 'l':
+			a->listen = optarg;
+			break;
+		case 'a':
+			a->ca = optarg;
+			break;
+		case 'c':
+			a->cert = optarg;
+			break;
+		case 'k':
+			a->key = optarg;
+			break;
+		case 'T':
+			a->token = optarg;
+			break;
+		case 'i':
+			a->id = optarg;
+			break;
+		case 's':
+			a->server_name = optarg;
+			break;
 		case 'h':
 			main_connect_usage(stdout);
 			return 0;

@@ -384,6 +384,17 @@ cfg_agent_check_forwards(struct cfg_walk *w, const struct cfg_node *root,
 	/* At most AGENT_FORWARDS_MAX forwards: quadratic is bounded. */
 	for (i = 0; i < c->nforwards; i++) {
 		f = &c->forwards[i];
+		/* A listener binds before any resolver runs: say so at -t
+		 * rather than at start. */
+		if (!f->listen.any && !cfg_valid_ip(f->listen.host)) {
+			cfg_walk_pop(w, 0);
+			cfg_walk_push(w, "forwards");
+			cfg_walk_push_index(w, i);
+			cfg_walk_push(w, "listen");
+			return cfg_walk_error(w, cfg_node_get(fw->kids[i],
+			    "listen"), "listen on a numeric address (e.g. "
+			    "127.0.0.1:%u), not a host name", f->listen.port);
+		}
 		for (j = 0; j < i; j++) {
 			o = &c->forwards[j];
 			if (strcmp(o->listen.host, f->listen.host) != 0 ||

@@ -569,6 +569,10 @@ START_TEST(test_private_forwards)
 	    "  - listen: \"127.0.0.1:1\"\n    to: \"a/c\"\n",
 	    ":10:13: forwards[1].listen: duplicate listen address "
 	    "127.0.0.1:1 (also forwards[0])");
+	load_bad(HEAD "forwards:\n  - listen: \"localhost:5432\"\n"
+	    "    to: \"a/b\"\n",
+	    ":8:13: forwards[0].listen: listen on a numeric address (e.g. "
+	    "127.0.0.1:5432), not a host name");
 	load_bad(HEAD "forwards: 5\n",
 	    ":7:11: forwards: expected a sequence, not a value");
 }
