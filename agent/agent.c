@@ -125,27 +125,40 @@ agent_gc_cb(evutil_socket_t fd, short what, void *arg)
 		event_base_loopexit(a->base, NULL);
 }
 
+/* Registered the same way: name, port, public or private, group (and so
+ * the same owner: the id of both configurations). */
+static int
+agent_same_reg(const struct agent_config *oc, const struct agent_service *o,
+    const struct agent_config *nc, const struct agent_service *n)
+{
+	return o != NULL && n != NULL && n->remote_port == o->remote_port &&
+	    n->private == o->private && strcmp(n->group, o->group) == 0 &&
+	    (!n->private || strcmp(oc->id, nc->id) == 0);
+}
+
 /* Services: what changed between old and new, applied to a live tunnel. */
 static void
 agent_apply_services(struct agent *a, const struct agent_config *old)
 {
 	const struct agent_service *o, *n;
 	struct agent_tunnel *t = a->tunnel;
+	char reg[CFG_ID_MAX + CFG_NAME_MAX + 2];
 	size_t i, added = 0, removed = 0;
 
 	for (i = 0; i < old->nservices; i++) {
 		o = &old->services[i];
 		n = cfg_agent_service(a->cfg, o->name);
-		if (n != NULL && n->remote_port == o->remote_port)
+		if (agent_same_reg(old, o, a->cfg, n))
 			continue;
 		removed++;
 		if (t != NULL && agent_tunnel_is_ready(t))
-			agent_tunnel_unregister(t, o->name);
+			agent_tunnel_unregister(t, cfg_agent_reg_name(old, o,
+			    reg, sizeof(reg)));
 	}
 	for (i = 0; i < a->cfg->nservices; i++) {
 		n = &a->cfg->services[i];
 		o = cfg_agent_service(old, n->name);
-		if (o != NULL && o->remote_port == n->remote_port)
+		if (agent_same_reg(old, o, a->cfg, n))
 			continue;
 		added++;
 		if (t != NULL && agent_tunnel_is_ready(t))
@@ -162,6 +175,11 @@ agent_reload(struct agent *a)
 	char err[512], r1[300], r2[300];
 	SSL_CTX *ctx;
 
+	if (a->path == NULL) {
+		/* `atlax-agent connect`: the command line cannot change. */
+		log_info("agent", "no configuration file to reload");
+		return;
+	}
 	if (cfg_agent_load(a->path, &cfg, err, sizeof(err)) != 0 ||
 	    (ctx = agent_ctx(cfg, err, sizeof(err))) == NULL) {
 		log_warnx("agent", "reload failed, keeping the old "
@@ -182,6 +200,7 @@ agent_reload(struct agent *a)
 	backoff_init(&a->bo, a->cfg->reconnect_initial_ms,
 	    a->cfg->reconnect_max_ms);
 	agent_apply_services(a, old);
+	agent_forward_apply(a);
 out:
 	cfg_agent_free(cfg);
 	cfg_agent_free(old);
@@ -206,6 +225,7 @@ agent_signal_cb(evutil_socket_t sig, short what, void *arg)
 	log_info("agent", "%s: stopping (streams may finish)",
 	    sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	evtimer_del(a->retry);
+	agent_forward_stop(a);
 	if (a->tunnel != NULL)
 		agent_tunnel_drain(a->tunnel, MUX_CODE_SHUTDOWN,
 		    "agent shutting down");
@@ -225,6 +245,7 @@ agent_new(struct agent_config *cfg, const char *path)
 		goto out;
 	a->path = path;
 	a->cfg = cfg;
+	TAILQ_INIT(&a->fwds);
 	if ((a->ctx = agent_ctx(cfg, err, sizeof(err))) == NULL) {
 		log_warnx("agent", "%s", err);
 		goto out;
@@ -249,6 +270,8 @@ agent_new(struct agent_config *cfg, const char *path)
 		    NULL) != 0)
 			goto out;
 	}
+	if (agent_forward_start(a) != 0)
+		goto out;
 	ret = a;
 	a = NULL;
 out:
@@ -304,6 +327,7 @@ agent_free(struct agent *a)
 
 	if (a == NULL)
 		return;
+	agent_forward_stop(a);
 	agent_tunnel_free(a->tunnel);
 	for (i = 0; i < 3; i++)
 		if (a->ev_sig[i] != NULL)

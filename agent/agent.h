@@ -20,6 +20,7 @@
 #include "cfg_agent.h"
 #include "queue.h"
 
+struct agent_fwd;
 struct bufferevent;
 struct event;
 struct event_base;
@@ -43,6 +44,7 @@ struct agent {
 	struct event		*gc;
 	struct backoff		 bo;
 	struct agent_tunnel	*tunnel;	/* current, or NULL */
+	TAILQ_HEAD(, agent_fwd)	 fwds;		/* forwards' listeners */
 	int			 stopping;
 	int			 exit_code;
 };
@@ -110,6 +112,16 @@ void	agent_tunnel_close(struct agent_tunnel *t, uint32_t code,
 int	agent_tunnel_gc(struct agent_tunnel *t);
 void	agent_tunnel_free(struct agent_tunnel *t);
 int	agent_tunnel_is_ready(const struct agent_tunnel *t);
+
+/* agent_forward.c */
+/* Listen on every forward of the configuration (at start): 0, or -1 when
+ * one cannot listen (logged; the caller gives up). */
+int	agent_forward_start(struct agent *a);
+/* After a reload: listeners follow the new forwards (a listener that
+ * cannot be set up is logged and left out). */
+void	agent_forward_apply(struct agent *a);
+/* Close every listener (stopping); streams already open go on. */
+void	agent_forward_stop(struct agent *a);
 
 /* agent_stream.c */
 /* The relay opened stream sid for service: connect to the service's

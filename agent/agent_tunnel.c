@@ -316,11 +316,14 @@ void
 agent_tunnel_register(struct agent_tunnel *at, const struct agent_service *svc)
 {
 	struct mux_ctl c;
+	char reg[CFG_ID_MAX + CFG_NAME_MAX + 2];
 
 	memset(&c, 0, sizeof(c));
 	c.type = MUX_CTL_REGISTER;
-	c.name = svc->name;
+	/* Private: "OWNER/NAME", no port; the relay binds none. */
+	c.name = cfg_agent_reg_name(at->agent->cfg, svc, reg, sizeof(reg));
 	c.port = svc->remote_port;
+	c.flags = svc->private ? MUX_REG_PRIVATE : 0;
 	(void)mux_send_ctl(tunnel_mux(at->tun), &c);
 }
 
@@ -357,10 +360,10 @@ agent_tunnel_on_control(struct tunnel *tun, const struct mux_ctl *ctl,
 	struct agent_tunnel *at = arg;
 	const struct agent_config *cfg = at->agent->cfg;
 	const struct agent_service *svc;
-	char name[CFG_NAME_MAX + 1], text[600], tgt[300];
+	char name[CFG_ADDR_NAME_MAX + 1], text[600], tgt[300];
 
 	log_sanitize(name, sizeof(name), ctl->name ? ctl->name : "",
-	    CFG_NAME_MAX);
+	    CFG_ADDR_NAME_MAX);
 	log_sanitize(text, sizeof(text), ctl->text ? ctl->text : "", 512);
 	switch (ctl->type) {
 	case MUX_CTL_HELLO:
@@ -368,8 +371,14 @@ agent_tunnel_on_control(struct tunnel *tun, const struct mux_ctl *ctl,
 			agent_tunnel_hello(at);
 		break;
 	case MUX_CTL_REGISTER_OK:
-		if ((svc = cfg_agent_service(cfg, ctl->name)) == NULL)
+		if ((svc = cfg_agent_service_reg(cfg, ctl->name)) == NULL)
 			break;	/* removed by a reload meanwhile */
+		if (svc->private) {
+			log_info("agent", "service %s (%s) served privately "
+			    "as %s", svc->name, cfg_addr_str(&svc->target, tgt,
+			    sizeof(tgt)), name);
+			break;
+		}
 		log_info("agent", "service %s (%s) exposed at %s:%u", name,
 		    cfg_addr_str(&svc->target, tgt, sizeof(tgt)),
 		    cfg->relay.host, ctl->port);

@@ -95,6 +95,8 @@ char	*relay_addr_str(const struct sockaddr *sa, char *buf, size_t len);
 enum relay_cmd_type {
 	RELAY_CMD_CONN,		/* a new agent connection: fd, peer */
 	RELAY_CMD_REPLACE,	/* tunnel gen was replaced: drain it */
+	RELAY_CMD_SPLICE,	/* open a stream on tunnel gen for service
+				   with fd, one end of a splice */
 };
 
 struct relay_cmd {
@@ -103,6 +105,11 @@ struct relay_cmd {
 	int			 fd;
 	struct sockaddr_storage	 ss;
 	uint64_t		 gen;
+	/* SPLICE: the serving agent's service name, the connecting agent
+	 * (identity and address, for the STREAM_OPEN and the logs). */
+	char			 service[CFG_NAME_MAX + 1];
+	char			 who[CFG_ID_MAX + 1];
+	struct mux_peer		 peer;
 };
 
 TAILQ_HEAD(relay_tunnels, relay_tunnel);
@@ -178,6 +185,7 @@ struct relay_tunnel {
 	uint64_t		 gen;
 	char			 id[CFG_ID_MAX + 1];	/* verified CN or sub */
 	char			 peer[80];		/* "addr:port" */
+	struct mux_peer		 peer_addr;		/* the same */
 	/* The credential's grants: a verified token's claims (expose,
 	 * connect, exp, jti), or NULL for a certificate identity, whose
 	 * grants come from relay.yaml's agents: policy. */
@@ -190,6 +198,8 @@ struct relay_tunnel {
 	int			 want_token;	/* HELLO said AUTH follows */
 	struct tunnel		*tun;
 	struct public_svcs	 svcs;
+	uint64_t		 open_log_ms;	/* agent's open last refused */
+	unsigned		 open_quiet;	/* refusals since, not logged */
 	int			 attached;	/* in the registry */
 	int			 refused;	/* the refusal was logged */
 	int			 handshaking;	/* counted in relay->handshaking */
@@ -208,7 +218,7 @@ void	relay_tunnel_free(struct relay_tunnel *rt);
 const char *relay_tunnel_name(const struct relay_tunnel *rt);
 /* After a reload: a certificate the new CRL or CA no longer accepts ends
  * the tunnel (GOAWAY AUTH); ports the new policy no longer grants are
- * unbound. */
+ * unbound, and private registrations it no longer grants end. */
 void	relay_tunnel_recheck(struct relay_tunnel *rt);
 
 /* relay_stream.c */
@@ -220,6 +230,37 @@ void	relay_stream_open(struct relay_tunnel *rt, struct public_svc *svc,
 	    int fd, const struct sockaddr *client);
 /* A stream ended: its source's count drops (src is the stream's tag). */
 void	relay_stream_gone(struct relay_tunnel *rt, struct public_src *src);
+/* A socket address as STREAM_OPEN carries it (family 0: neither v4 nor
+ * v6). */
+void	relay_stream_peer(const struct sockaddr *sa, struct mux_peer *mp);
+
+/* relay_private.c */
+/* REGISTER with the private flag: name is "OWNER/SERVICE" (or SERVICE,
+ * owned by the agent's identity); checked against the expose grants, put
+ * in the registry's private table, answered (REGISTER_OK port 0 or
+ * REGISTER_ERR). */
+void	relay_private_register(struct relay_tunnel *rt, const char *name);
+/* UNREGISTER of a private service: 1 if name was one (done), else 0. */
+int	relay_private_unregister(struct relay_tunnel *rt, const char *name);
+/* The agent opened stream sid to "OWNER/SERVICE": the connect grant, a
+ * live server, then the splice (relay_splice.c); else STREAM_REFUSE. */
+void	relay_private_open(struct relay_tunnel *rt, uint32_t sid,
+	    const char *name);
+/* After a reload: registrations the new policy no longer grants end
+ * (REGISTER_ERR AUTH); their open streams finish. */
+void	relay_private_recheck(struct relay_tunnel *rt,
+	    const struct relay_config *cfg);
+/* The tunnel serves no private service any more (draining, gone). */
+void	relay_private_close_all(struct relay_tunnel *rt);
+
+/* relay_splice.c */
+/* Accept the agent's stream sid on one end of a new socket pair and hand
+ * the other end to worker (SPLICE), which opens a stream on tunnel gen for
+ * service.  On failure the stream is refused. */
+void	relay_splice_start(struct relay_tunnel *rt, uint32_t sid,
+	    const char *owner, const char *service, uint64_t gen, int worker);
+/* On the serving tunnel's worker: the SPLICE command (takes cmd->fd). */
+void	relay_splice_serve(struct relay_worker *w, struct relay_cmd *cmd);
 
 /* relay_public.c */
 void	relay_public_register(struct relay_tunnel *rt, const char *name,

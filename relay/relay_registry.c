@@ -30,13 +30,33 @@ struct reg_agent {
 	int		 worker;
 };
 
+struct reg_server {
+	char		 id[CFG_ID_MAX + 1];
+	uint64_t	 gen;
+	int		 worker;
+};
+
+/* One private address and its servers; nservers 0: known, unserved. */
+struct reg_private {
+	TAILQ_ENTRY(reg_private) entry;
+	char		 owner[CFG_ID_MAX + 1];
+	char		 service[CFG_NAME_MAX + 1];
+	struct reg_server servers[REGISTRY_SERVERS_MAX];
+	size_t		 nservers;
+	unsigned	 next;		/* round robin */
+};
+
 struct registry {
 	pthread_mutex_t	 lock;
 	TAILQ_HEAD(, reg_agent) agents;
 	size_t		 nagents;
+	TAILQ_HEAD(, reg_private) privs;
+	size_t		 nprivs;
 	struct reg_port	*ports[65536];
 	uint32_t	 cursor;	/* where the next auto pick starts */
 };
+
+static void	registry_private_drop_gen(struct registry *, uint64_t);
 
 struct registry *
 registry_new(void)
@@ -47,6 +67,7 @@ registry_new(void)
 		return NULL;
 	pthread_mutex_init(&r->lock, NULL);
 	TAILQ_INIT(&r->agents);
+	TAILQ_INIT(&r->privs);
 	return r;
 }
 
@@ -54,6 +75,7 @@ void
 registry_free(struct registry *r)
 {
 	struct reg_agent *a;
+	struct reg_private *p;
 	size_t i;
 
 	if (r == NULL)
@@ -61,6 +83,10 @@ registry_free(struct registry *r)
 	while ((a = TAILQ_FIRST(&r->agents)) != NULL) {
 		TAILQ_REMOVE(&r->agents, a, entry);
 		free(a);
+	}
+	while ((p = TAILQ_FIRST(&r->privs)) != NULL) {
+		TAILQ_REMOVE(&r->privs, p, entry);
+		free(p);
 	}
 	for (i = 0; i < 65536; i++)
 		free(r->ports[i]);
@@ -146,7 +172,34 @@ registry_detach(struct registry *r, const char *id, uint64_t gen,
 		free(a);
 	}
 	registry_reserve_gen(r, gen, registry_deadline(now_ms, grace_ms));
+	registry_private_drop_gen(r, gen);
 	pthread_mutex_unlock(&r->lock);
+}
+
+/* Remove server i of p (order kept: the round robin stays fair). */
+static void
+registry_private_drop(struct reg_private *p, size_t i)
+{
+	memmove(&p->servers[i], &p->servers[i + 1],
+	    (p->nservers - i - 1) * sizeof(p->servers[0]));
+	p->nservers--;
+}
+
+/* Every address gen serves loses that server. */
+static void
+registry_private_drop_gen(struct registry *r, uint64_t gen)
+{
+	struct reg_private *p;
+	size_t i;
+
+	TAILQ_FOREACH(p, &r->privs, entry) {
+		for (i = 0; i < p->nservers; i++) {
+			if (p->servers[i].gen == gen) {
+				registry_private_drop(p, i);
+				break;
+			}
+		}
+	}
 }
 
 /* 1 if the entry no longer holds its port (expired reservation). */
@@ -503,6 +556,184 @@ registry_nagents(struct registry *r)
 
 	pthread_mutex_lock(&r->lock);
 	n = r->nagents;
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+static struct reg_private *
+registry_private_find(struct registry *r, const char *owner,
+    const char *service)
+{
+	struct reg_private *p;
+
+	TAILQ_FOREACH(p, &r->privs, entry)
+		if (strcmp(p->owner, owner) == 0 &&
+		    strcmp(p->service, service) == 0)
+			return p;
+	return NULL;
+}
+
+/* A new address, making room by forgetting an unserved one if needed. */
+static struct reg_private *
+registry_private_new(struct registry *r, const char *owner,
+    const char *service)
+{
+	struct reg_private *p;
+
+	if (r->nprivs >= REGISTRY_PRIVATE_MAX) {
+		TAILQ_FOREACH(p, &r->privs, entry)
+			if (p->nservers == 0)
+				break;
+		if (p == NULL)
+			return NULL;
+		TAILQ_REMOVE(&r->privs, p, entry);
+		r->nprivs--;
+		free(p);
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	snprintf(p->owner, sizeof(p->owner), "%s", owner);
+	snprintf(p->service, sizeof(p->service), "%s", service);
+	TAILQ_INSERT_TAIL(&r->privs, p, entry);
+	r->nprivs++;
+	return p;
+}
+
+uint32_t
+registry_private_add(struct registry *r, const char *owner,
+    const char *service, const char *id, uint64_t gen, int worker,
+    char *text, size_t len)
+{
+	struct reg_private *p;
+	struct reg_server *sv;
+	uint32_t code = MUX_CODE_NONE;
+	size_t i;
+
+	pthread_mutex_lock(&r->lock);
+	if ((p = registry_private_find(r, owner, service)) == NULL &&
+	    (p = registry_private_new(r, owner, service)) == NULL) {
+		snprintf(text, len, "too many private services (limit %d)",
+		    REGISTRY_PRIVATE_MAX);
+		code = MUX_CODE_LIMIT;
+		goto out;
+	}
+	for (i = 0; i < p->nservers; i++) {
+		sv = &p->servers[i];
+		if (sv->gen == gen) {
+			snprintf(text, len, "service %s/%s already registered",
+			    owner, service);
+			code = MUX_CODE_DUPLICATE;
+			goto out;
+		}
+		/* The same identity again: the older tunnel is on its way
+		 * out (replaced), the newer one serves. */
+		if (strcmp(sv->id, id) == 0) {
+			registry_private_drop(p, i);
+			break;
+		}
+	}
+	if (p->nservers >= REGISTRY_SERVERS_MAX) {
+		snprintf(text, len, "too many servers for %s/%s (limit %d)",
+		    owner, service, REGISTRY_SERVERS_MAX);
+		code = MUX_CODE_LIMIT;
+		goto out;
+	}
+	sv = &p->servers[p->nservers++];
+	snprintf(sv->id, sizeof(sv->id), "%s", id);
+	sv->gen = gen;
+	sv->worker = worker;
+out:
+	pthread_mutex_unlock(&r->lock);
+	return code;
+}
+
+int
+registry_private_remove(struct registry *r, const char *owner,
+    const char *service, uint64_t gen)
+{
+	struct reg_private *p;
+	size_t i;
+	int found = 0;
+
+	pthread_mutex_lock(&r->lock);
+	if ((p = registry_private_find(r, owner, service)) != NULL) {
+		for (i = 0; i < p->nservers && !found; i++) {
+			if (p->servers[i].gen == gen) {
+				registry_private_drop(p, i);
+				found = 1;
+			}
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	return found;
+}
+
+void
+registry_private_remove_gen(struct registry *r, uint64_t gen)
+{
+	pthread_mutex_lock(&r->lock);
+	registry_private_drop_gen(r, gen);
+	pthread_mutex_unlock(&r->lock);
+}
+
+enum registry_lookup
+registry_private_lookup(struct registry *r, const char *owner,
+    const char *service, uint64_t *gen, int *worker)
+{
+	struct reg_private *p;
+	struct reg_server *sv;
+	enum registry_lookup res;
+
+	pthread_mutex_lock(&r->lock);
+	p = registry_private_find(r, owner, service);
+	if (p != NULL && p->nservers > 0) {
+		sv = &p->servers[p->next++ % p->nservers];
+		*gen = sv->gen;
+		*worker = sv->worker;
+		res = REGISTRY_FOUND;
+	} else if (p != NULL || registry_agent(r, owner) == NULL)
+		res = REGISTRY_OFFLINE;
+	else
+		res = REGISTRY_UNKNOWN;
+	pthread_mutex_unlock(&r->lock);
+	return res;
+}
+
+size_t
+registry_private_of(struct registry *r, uint64_t gen,
+    struct registry_private_reg *out, size_t max)
+{
+	struct reg_private *p;
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&r->lock);
+	TAILQ_FOREACH(p, &r->privs, entry) {
+		for (i = 0; i < p->nservers; i++) {
+			if (p->servers[i].gen != gen)
+				continue;
+			if (n < max) {
+				snprintf(out[n].owner, sizeof(out[n].owner),
+				    "%s", p->owner);
+				snprintf(out[n].service,
+				    sizeof(out[n].service), "%s", p->service);
+			}
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+size_t
+registry_private_nservers(struct registry *r, const char *owner,
+    const char *service)
+{
+	struct reg_private *p;
+	size_t n;
+
+	pthread_mutex_lock(&r->lock);
+	p = registry_private_find(r, owner, service);
+	n = p != NULL ? p->nservers : 0;
 	pthread_mutex_unlock(&r->lock);
 	return n;
 }

@@ -96,4 +96,53 @@ void	registry_held(struct registry *r, const char *id, uint64_t now_ms,
 /* Live identities (for limits and tests). */
 size_t	registry_nagents(struct registry *r);
 
+/*
+ * Private services: a table from the address "OWNER/SERVICE" to the live
+ * tunnels serving it (one, or several for a group), each named by its
+ * generation, identity and worker.  An address stays known (with no
+ * server) after its last server left, so that a client can be told "agent
+ * offline" rather than "no such service"; known addresses are capped at
+ * REGISTRY_PRIVATE_MAX, unserved ones give way first.  Who may serve or
+ * reach an address is the caller's check (relay_private.c); the table only
+ * keeps the count of servers per address within REGISTRY_SERVERS_MAX.
+ */
+#define REGISTRY_PRIVATE_MAX	4096
+#define REGISTRY_SERVERS_MAX	32
+
+/* gen (identity id, on worker) serves owner/service.  MUX_CODE_NONE;
+ * DUPLICATE when gen serves it already; LIMIT when the table or the
+ * address is full (text says which).  A server of the same identity but an
+ * older generation is replaced (the tunnel that replaced it). */
+uint32_t registry_private_add(struct registry *r, const char *owner,
+	    const char *service, const char *id, uint64_t gen, int worker,
+	    char *text, size_t len);
+/* gen no longer serves owner/service; 1 if it did. */
+int	registry_private_remove(struct registry *r, const char *owner,
+	    const char *service, uint64_t gen);
+/* gen serves nothing any more (its tunnel is draining or gone). */
+void	registry_private_remove_gen(struct registry *r, uint64_t gen);
+
+enum registry_lookup {
+	REGISTRY_FOUND,		/* *gen, *worker: the next server */
+	REGISTRY_OFFLINE,	/* known address, or owner not live: none */
+	REGISTRY_UNKNOWN,	/* owner live, address never served */
+};
+/* A server for owner/service, round robin among the live ones. */
+enum registry_lookup registry_private_lookup(struct registry *r,
+	    const char *owner, const char *service, uint64_t *gen,
+	    int *worker);
+
+/* A private registration of one generation (for re-checks). */
+struct registry_private_reg {
+	char	 owner[CFG_ID_MAX + 1];
+	char	 service[CFG_NAME_MAX + 1];
+};
+/* The addresses gen serves: fills at most max of out, returns how many
+ * there are in all. */
+size_t	registry_private_of(struct registry *r, uint64_t gen,
+	    struct registry_private_reg *out, size_t max);
+/* Servers of owner/service (tests). */
+size_t	registry_private_nservers(struct registry *r, const char *owner,
+	    const char *service);
+
 #endif

@@ -20,7 +20,7 @@
 #include "relay_registry.h"
 #include "tunnel.h"
 
-static void
+void
 relay_stream_peer(const struct sockaddr *sa, struct mux_peer *mp)
 {
 	memset(mp, 0, sizeof(*mp));

@@ -30,11 +30,13 @@ static void	relay_tunnel_on_control(struct tunnel *, const struct mux_ctl *,
 static void	relay_tunnel_on_state(struct tunnel *, enum tunnel_state,
 		    void *);
 static void	relay_tunnel_on_stream_gone(struct tunnel *, void *, void *);
+static void	relay_tunnel_on_open(struct tunnel *, uint32_t, const char *,
+		    const struct mux_peer *, void *);
 
 static const struct tunnel_callbacks relay_tunnel_cb = {
 	.tls_up = relay_tunnel_on_tls_up,
 	.control = relay_tunnel_on_control,
-	.stream_open = NULL,	/* agents open none (max_streams 0) */
+	.stream_open = relay_tunnel_on_open,	/* to private services */
 	.state = relay_tunnel_on_state,
 	.stream_gone = relay_tunnel_on_stream_gone,
 };
@@ -78,10 +80,10 @@ relay_tunnel_settings(const struct relay_config *cfg,
 	s->mux.stream_window = cfg->stream_window;
 	s->mux.tunnel_window = cfg->tunnel_window;
 	s->mux.max_frame = cfg->max_frame;
-	/* Agents open no streams (the relay opens one per public client):
-	 * advertised as 0, so an agent that opens one anyway is refused with
-	 * LIMIT, which the flood accounting counts. */
-	s->mux.max_streams = 0;
+	/* Agents open streams only to private services (forwards); an
+	 * open beyond this is refused with LIMIT and one without a connect
+	 * grant with AUTH, and both count in the flood accounting. */
+	s->mux.max_streams = cfg->forward_streams;
 	s->mux.identity = "";
 	s->mux.stream_window_max = cfg->stream_window_max;
 	s->tunnel_buffer = cfg->tunnel_buffer;
@@ -115,6 +117,7 @@ relay_tunnel_new(struct relay_worker *w, int fd, const struct sockaddr *peer)
 	rt->gen = atomic_fetch_add(&w->relay->next_gen, 1);
 	TAILQ_INIT(&rt->svcs);
 	relay_addr_str(peer, rt->peer, sizeof(rt->peer));
+	relay_stream_peer(peer, &rt->peer_addr);
 	tls_sock_tune(fd, cfg->ping_interval_ms *
 	    (cfg->ping_misses ? cfg->ping_misses : 1));
 	if ((ssl = SSL_new(rt->conf->ctx)) == NULL)
@@ -379,10 +382,14 @@ relay_tunnel_on_control(struct tunnel *tun, const struct mux_ctl *ctl,
 		relay_tunnel_auth(rt, ctl->token, ctl->token_len);
 		break;
 	case MUX_CTL_REGISTER:
-		relay_public_register(rt, ctl->name, ctl->port);
+		if (ctl->flags & MUX_REG_PRIVATE)
+			relay_private_register(rt, ctl->name);
+		else
+			relay_public_register(rt, ctl->name, ctl->port);
 		break;
 	case MUX_CTL_UNREGISTER:
-		relay_public_unregister(rt, ctl->name);
+		if (!relay_private_unregister(rt, ctl->name))
+			relay_public_unregister(rt, ctl->name);
 		break;
 	case MUX_CTL_GOAWAY:
 		log_sanitize(text, sizeof(text), ctl->text ? ctl->text : "",
@@ -429,13 +436,16 @@ relay_tunnel_on_state(struct tunnel *tun, enum tunnel_state old, void *arg)
 	switch (tunnel_state(tun)) {
 	case TUNNEL_DRAINING:
 		relay_public_close_all(rt);
+		relay_private_close_all(rt);
 		break;
 	case TUNNEL_CLOSING:
 		relay_public_close_all(rt);
+		relay_private_close_all(rt);
 		relay_tunnel_detach(rt);
 		break;
 	case TUNNEL_DEAD:
 		relay_public_close_all(rt);
+		relay_private_close_all(rt);
 		relay_tunnel_detach(rt);
 		relay_tunnel_log_end(rt, old);
 		rt->dead = 1;
@@ -444,6 +454,15 @@ relay_tunnel_on_state(struct tunnel *tun, enum tunnel_state old, void *arg)
 	default:
 		break;
 	}
+}
+
+static void
+relay_tunnel_on_open(struct tunnel *tun, uint32_t sid, const char *service,
+    const struct mux_peer *client, void *arg)
+{
+	(void)tun;
+	(void)client;	/* the agent's own address is known: rt->peer */
+	relay_private_open(arg, sid, service);
 }
 
 static void
@@ -513,6 +532,7 @@ relay_tunnel_recheck(struct relay_tunnel *rt)
 	    RELAY_TUNNEL_REVOKE_MAX);
 	for (i = 0; i < n && i < RELAY_TUNNEL_REVOKE_MAX; i++)
 		relay_public_revoke(rt, rev[i].port, rev[i].code, rev[i].text);
+	relay_private_recheck(rt, conf->cfg);
 out:
 	free(rev);
 	relay_conf_put(conf);

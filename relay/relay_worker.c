@@ -54,6 +54,9 @@ relay_worker_cmd(struct relay_worker *w, struct relay_cmd *cmd)
 			    "a newer connection of the same identity");
 		}
 		break;
+	case RELAY_CMD_SPLICE:
+		relay_splice_serve(w, cmd);
+		break;
 	}
 }
 
@@ -210,7 +213,8 @@ relay_worker_free(struct relay_worker *w)
 		if (cmd->fd >= 0 && cmd->type == RELAY_CMD_CONN) {
 			close(cmd->fd);
 			atomic_fetch_sub(&w->relay->handshaking, 1);
-		}
+		} else if (cmd->fd >= 0 && cmd->type == RELAY_CMD_SPLICE)
+			close(cmd->fd);
 		free(cmd);
 	}
 	if (w->wake != NULL)

@@ -19,9 +19,13 @@ set -eu
 #   mandoc                  regress/install.sh lints the man pages
 #   systemd                 regress/install.sh scores the units with
 #                           systemd-analyze (nothing is started)
+#   redis-server redis-tools   regress/private.sh: a real client (redis-cli)
+#                           through `atlax-agent connect` to a redis-server
+#                           the script starts on a free port (Debian also
+#                           starts its own on 6379; it is left alone)
 PKGS="gcc make pkg-config libssl-dev libevent-dev libyaml-dev check openssl
 clang libclang-rt-14-dev curl python3 samba smbclient procps iproute2 mandoc
-systemd libjansson-dev jq"
+systemd libjansson-dev jq redis-server redis-tools"
 
 missing=""
 for p in $PKGS; do

@@ -27,7 +27,8 @@
  *            refused when on the deny list
  *   expose   array of strings, optional: the services the identity may
  *            publish, each a service name (cfg_valid_id(), at most
- *            CFG_NAME_MAX) or a port number 1..65535 in decimal
+ *            CFG_NAME_MAX), a port number 1..65535 in decimal, or
+ *            "GROUP/SERVICE" (a private service served under a group name)
  *   connect  array of strings, optional: "AGENT/SERVICE" pairs the holder
  *            may open streams to (both parts identity syntax)
  * The header may carry typ only as "JWT", and no crit (no extension is
@@ -148,8 +149,9 @@ int	jwt_verify(const struct jwt_keys *k, const char *token, size_t len,
 /* Free the lists of c and empty it; accepts NULL. */
 void	jwt_claims_free(struct jwt_claims *c);
 /*
- * 1 when c's expose claim lists the service name, or the port (when not 0)
- * in decimal; 0 otherwise (also when the claim is absent).
+ * 1 when c's expose claim lists the service name (a plain name or
+ * "GROUP/SERVICE", compared whole), or the port (when not 0) in decimal; 0
+ * otherwise (also when the claim is absent).
  */
 int	jwt_claims_may_expose(const struct jwt_claims *c, const char *service,
 	    uint16_t port);

@@ -394,6 +394,23 @@ cfg_valid_id(const char *s)
 	return 1;
 }
 
+int
+cfg_valid_private(const char *s)
+{
+	char owner[CFG_ID_MAX + 1];
+	const char *slash;
+	size_t n;
+
+	if (s == NULL || strlen(s) > CFG_ADDR_NAME_MAX ||
+	    (slash = strchr(s, '/')) == NULL)
+		return 0;
+	if ((n = (size_t)(slash - s)) == 0 || n > CFG_ID_MAX)
+		return 0;
+	memcpy(owner, s, n);
+	owner[n] = '\0';
+	return cfg_valid_id(owner) && cfg_valid_id(slash + 1);
+}
+
 char *
 cfg_addr_str(const struct cfg_addr *a, char *buf, size_t len)
 {

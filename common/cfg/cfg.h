@@ -12,6 +12,9 @@
 #define CFG_ID_MAX	64	/* identity / CN length */
 #define CFG_NAME_MAX	63	/* service name length */
 #define CFG_HOST_MAX	255
+/* "OWNER/SERVICE" of a private service: it travels in a frame's name
+ * field (PROTOCOL.md section 2), so at most 64 bytes in all. */
+#define CFG_ADDR_NAME_MAX	64
 
 /* "host:port", "[v6]:port" or "*:port" (any = 1, host = ""). */
 struct cfg_addr {
@@ -38,6 +41,9 @@ char	*cfg_addr_str(const struct cfg_addr *a, char *buf, size_t len);
 /* Decimal digits only, no sign, at most max ("70000" > 65535 is an error). */
 int	cfg_parse_uint(const char *s, uint64_t max, uint64_t *v, char *err,
 	    size_t len);
+/* "OWNER/SERVICE" of a private service: both parts identity syntax, the
+ * whole at most CFG_ADDR_NAME_MAX bytes.  1 if valid. */
+int	cfg_valid_private(const char *s);
 /* Host name or IP literal as accepted in addresses (no brackets).  1 if valid. */
 int	cfg_valid_host(const char *s);
 /* A numeric IPv4 or IPv6 address ("0.0.0.0", "::").  1 if valid. */

@@ -17,9 +17,17 @@
 
 #define AGENT_OFF(f)	offsetof(struct agent_config, f)
 #define SERVICE_OFF(f)	offsetof(struct agent_service, f)
+#define FORWARD_OFF(f)	offsetof(struct agent_forward, f)
 #define AGENT_SERVICES_MAX	1024
+#define AGENT_FORWARDS_MAX	256
 
 static int cfg_agent_services(struct cfg_walk *, const struct cfg_key *,
+    const struct cfg_node *, void *);
+static int cfg_agent_forwards(struct cfg_walk *, const struct cfg_key *,
+    const struct cfg_node *, void *);
+static int cfg_agent_public(struct cfg_walk *, const struct cfg_key *,
+    const struct cfg_node *, void *);
+static int cfg_agent_to(struct cfg_walk *, const struct cfg_key *,
     const struct cfg_node *, void *);
 
 /* The credential: cert and key, or token_file, or both (cfg_agent_creds). */
@@ -101,8 +109,10 @@ static const struct cfg_key cfg_agent_top[] = {
 	{ "relay", CFG_T_ADDR, CFG_REQUIRED, NULL, 0, 0, AGENT_OFF(relay),
 	    NULL, NULL },
 	{ "tls", CFG_T_MAP, CFG_REQUIRED, NULL, 0, 0, 0, cfg_agent_tls, NULL },
-	{ "services", CFG_T_FUNC, CFG_REQUIRED, NULL, 0, 0, 0, NULL,
+	{ "services", CFG_T_FUNC, 0, NULL, 0, 0, 0, NULL,
 	    cfg_agent_services },
+	{ "forwards", CFG_T_FUNC, 0, NULL, 0, 0, 0, NULL,
+	    cfg_agent_forwards },
 	{ "reconnect", CFG_T_MAP, 0, NULL, 0, 0, 0, cfg_agent_reconnect,
 	    NULL },
 	{ "keepalive", CFG_T_MAP, 0, NULL, 0, 0, 0, cfg_agent_keepalive,
@@ -126,8 +136,106 @@ static const struct cfg_key cfg_agent_service_keys[] = {
 	 * is not.  0: streams may stay idle for ever. */
 	{ "idle_timeout", CFG_T_DURATION, 0, "0", 0, 24 * 3600 * 1000,
 	    SERVICE_OFF(idle_timeout_ms), NULL, NULL },
+	/* false: reached only through the relay by agents granted it. */
+	{ "public", CFG_T_FUNC, 0, NULL, 0, 0, 0, NULL, cfg_agent_public },
+	/* Several agents serve OWNER/NAME under one name (high
+	 * availability); the relay must grant each of them. */
+	{ "group", CFG_T_ID, 0, NULL, 0, 0, SERVICE_OFF(group), NULL, NULL },
 	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
 };
+
+/* forwards[i]: one local listener. */
+static const struct cfg_key cfg_agent_forward_keys[] = {
+	{ "listen", CFG_T_ADDR, CFG_REQUIRED, NULL, 0, 0,
+	    FORWARD_OFF(listen), NULL, NULL },
+	{ "to", CFG_T_FUNC, CFG_REQUIRED, NULL, 0, 0, 0, NULL, cfg_agent_to },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
+};
+
+/* services[].public: true or false (YAML's other spellings are refused:
+ * one spelling each). */
+static int
+cfg_agent_public(struct cfg_walk *w, const struct cfg_key *k,
+    const struct cfg_node *n, void *obj)
+{
+	struct agent_service *svc = obj;
+	const char *text;
+	char q[80];
+
+	(void)k;
+	if (cfg_walk_scalar(w, n, "true or false", &text) != 0)
+		return -1;
+	if (strcmp(text, "true") == 0)
+		svc->private = 0;
+	else if (strcmp(text, "false") == 0)
+		svc->private = 1;
+	else
+		return cfg_walk_error(w, n, "%s is not true or false",
+		    cfg_quote(text, q, sizeof(q)));
+	return 0;
+}
+
+/* forwards[].to: "OWNER/SERVICE". */
+static int
+cfg_agent_to(struct cfg_walk *w, const struct cfg_key *k,
+    const struct cfg_node *n, void *obj)
+{
+	struct agent_forward *f = obj;
+	const char *text;
+	char q[80];
+
+	(void)k;
+	if (cfg_walk_scalar(w, n, "OWNER/SERVICE", &text) != 0)
+		return -1;
+	if (!cfg_valid_private(text))
+		return cfg_walk_error(w, n, "%s is not OWNER/SERVICE (two "
+		    "identities joined by '/', at most %d in all)",
+		    cfg_quote(text, q, sizeof(q)), CFG_ADDR_NAME_MAX);
+	snprintf(f->to, sizeof(f->to), "%s", text);
+	return 0;
+}
+
+static int
+cfg_agent_forwards(struct cfg_walk *w, const struct cfg_key *k,
+    const struct cfg_node *n, void *obj)
+{
+	struct agent_config *c = obj;
+	size_t i, saved;
+	int r = -1;
+
+	(void)k;
+	if (cfg_walk_expect(w, n, CFG_NODE_SEQ) != 0)
+		goto out;
+	if (cfg_node_is_null(n) || n->nkids == 0) {
+		r = 0;
+		goto out;
+	}
+	if (n->nkids > AGENT_FORWARDS_MAX) {
+		cfg_walk_error(w, n, "too many forwards (max %d)",
+		    AGENT_FORWARDS_MAX);
+		goto out;
+	}
+	if ((c->forwards = calloc(n->nkids, sizeof(*c->forwards))) == NULL) {
+		cfg_walk_error(w, n, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n->nkids; i++) {
+		saved = cfg_walk_push_index(w, i);
+		if (n->kids[i]->type != CFG_NODE_MAP) {
+			cfg_walk_error(w, n->kids[i], "expected a mapping, not "
+			    "a %s", cfg_node_type_name(n->kids[i]));
+			goto out;
+		}
+		if (cfg_walk_map(w, n->kids[i], n->kids[i],
+		    cfg_agent_forward_keys, &c->forwards[i]) != 0)
+			goto out;
+		c->nforwards++;
+		cfg_walk_pop(w, saved);
+	}
+	r = 0;
+out:
+	return r;
+}
 
 static int
 cfg_agent_services(struct cfg_walk *w, const struct cfg_key *k,
@@ -205,6 +313,7 @@ cfg_agent_check_services(struct cfg_walk *w, const struct cfg_node *root,
     const struct agent_config *c)
 {
 	const struct agent_service *s, *o;
+	char reg[CFG_ID_MAX + CFG_NAME_MAX + 2];
 	size_t i, j;
 	int r = -1;
 
@@ -214,6 +323,25 @@ cfg_agent_check_services(struct cfg_walk *w, const struct cfg_node *root,
 		if (s->target.any) {
 			cfg_agent_service_error(w, root, i, "target", "a target "
 			    "cannot be a wildcard (*)");
+			goto out;
+		}
+		if (s->private && s->remote_port != 0) {
+			cfg_agent_service_error(w, root, i, "remote_port",
+			    "a private service (public: false) has no public "
+			    "port");
+			goto out;
+		}
+		if (!s->private && s->group[0] != '\0') {
+			cfg_agent_service_error(w, root, i, "group", "a group "
+			    "is for private services (add public: false)");
+			goto out;
+		}
+		if (s->private && !cfg_valid_private(cfg_agent_reg_name(c, s,
+		    reg, sizeof(reg)))) {
+			cfg_agent_service_error(w, root, i, "name", "private "
+			    "address %s/%s is longer than %d bytes",
+			    s->group[0] ? s->group : c->id, s->name,
+			    CFG_ADDR_NAME_MAX);
 			goto out;
 		}
 		for (j = 0; j < i; j++) {
@@ -236,6 +364,54 @@ cfg_agent_check_services(struct cfg_walk *w, const struct cfg_node *root,
 	r = 0;
 out:
 	return r;
+}
+
+/* Something to do (a service or a forward); listen addresses unique. */
+static int
+cfg_agent_check_forwards(struct cfg_walk *w, const struct cfg_node *root,
+    const struct agent_config *c)
+{
+	const struct cfg_node *fw = cfg_node_get(root, "forwards");
+	const struct agent_forward *f, *o;
+	char a[300];
+	size_t i, j;
+
+	if (c->nservices == 0 && c->nforwards == 0) {
+		cfg_walk_push(w, "services");
+		return cfg_walk_error(w, root, "missing: at least one service "
+		    "or forward is needed");
+	}
+	/* At most AGENT_FORWARDS_MAX forwards: quadratic is bounded. */
+	for (i = 0; i < c->nforwards; i++) {
+		f = &c->forwards[i];
+		/* A listener binds before any resolver runs: say so at -t
+		 * rather than at start. */
+		if (!f->listen.any && !cfg_valid_ip(f->listen.host)) {
+			cfg_walk_pop(w, 0);
+			cfg_walk_push(w, "forwards");
+			cfg_walk_push_index(w, i);
+			cfg_walk_push(w, "listen");
+			return cfg_walk_error(w, cfg_node_get(fw->kids[i],
+			    "listen"), "listen on a numeric address (e.g. "
+			    "127.0.0.1:%u), not a host name", f->listen.port);
+		}
+		for (j = 0; j < i; j++) {
+			o = &c->forwards[j];
+			if (strcmp(o->listen.host, f->listen.host) != 0 ||
+			    o->listen.port != f->listen.port ||
+			    o->listen.any != f->listen.any)
+				continue;
+			cfg_walk_pop(w, 0);
+			cfg_walk_push(w, "forwards");
+			cfg_walk_push_index(w, i);
+			cfg_walk_push(w, "listen");
+			return cfg_walk_error(w, cfg_node_get(fw->kids[i],
+			    "listen"), "duplicate listen address %s (also "
+			    "forwards[%zu])", cfg_addr_str(&f->listen, a,
+			    sizeof(a)), j);
+		}
+	}
+	return 0;
 }
 
 /*
@@ -295,6 +471,7 @@ cfg_agent_check(struct cfg_walk *w, const struct cfg_node *root,
 	    cfg_walk_order(w, limits, "limits", "max_frame", c->max_frame,
 	    "tunnel_buffer", c->tunnel_buffer, CFG_ORDER_SIZE, 1) != 0 ||
 	    cfg_agent_check_services(w, root, c) != 0 ||
+	    cfg_agent_check_forwards(w, root, c) != 0 ||
 	    cfg_agent_creds(w, root, c) != 0)
 		goto out;
 	r = 0;
@@ -376,6 +553,7 @@ cfg_agent_free(struct agent_config *c)
 	if (c == NULL)
 		return;
 	free(c->services);
+	free(c->forwards);
 	free(c->path);
 	free(c->tls_cert);
 	free(c->tls_key);
@@ -396,4 +574,30 @@ cfg_agent_service(const struct agent_config *c, const char *name)
 			s = &c->services[i];
 	}
 	return s;
+}
+
+char *
+cfg_agent_reg_name(const struct agent_config *c, const struct agent_service *s,
+    char *buf, size_t len)
+{
+	if (!s->private)
+		snprintf(buf, len, "%s", s->name);
+	else
+		snprintf(buf, len, "%s/%s", s->group[0] ? s->group : c->id,
+		    s->name);
+	return buf;
+}
+
+const struct agent_service *
+cfg_agent_service_reg(const struct agent_config *c, const char *name)
+{
+	char reg[CFG_ID_MAX + CFG_NAME_MAX + 2];
+	size_t i;
+
+	for (i = 0; i < c->nservices; i++) {
+		if (strcmp(cfg_agent_reg_name(c, &c->services[i], reg,
+		    sizeof(reg)), name) == 0)
+			return &c->services[i];
+	}
+	return NULL;
 }

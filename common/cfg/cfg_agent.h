@@ -18,6 +18,15 @@ struct agent_service {
 	struct cfg_addr target;		/* services[].target (required) */
 	uint16_t remote_port;		/* services[].remote_port, 0 = any */
 	uint64_t idle_timeout_ms;	/* services[].idle_timeout: 0 = off */
+	int	 private;		/* services[].public: false */
+	char	 group[CFG_ID_MAX + 1];	/* services[].group: "" = none */
+};
+
+/* forwards[]: a local listener whose connections become streams to the
+ * private service "OWNER/SERVICE" through the relay. */
+struct agent_forward {
+	struct cfg_addr listen;		/* forwards[].listen (required) */
+	char	 to[CFG_ADDR_NAME_MAX + 1];	/* forwards[].to (required) */
 };
 
 struct agent_config {
@@ -29,8 +38,10 @@ struct agent_config {
 					 * cert+key, token_file or both */
 	char	*tls_ca;		/* required */
 	char	*tls_server_name;	/* default: relay host */
-	struct agent_service *services;	/* at least one */
+	struct agent_service *services;	/* services and forwards: */
 	size_t	 nservices;
+	struct agent_forward *forwards;	/* at least one of either */
+	size_t	 nforwards;
 	uint64_t reconnect_initial_ms;	/* reconnect.initial: 1s */
 	uint64_t reconnect_max_ms;	/* reconnect.max: 60s */
 	uint64_t ping_interval_ms;	/* keepalive.interval: 15s */
@@ -56,6 +67,13 @@ int	cfg_agent_parse(const char *name, const char *buf, size_t len,
 	    const char *dir, struct agent_config **out, char *err,
 	    size_t errlen);
 void	cfg_agent_free(struct agent_config *c);		/* accepts NULL */
+/* The name a service registers under: "NAME" for a public one, "OWNER/NAME"
+ * for a private one (OWNER: its group, else the agent's id). */
+char	*cfg_agent_reg_name(const struct agent_config *c,
+	    const struct agent_service *s, char *buf, size_t len);
+/* The service registered as name (cfg_agent_reg_name()), or NULL. */
+const struct agent_service *cfg_agent_service_reg(const struct agent_config *c,
+	    const char *name);
 const struct agent_service *cfg_agent_service(const struct agent_config *c,
 	    const char *name);
 

@@ -26,6 +26,10 @@ static int cfg_relay_port_range(struct cfg_walk *, const struct cfg_key *,
     const struct cfg_node *, void *);
 static int cfg_relay_agents(struct cfg_walk *, const struct cfg_key *,
     const struct cfg_node *, void *);
+static int cfg_relay_connect(struct cfg_walk *, const struct cfg_key *,
+    const struct cfg_node *, void *);
+static int cfg_relay_expose(struct cfg_walk *, const struct cfg_key *,
+    const struct cfg_node *, void *);
 static int cfg_relay_ports(struct cfg_walk *, const struct cfg_key *,
     const struct cfg_node *, void *);
 static int cfg_relay_es256_keys(struct cfg_walk *, const struct cfg_key *,
@@ -79,6 +83,10 @@ static const struct cfg_key cfg_relay_limits[] = {
 	    RELAY_OFF(max_frame), NULL, NULL },
 	{ "max_agents", CFG_T_UINT, 0, "1024", 1, 100000,
 	    RELAY_OFF(max_agents), NULL, NULL },
+	/* Streams an agent may open at once (forwards to private services):
+	 * what the relay's HELLO advertises as max_streams. */
+	{ "forward_streams", CFG_T_UINT, 0, "256", 0, 1000000,
+	    RELAY_OFF(forward_streams), NULL, NULL },
 	/* Handshakes cost CPU before anyone is authenticated: cap them, as
 	 * sshd's MaxStartups does. */
 	{ "handshakes", CFG_T_UINT, 0, "64", 1, 100000,
@@ -171,6 +179,9 @@ static const struct cfg_key cfg_relay_policy_keys[] = {
 	 * only when granted here. */
 	{ "auto", CFG_T_UINT, 0, "0", 0, 65535,
 	    offsetof(struct relay_policy, auto_ports), NULL, NULL },
+	/* Private services: none may be reached without a grant. */
+	{ "connect", CFG_T_FUNC, 0, NULL, 0, 0, 0, NULL, cfg_relay_connect },
+	{ "expose", CFG_T_FUNC, 0, NULL, 0, 0, 0, NULL, cfg_relay_expose },
 	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
 };
 
@@ -253,6 +264,90 @@ cfg_relay_ports(struct cfg_walk *w, const struct cfg_key *k,
 	r = 0;
 out:
 	return r;
+}
+
+#define CFG_RELAY_GRANTS_MAX	1024
+
+/* A list of private services: "OWNER/SERVICE" (or, for expose, a bare
+ * SERVICE of the identity itself), each once. */
+static int
+cfg_relay_grants(struct cfg_walk *w, const struct cfg_node *n, int bare_ok,
+    char ***list, size_t *nlist)
+{
+	const struct cfg_node *item;
+	const char *text;
+	char q[80];
+	size_t i, j, saved;
+	int r = -1;
+
+	if (cfg_walk_expect(w, n, CFG_NODE_SEQ) != 0)
+		goto out;
+	if (cfg_node_is_null(n) || n->nkids == 0) {
+		r = 0;
+		goto out;
+	}
+	if (n->nkids > CFG_RELAY_GRANTS_MAX) {
+		cfg_walk_error(w, n, "too many entries (max %d)",
+		    CFG_RELAY_GRANTS_MAX);
+		goto out;
+	}
+	if ((*list = calloc(n->nkids, sizeof(**list))) == NULL) {
+		cfg_walk_error(w, n, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n->nkids; i++) {
+		item = n->kids[i];
+		saved = cfg_walk_push_index(w, i);
+		if (cfg_walk_scalar(w, item, "OWNER/SERVICE", &text) != 0)
+			goto out;
+		if (!cfg_valid_private(text) && !(bare_ok &&
+		    strchr(text, '/') == NULL && cfg_valid_id(text) &&
+		    strlen(text) <= CFG_NAME_MAX)) {
+			cfg_walk_error(w, item, "%s is not OWNER/SERVICE (two "
+			    "identities joined by '/', at most %d in all)",
+			    cfg_quote(text, q, sizeof(q)), CFG_ADDR_NAME_MAX);
+			goto out;
+		}
+		for (j = 0; j < *nlist; j++) {
+			if (strcmp((*list)[j], text) == 0) {
+				cfg_walk_error(w, item, "%s listed twice",
+				    cfg_quote(text, q, sizeof(q)));
+				goto out;
+			}
+		}
+		if (((*list)[*nlist] = strdup(text)) == NULL) {
+			cfg_walk_error(w, item, "out of memory");
+			goto out;
+		}
+		(*nlist)++;
+		cfg_walk_pop(w, saved);
+	}
+	r = 0;
+out:
+	return r;
+}
+
+/* agents.<id>.connect: the private services the identity may reach. */
+static int
+cfg_relay_connect(struct cfg_walk *w, const struct cfg_key *k,
+    const struct cfg_node *n, void *obj)
+{
+	struct relay_policy *p = obj;
+
+	(void)k;
+	return cfg_relay_grants(w, n, 0, &p->connect, &p->nconnect);
+}
+
+/* agents.<id>.expose: the private services the identity may serve. */
+static int
+cfg_relay_expose(struct cfg_walk *w, const struct cfg_key *k,
+    const struct cfg_node *n, void *obj)
+{
+	struct relay_policy *p = obj;
+
+	(void)k;
+	p->expose_set = 1;
+	return cfg_relay_grants(w, n, 1, &p->expose, &p->nexpose);
 }
 
 /*
@@ -650,12 +745,19 @@ out:
 void
 cfg_relay_free(struct relay_config *c)
 {
-	size_t i;
+	size_t i, j;
 
 	if (c == NULL)
 		return;
-	for (i = 0; i < c->nagents; i++)
+	for (i = 0; i < c->nagents; i++) {
 		free(c->agents[i].ports);
+		for (j = 0; j < c->agents[i].nconnect; j++)
+			free(c->agents[i].connect[j]);
+		free(c->agents[i].connect);
+		for (j = 0; j < c->agents[i].nexpose; j++)
+			free(c->agents[i].expose[j]);
+		free(c->agents[i].expose);
+	}
 	free(c->agents);
 	free(c->port_listed);
 	free(c->path);
@@ -724,4 +826,49 @@ cfg_relay_port_cap(const struct relay_config *c, const char *id)
 	if ((p = cfg_relay_policy(c, id)) != NULL)
 		return (uint32_t)p->nports + p->auto_ports;	/* <= 131070 */
 	return c->ports_per_agent;
+}
+
+/* Does list name owner/service? */
+static int
+cfg_relay_lists(char **list, size_t n, const char *owner, const char *service)
+{
+	size_t i, olen = strlen(owner);
+
+	for (i = 0; i < n; i++) {
+		if (strncmp(list[i], owner, olen) == 0 &&
+		    list[i][olen] == '/' &&
+		    strcmp(list[i] + olen + 1, service) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+cfg_relay_may_connect(const struct relay_config *c, const char *id,
+    const char *owner, const char *service)
+{
+	const struct relay_policy *p;
+
+	if ((p = cfg_relay_policy(c, id)) == NULL)
+		return 0;
+	return cfg_relay_lists(p->connect, p->nconnect, owner, service);
+}
+
+int
+cfg_relay_may_expose(const struct relay_config *c, const char *id,
+    const char *owner, const char *service)
+{
+	const struct relay_policy *p = cfg_relay_policy(c, id);
+	size_t i;
+
+	if (p != NULL && cfg_relay_lists(p->expose, p->nexpose, owner, service))
+		return 1;
+	if (strcmp(owner, id) != 0)
+		return 0;	/* a group: only with its grant */
+	if (p == NULL || !p->expose_set)
+		return 1;
+	for (i = 0; i < p->nexpose; i++)
+		if (strcmp(p->expose[i], service) == 0)
+			return 1;
+	return 0;
 }

@@ -26,6 +26,12 @@ struct relay_policy {
 	uint16_t *ports;		/* the only ports it may request */
 	size_t	 nports;
 	uint32_t auto_ports;		/* agents.<id>.auto: 0 */
+	/* Private services, each "OWNER/SERVICE" (docs/SECURITY.md). */
+	char	**connect;		/* agents.<id>.connect: may reach */
+	size_t	 nconnect;
+	char	**expose;		/* agents.<id>.expose: may serve */
+	size_t	 nexpose;
+	int	 expose_set;		/* expose: present (even empty) */
 };
 
 /*
@@ -69,6 +75,8 @@ struct relay_config {
 	uint32_t tunnel_window;		/* limits.tunnel_window: 16MiB */
 	uint32_t max_frame;		/* limits.max_frame: 128KiB */
 	uint32_t max_agents;		/* limits.max_agents: 1024 */
+	uint32_t forward_streams;	/* limits.forward_streams: 256, the
+					 * streams an agent may open at once */
 	uint64_t handshake_timeout_ms;	/* timeouts.handshake: 10s */
 	uint64_t shutdown_timeout_ms;	/* timeouts.shutdown: 10s */
 	uint64_t port_grace_ms;		/* timeouts.port_grace: 60s */
@@ -129,5 +137,20 @@ uint32_t cfg_relay_auto_ports(const struct relay_config *c, const char *id);
  * listed, else limits.ports_per_agent.  0: the identity gets no port at all.
  */
 uint32_t cfg_relay_port_cap(const struct relay_config *c, const char *id);
+/*
+ * Private services under the certificate policy.  1 when identity id may
+ * open streams to "owner/service": agents.<id>.connect lists it (nobody
+ * may by default).
+ */
+int	cfg_relay_may_connect(const struct relay_config *c, const char *id,
+	    const char *owner, const char *service);
+/*
+ * 1 when identity id may serve the private service "owner/service": under
+ * another owner (a group) only when agents.<id>.expose lists it; under its
+ * own identity always, unless agents.<id>.expose is set and lists neither
+ * "SERVICE" nor "ID/SERVICE".
+ */
+int	cfg_relay_may_expose(const struct relay_config *c, const char *id,
+	    const char *owner, const char *service);
 
 #endif

@@ -946,6 +946,17 @@ out:
 }
 
 int
+mux_peer_glitch(struct mux *m)
+{
+	int r;
+
+	mux_enter(m);
+	r = m->dead ? MUX_ECLOSING : mux_glitch(m, 1);
+	mux_leave(m);
+	return r;
+}
+
+int
 mux_is_ready(const struct mux *m)
 {
 	return m->hello_recv && !m->dead;

@@ -87,7 +87,7 @@ enum mux_code {
 };
 
 /* REGISTER flags. */
-#define MUX_REG_PRIVATE	0x1		/* reserved: private services */
+#define MUX_REG_PRIVATE	0x1		/* a private service: no public port */
 
 /* Negative error values returned by mux functions. */
 enum mux_err {
@@ -288,6 +288,12 @@ uint32_t mux_stream_recv_window(const struct mux *m, uint32_t sid);
 /* Tests: the allocation after n successful ones fails (once); -1: off. */
 void	mux_set_alloc_fail(struct mux *m, long n);
 int	mux_is_going_away(const struct mux *m);	/* GOAWAY sent or received */
+/* The application refused an open the peer had no right to make (e.g. no
+ * grant for its service): it costs the peer one glitch, as an open beyond
+ * max_streams does (PROTOCOL.md section 6), so a peer looping such opens
+ * ends its own tunnel.  0, or MUX_EFLOOD once the budget is spent (the
+ * tunnel is over: GOAWAY FLOOD queued). */
+int	mux_peer_glitch(struct mux *m);
 size_t	mux_nstreams(const struct mux *m);	/* incl. closing ones */
 
 /* Streams. */

@@ -177,7 +177,8 @@ fds_back "after the attacks"
 
 # churn: 3000 agent-opened streams, each reset before any data (Rapid Reset,
 # section 6: "open-and-reset loops end the tunnel after ~1000 quick
-# iterations").
+# iterations").  "evil" has no connect grant: each open is refused with AUTH,
+# which costs a glitch as an open beyond max_streams does.
 expect_goaway churn FLOOD --count 3000
 fds_back "after churn"
 finish

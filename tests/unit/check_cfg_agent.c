@@ -265,7 +265,8 @@ START_TEST(test_structure_errors)
 	load_bad(MIN "tls2: {}\n", ":10:1: tls2: unknown key");
 	/* Missing keys. */
 	load_bad("relay: \"r:1\"\n", ":1:1: id: missing required key");
-	load_bad(HEAD, ":1:1: services: missing required key");
+	load_bad(HEAD, ":1:1: services: missing: at least one service or "
+	    "forward is needed");
 	load_bad(HEAD "services:\n  - target: \"127.0.0.1:1\"\n",
 	    ":8:5: services[0].name: missing required key");
 	load_bad(HEAD "services:\n  - name: a\n",
@@ -487,6 +488,98 @@ START_TEST(test_parse_memory)
 }
 END_TEST
 
+/* Private services (public, group) and forwards. */
+START_TEST(test_private_forwards)
+{
+	struct agent_config *c;
+	char buf[128];
+
+	c = load_ok(MIN
+	    "  - name: db\n"				/* line 10 */
+	    "    target: \"127.0.0.1:5432\"\n"
+	    "    public: false\n"
+	    "  - name: pg\n"
+	    "    target: \"127.0.0.1:5433\"\n"
+	    "    public: false\n"
+	    "    group: home-db\n"
+	    "  - name: web\n"
+	    "    target: \"127.0.0.1:80\"\n"
+	    "    public: true\n"
+	    "forwards:\n"
+	    "  - listen: \"127.0.0.1:19432\"\n"
+	    "    to: \"office/postgres\"\n");
+	ck_assert_uint_eq(c->nservices, 4);
+	ck_assert_int_eq(c->services[0].private, 0);	/* default: public */
+	ck_assert_int_eq(c->services[1].private, 1);
+	ck_assert_str_eq(c->services[1].group, "");
+	ck_assert_str_eq(c->services[2].group, "home-db");
+	ck_assert_int_eq(c->services[3].private, 0);
+	ck_assert_str_eq(cfg_agent_reg_name(c, &c->services[0], buf,
+	    sizeof(buf)), "smb");
+	ck_assert_str_eq(cfg_agent_reg_name(c, &c->services[1], buf,
+	    sizeof(buf)), "home-nas/db");
+	ck_assert_str_eq(cfg_agent_reg_name(c, &c->services[2], buf,
+	    sizeof(buf)), "home-db/pg");
+	ck_assert_ptr_eq(cfg_agent_service_reg(c, "home-db/pg"),
+	    &c->services[2]);
+	ck_assert_ptr_null(cfg_agent_service_reg(c, "pg"));
+	ck_assert_uint_eq(c->nforwards, 1);
+	ck_assert_str_eq(cfg_addr_str(&c->forwards[0].listen, buf,
+	    sizeof(buf)), "127.0.0.1:19432");
+	ck_assert_str_eq(c->forwards[0].to, "office/postgres");
+	cfg_agent_free(c);
+
+	/* Forwards alone are enough: no services: needed. */
+	c = load_ok(HEAD "forwards:\n"
+	    "  - listen: \"127.0.0.1:19432\"\n"
+	    "    to: \"office/postgres\"\n");
+	ck_assert_uint_eq(c->nservices, 0);
+	ck_assert_uint_eq(c->nforwards, 1);
+	cfg_agent_free(c);
+
+	load_bad(MIN "    public: no\n",
+	    ":10:13: services[0].public: \"no\" is not true or false");
+	load_bad(MIN "    public: false\n    remote_port: 445\n",
+	    ":11:18: services[0].remote_port: a private service (public: "
+	    "false) has no public port");
+	load_bad(MIN "    group: home-db\n",
+	    ":10:12: services[0].group: a group is for private services "
+	    "(add public: false)");
+	load_bad(MIN "    public: false\n    group: \"-x\"\n",
+	    ":11:12: services[0].group: bad identity \"-x\" (letters, digits, "
+	    "'.', '_', '-', starting with a letter or digit, at most 64)");
+	/* OWNER/NAME travels as a frame's name: 64 bytes at most. */
+	load_bad(HEAD "services:\n"
+	    "  - name: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+	    "    target: \"127.0.0.1:1\"\n"
+	    "    public: false\n",
+	    ":8:11: services[0].name: private address home-nas/"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa is "
+	    "longer than 64 bytes");
+	load_bad(HEAD "forwards:\n  - listen: \"127.0.0.1:1\"\n"
+	    "    to: office\n",
+	    ":9:9: forwards[0].to: \"office\" is not OWNER/SERVICE (two "
+	    "identities joined by '/', at most 64 in all)");
+	load_bad(HEAD "forwards:\n  - listen: \"127.0.0.1:1\"\n"
+	    "    to: \"a/b/c\"\n",
+	    ":9:9: forwards[0].to: \"a/b/c\" is not OWNER/SERVICE (two "
+	    "identities joined by '/', at most 64 in all)");
+	load_bad(HEAD "forwards:\n  - to: \"a/b\"\n",
+	    ":8:5: forwards[0].listen: missing required key");
+	load_bad(HEAD "forwards:\n"
+	    "  - listen: \"127.0.0.1:1\"\n    to: \"a/b\"\n"
+	    "  - listen: \"127.0.0.1:1\"\n    to: \"a/c\"\n",
+	    ":10:13: forwards[1].listen: duplicate listen address "
+	    "127.0.0.1:1 (also forwards[0])");
+	load_bad(HEAD "forwards:\n  - listen: \"localhost:5432\"\n"
+	    "    to: \"a/b\"\n",
+	    ":8:13: forwards[0].listen: listen on a numeric address (e.g. "
+	    "127.0.0.1:5432), not a host name");
+	load_bad(HEAD "forwards: 5\n",
+	    ":7:11: forwards: expected a sequence, not a value");
+}
+END_TEST
+
 static Suite *
 cfg_agent_suite(void)
 {
@@ -504,6 +597,7 @@ cfg_agent_suite(void)
 	tcase_add_test(tc, test_file_errors);
 	tcase_add_test(tc, test_credentials);
 	tcase_add_test(tc, test_parse_memory);
+	tcase_add_test(tc, test_private_forwards);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -736,6 +736,74 @@ START_TEST(test_parse_memory)
 }
 END_TEST
 
+/* Private services: agents.<id>.connect / expose, limits.forward_streams. */
+START_TEST(test_private_grants)
+{
+	struct relay_config *c;
+	const struct relay_policy *p;
+
+	c = load_ok(MIN);
+	ck_assert_uint_eq(c->forward_streams, 256);
+	/* Nobody reaches anything by default; one's own name needs no grant,
+	 * a group does. */
+	ck_assert_int_eq(cfg_relay_may_connect(c, "a", "b", "db"), 0);
+	ck_assert_int_eq(cfg_relay_may_expose(c, "a", "a", "db"), 1);
+	ck_assert_int_eq(cfg_relay_may_expose(c, "a", "grp", "db"), 0);
+	cfg_relay_free(c);
+
+	c = load_ok(MIN "limits:\n  forward_streams: 0\n"	/* line 8 */
+	    "agents:\n"
+	    "  office:\n"
+	    "    ports: []\n"
+	    "    connect: [ \"home-db/postgres\", \"nas/smb\" ]\n"
+	    "  db1:\n"
+	    "    ports: []\n"
+	    "    expose: [ \"home-db/postgres\", metrics ]\n"
+	    "  db2:\n"
+	    "    ports: []\n"
+	    "    expose: []\n");
+	ck_assert_uint_eq(c->forward_streams, 0);
+	p = cfg_relay_policy(c, "office");
+	ck_assert_uint_eq(p->nconnect, 2);
+	ck_assert_int_eq(p->expose_set, 0);
+	ck_assert_int_eq(cfg_relay_may_connect(c, "office", "home-db",
+	    "postgres"), 1);
+	ck_assert_int_eq(cfg_relay_may_connect(c, "office", "nas", "smb"), 1);
+	ck_assert_int_eq(cfg_relay_may_connect(c, "office", "nas", "sm"), 0);
+	ck_assert_int_eq(cfg_relay_may_connect(c, "office", "home", "db"), 0);
+	ck_assert_int_eq(cfg_relay_may_connect(c, "db1", "home-db",
+	    "postgres"), 0);
+	/* expose absent: anything of its own. */
+	ck_assert_int_eq(cfg_relay_may_expose(c, "office", "office", "x"), 1);
+	ck_assert_int_eq(cfg_relay_may_expose(c, "office", "home-db",
+	    "postgres"), 0);
+	/* expose set: only what it lists, bare names being its own. */
+	ck_assert_int_eq(cfg_relay_may_expose(c, "db1", "home-db",
+	    "postgres"), 1);
+	ck_assert_int_eq(cfg_relay_may_expose(c, "db1", "db1", "metrics"), 1);
+	ck_assert_int_eq(cfg_relay_may_expose(c, "db1", "db1", "other"), 0);
+	ck_assert_int_eq(cfg_relay_may_expose(c, "db1", "home-db", "mysql"),
+	    0);
+	/* expose: [] serves nothing private. */
+	ck_assert_int_eq(cfg_relay_may_expose(c, "db2", "db2", "metrics"), 0);
+	cfg_relay_free(c);
+
+	load_bad(MIN "agents:\n  a:\n    ports: []\n    connect: [ db ]\n",
+	    ":11:16: agents.a.connect[0]: \"db\" is not OWNER/SERVICE (two "
+	    "identities joined by '/', at most 64 in all)");
+	load_bad(MIN "agents:\n  a:\n    ports: []\n    connect: [ \"a/b/c\" ]\n",
+	    ":11:16: agents.a.connect[0]: \"a/b/c\" is not OWNER/SERVICE (two "
+	    "identities joined by '/', at most 64 in all)");
+	load_bad(MIN "agents:\n  a:\n    ports: []\n"
+	    "    expose: [ \"g/db\", \"g/db\" ]\n",
+	    ":11:23: agents.a.expose[1]: \"g/db\" listed twice");
+	load_bad(MIN "agents:\n  a:\n    ports: []\n    expose: \"g/db\"\n",
+	    ":11:13: agents.a.expose: expected a sequence, not a value");
+	load_bad(MIN "limits:\n  forward_streams: -1\n", ":9:20: "
+	    "limits.forward_streams: \"-1\" is not a number");
+}
+END_TEST
+
 static Suite *
 cfg_relay_suite(void)
 {
@@ -755,6 +823,7 @@ cfg_relay_suite(void)
 	tcase_add_test(tc, test_relative_path);
 	tcase_add_test(tc, test_jwt);
 	tcase_add_test(tc, test_parse_memory);
+	tcase_add_test(tc, test_private_grants);
 	suite_add_tcase(s, tc);
 	return s;
 }

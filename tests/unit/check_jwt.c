@@ -230,7 +230,7 @@ END_TEST
 
 START_TEST(test_hs256_good)
 {
-	static const char *expose[] = { "smb", "8080" };
+	static const char *expose[] = { "smb", "8080", "home-db/postgres" };
 	static const char *connect[] = { "office/rdp", "home-nas/web" };
 	struct jwt_signer *s = hs_signer(SECRET);
 	struct jwt_keys *k = hs_keys();
@@ -242,7 +242,7 @@ START_TEST(test_hs256_good)
 	m.jti = "tok-1";
 	m.nbf = NOW - 10;
 	m.expose = expose;
-	m.nexpose = 2;
+	m.nexpose = 3;
 	m.connect = connect;
 	m.nconnect = 2;
 	t = mint(s, &m);
@@ -253,9 +253,10 @@ START_TEST(test_hs256_good)
 	ck_assert_uint_eq(c.exp, NOW + 3600);
 	ck_assert_uint_eq(c.iat, NOW);
 	ck_assert_uint_eq(c.nbf, NOW - 10);
-	ck_assert_uint_eq(c.nexpose, 2);
+	ck_assert_uint_eq(c.nexpose, 3);
 	ck_assert_str_eq(c.expose[0], "smb");
 	ck_assert_str_eq(c.expose[1], "8080");
+	ck_assert_str_eq(c.expose[2], "home-db/postgres");
 	ck_assert_uint_eq(c.nconnect, 2);
 	ck_assert_str_eq(c.connect[0], "office/rdp");
 	ck_assert_str_eq(c.connect[1], "home-nas/web");
@@ -263,6 +264,10 @@ START_TEST(test_hs256_good)
 	ck_assert_int_eq(jwt_claims_may_expose(&c, "web", 8080), 1);
 	ck_assert_int_eq(jwt_claims_may_expose(&c, "web", 8081), 0);
 	ck_assert_int_eq(jwt_claims_may_expose(&c, "sm", 0), 0);
+	/* A group grant names the group and the service, whole. */
+	ck_assert_int_eq(jwt_claims_may_expose(&c, "home-db/postgres", 0), 1);
+	ck_assert_int_eq(jwt_claims_may_expose(&c, "home-db/postgre", 0), 0);
+	ck_assert_int_eq(jwt_claims_may_expose(&c, "postgres", 0), 0);
 	ck_assert_int_eq(jwt_claims_may_connect(&c, "office", "rdp"), 1);
 	ck_assert_int_eq(jwt_claims_may_connect(&c, "home-nas", "web"), 1);
 	ck_assert_int_eq(jwt_claims_may_connect(&c, "home", "nas/web"), 0);
@@ -583,6 +588,13 @@ START_TEST(test_claims)
 	    "port");
 	bad_payload(s, k, "{\"sub\":\"a\",\"exp\":1900000000,\"expose\":[445]}",
 	    JWT_E_CLAIM, "expose[0] is not a service name or port");
+	/* GROUP/SERVICE: both parts identity syntax, nothing else. */
+	bad_payload(s, k, "{\"sub\":\"a\",\"exp\":1900000000,\"expose\":"
+	    "[\"grp/\"]}", JWT_E_CLAIM, "expose[0] is not a service name or "
+	    "port");
+	bad_payload(s, k, "{\"sub\":\"a\",\"exp\":1900000000,\"expose\":"
+	    "[\"a/b/c\"]}", JWT_E_CLAIM, "expose[0] is not a service name or "
+	    "port");
 	bad_payload(s, k, "{\"sub\":\"a\",\"exp\":1900000000,\"connect\":"
 	    "[\"office\"]}", JWT_E_CLAIM, "connect[0] is not AGENT/SERVICE");
 	bad_payload(s, k, "{\"sub\":\"a\",\"exp\":1900000000,\"connect\":"

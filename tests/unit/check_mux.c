@@ -1289,6 +1289,30 @@ END_TEST
  * order: reset before or after the agent accepted; the same for resets by
  * the acceptor of streams the victim opened.
  */
+/* Opens the application refused for want of a grant (the relay's
+ * connect check) cost the peer a glitch each, as opens beyond max_streams
+ * do: a loop of them ends the tunnel. */
+START_TEST(test_peer_glitch)
+{
+	struct side	v;
+	int		i, rc;
+
+	victim_init(&v, MUX_ROLE_RELAY, NULL, 1);
+	for (i = 0; i < 600; i++)
+		ck_assert_int_eq(mux_peer_glitch(v.m), 0);
+	mux_tick(v.m);		/* legitimate bursts decay */
+	ck_assert_uint_eq(v.m->glitch, 300);
+	for (i = 0; i < 700; i++)
+		ck_assert_int_eq(mux_peer_glitch(v.m), 0);
+	rc = mux_peer_glitch(v.m);
+	mux_output(v.m, v.out, SIZE_MAX);
+	expect_tunnel(&v, rc, MUX_EFLOOD, MUX_CODE_FLOOD,
+	    "too many frames that carry nothing");
+	ck_assert_int_eq(mux_peer_glitch(v.m), MUX_ECLOSING);
+	side_free(&v);
+}
+END_TEST
+
 START_TEST(test_reset_not_flood)
 {
 	struct side	v;
@@ -2629,6 +2653,7 @@ main(void)
 	tcase_add_test(tc, test_err_hello);
 	tcase_add_test(tc, test_version_both_sides);
 	tcase_add_test(tc, test_err_floods);
+	tcase_add_test(tc, test_peer_glitch);
 	tcase_add_loop_test(tc, test_reset_not_flood, 0, 2);
 	tcase_add_test(tc, test_err_limits);
 	tcase_add_test(tc, test_err_stream_level);

@@ -416,6 +416,107 @@ START_TEST(test_revoked)
 }
 END_TEST
 
+/* The private table: servers per address, round robin, replacement of an
+ * identity's older tunnel, "offline" and "unknown", caps. */
+START_TEST(test_private_table)
+{
+	struct registry_private_reg regs[4];
+	uint64_t gen, og;
+	int w, ow, seen1 = 0, seen2 = 0, i;
+
+	/* Nobody live, nothing known: offline (cannot tell). */
+	ck_assert_int_eq(registry_private_lookup(reg, "home", "db", &gen, &w),
+	    REGISTRY_OFFLINE);
+	/* The owner live but never serving db: unknown. */
+	ck_assert_int_eq(registry_attach(reg, "home", 1, 0, 8, 0, 0, &og,
+	    &ow), 0);
+	ck_assert_int_eq(registry_private_lookup(reg, "home", "db", &gen, &w),
+	    REGISTRY_UNKNOWN);
+	ck_assert_uint_eq(registry_private_add(reg, "home", "db", "home", 1, 0,
+	    text, sizeof(text)), MUX_CODE_NONE);
+	ck_assert_uint_eq(registry_private_add(reg, "home", "db", "home", 1, 0,
+	    text, sizeof(text)), MUX_CODE_DUPLICATE);
+	ck_assert_str_eq(text, "service home/db already registered");
+	ck_assert_int_eq(registry_private_lookup(reg, "home", "db", &gen, &w),
+	    REGISTRY_FOUND);
+	ck_assert_uint_eq(gen, 1);
+	ck_assert_int_eq(w, 0);
+
+	/* A group served by two identities: round robin between them. */
+	ck_assert_uint_eq(registry_private_add(reg, "grp", "pg", "a", 2, 0,
+	    text, sizeof(text)), MUX_CODE_NONE);
+	ck_assert_uint_eq(registry_private_add(reg, "grp", "pg", "b", 3, 1,
+	    text, sizeof(text)), MUX_CODE_NONE);
+	ck_assert_uint_eq(registry_private_nservers(reg, "grp", "pg"), 2);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(registry_private_lookup(reg, "grp", "pg", &gen,
+		    &w), REGISTRY_FOUND);
+		seen1 += gen == 2 && w == 0;
+		seen2 += gen == 3 && w == 1;
+	}
+	ck_assert_int_eq(seen1, 2);
+	ck_assert_int_eq(seen2, 2);
+	/* a's newer tunnel replaces its older one, not b. */
+	ck_assert_uint_eq(registry_private_add(reg, "grp", "pg", "a", 4, 1,
+	    text, sizeof(text)), MUX_CODE_NONE);
+	ck_assert_uint_eq(registry_private_nservers(reg, "grp", "pg"), 2);
+	ck_assert_uint_eq(registry_private_of(reg, 2, regs, 4), 0);
+	ck_assert_uint_eq(registry_private_of(reg, 4, regs, 4), 1);
+	ck_assert_str_eq(regs[0].owner, "grp");
+	ck_assert_str_eq(regs[0].service, "pg");
+	/* b goes: its streams go to a; then a goes: known, offline. */
+	registry_private_remove_gen(reg, 3);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(registry_private_lookup(reg, "grp", "pg", &gen,
+		    &w), REGISTRY_FOUND);
+		ck_assert_uint_eq(gen, 4);
+	}
+	ck_assert_int_eq(registry_private_remove(reg, "grp", "pg", 4), 1);
+	ck_assert_int_eq(registry_private_remove(reg, "grp", "pg", 4), 0);
+	ck_assert_int_eq(registry_private_lookup(reg, "grp", "pg", &gen, &w),
+	    REGISTRY_OFFLINE);
+	/* The owner's tunnel lost: its registrations go with it. */
+	registry_detach(reg, "home", 1, 0, 0);
+	ck_assert_uint_eq(registry_private_nservers(reg, "home", "db"), 0);
+	ck_assert_int_eq(registry_private_lookup(reg, "home", "db", &gen, &w),
+	    REGISTRY_OFFLINE);
+}
+END_TEST
+
+/* Bounded: servers per address, addresses (unserved ones give way). */
+START_TEST(test_private_caps)
+{
+	char id[16], svc[16];
+	uint64_t gen;
+	int i, w;
+
+	for (i = 0; i < REGISTRY_SERVERS_MAX; i++) {
+		snprintf(id, sizeof(id), "s%d", i);
+		ck_assert_uint_eq(registry_private_add(reg, "grp", "pg", id,
+		    (uint64_t)i + 1, 0, text, sizeof(text)), MUX_CODE_NONE);
+	}
+	ck_assert_uint_eq(registry_private_add(reg, "grp", "pg", "late", 999,
+	    0, text, sizeof(text)), MUX_CODE_LIMIT);
+	ck_assert_str_eq(text, "too many servers for grp/pg (limit 32)");
+	registry_private_remove_gen(reg, 1);
+	for (i = 0; i < REGISTRY_PRIVATE_MAX - 1; i++) {
+		snprintf(svc, sizeof(svc), "x%d", i);
+		ck_assert_uint_eq(registry_private_add(reg, "o", svc, "o",
+		    100000 + (uint64_t)i, 0, text, sizeof(text)),
+		    MUX_CODE_NONE);
+	}
+	ck_assert_uint_eq(registry_private_add(reg, "o", "full", "o", 7, 0,
+	    text, sizeof(text)), MUX_CODE_LIMIT);
+	ck_assert_str_eq(text, "too many private services (limit 4096)");
+	/* One address no longer served: forgotten to make room. */
+	registry_private_remove_gen(reg, 100000);
+	ck_assert_uint_eq(registry_private_add(reg, "o", "full", "o", 7, 0,
+	    text, sizeof(text)), MUX_CODE_NONE);
+	ck_assert_int_eq(registry_private_lookup(reg, "o", "x0", &gen, &w),
+	    REGISTRY_OFFLINE);
+}
+END_TEST
+
 static Suite *
 registry_suite(void)
 {
@@ -434,6 +535,8 @@ registry_suite(void)
 	tcase_add_test(tc, test_no_exhaustion);
 	tcase_add_test(tc, test_reservations_count);
 	tcase_add_test(tc, test_revoked);
+	tcase_add_test(tc, test_private_table);
+	tcase_add_test(tc, test_private_caps);
 	suite_add_tcase(s, tc);
 	return s;
 }
