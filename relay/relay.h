@@ -32,6 +32,7 @@
 #include "mux.h"
 #include "queue.h"
 
+struct admin;
 struct event;
 struct event_base;
 struct evconnlistener;
@@ -39,6 +40,9 @@ struct evbuffer;
 struct jwt_claims;
 struct mux;
 struct registry;
+struct relay_stats;
+struct stats_agent;
+struct stats_stream;
 struct tunnel;
 struct public_src;
 struct relay_worker;
@@ -65,6 +69,8 @@ struct relay {
 	pthread_mutex_t		 lock;		/* guards conf */
 	struct relay_conf	*conf;
 	struct registry		*reg;
+	struct relay_stats	*stats;		/* its own mutex */
+	struct admin		*admin;		/* main thread; NULL: off */
 	atomic_uint_fast64_t	 next_gen;
 	atomic_int		 handshaking;	/* tunnels not yet READY */
 	uint64_t		 hs_refuse_log_ms;	/* main thread only */
@@ -87,6 +93,16 @@ struct relay_conf *relay_conf_get(struct relay *r);	/* +1 ref */
 void	relay_conf_put(struct relay_conf *c);		/* accepts NULL */
 uint64_t relay_now_ms(void);				/* monotonic */
 char	*relay_addr_str(const struct sockaddr *sa, char *buf, size_t len);
+
+/* relay_admin.c */
+/* The admin endpoint on the main thread's base, when admin.listen is set:
+ * 0, or -1 with the reason in err. */
+int	relay_admin_start(struct relay *r, const struct relay_config *cfg,
+	    char *err, size_t errlen);
+/* atlax-relay status: ask a running relay (cfg's admin.listen) for its
+ * status and print it, a table or the JSON as it came.  Returns the exit
+ * status: 0, or 1 with a message on stderr. */
+int	relay_admin_status(const struct relay_config *cfg, int json);
 
 /* relay_worker.c */
 enum relay_cmd_type {
@@ -180,6 +196,7 @@ struct relay_tunnel {
 	 * grants come from relay.yaml's agents: policy. */
 	struct jwt_claims	*claims;
 	struct tunnel		*tun;
+	struct stats_agent	*stats;	/* once READY (relay_stats.h) */
 	struct public_svcs	 svcs;
 	int			 attached;	/* in the registry */
 	int			 refused;	/* the refusal was logged */
@@ -209,8 +226,9 @@ void	relay_tunnel_recheck(struct relay_tunnel *rt);
  * connections are reset, and logged once per burst. */
 void	relay_stream_open(struct relay_tunnel *rt, struct public_svc *svc,
 	    int fd, const struct sockaddr *client);
-/* A stream ended: its source's count drops (src is the stream's tag). */
-void	relay_stream_gone(struct relay_tunnel *rt, struct public_src *src);
+/* A stream ended (st is the stream's tag): the access log line, and its
+ * source's count drops. */
+void	relay_stream_gone(struct relay_tunnel *rt, struct stats_stream *st);
 
 /* relay_public.c */
 void	relay_public_register(struct relay_tunnel *rt, const char *name,

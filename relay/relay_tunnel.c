@@ -15,6 +15,7 @@
 #include "log.h"
 #include "mux.h"
 #include "relay_registry.h"
+#include "relay_stats.h"
 #include "tls.h"
 #include "tunnel.h"
 
@@ -58,6 +59,7 @@ relay_tunnel_detach(struct relay_tunnel *rt)
 	if (!rt->attached)
 		return;
 	rt->attached = 0;
+	relay_stats_agent_unlist(rt->w->relay->stats, rt->stats);
 	registry_detach(rt->w->relay->reg, rt->id, rt->gen, relay_now_ms(),
 	    cfg->port_grace_ms);
 }
@@ -145,6 +147,7 @@ relay_tunnel_on_tls_up(struct tunnel *tun, void *arg)
 		log_warnx("tls", "handshake with %s failed: certificate has "
 		    "no valid CN", rt->peer);
 		tunnel_set_reason(tun, "certificate has no valid CN");
+		relay_stats_hs_failed(rt->w->relay->stats, RELAY_HS_NO_CERT);
 		rt->refused = 1;
 		return -1;
 	}
@@ -177,6 +180,7 @@ relay_tunnel_hello(struct relay_tunnel *rt, const char *claimed)
 		snprintf(text, sizeof(text), "agent id \"%s\" does not match "
 		    "certificate CN \"%s\"", id, rt->id);
 		log_warnx("tunnel", "%s: refused: %s", rt->peer, text);
+		relay_stats_hs_failed(r->stats, RELAY_HS_BAD_HELLO);
 		relay_tunnel_refuse(rt, MUX_CODE_AUTH, text);
 		return;
 	}
@@ -187,10 +191,14 @@ relay_tunnel_hello(struct relay_tunnel *rt, const char *claimed)
 		    cfg->max_agents);
 		log_warnx("tunnel", "%s: refused %s: %s", rt->peer, rt->id,
 		    text);
+		relay_stats_hs_failed(r->stats, RELAY_HS_LIMIT);
 		relay_tunnel_refuse(rt, MUX_CODE_LIMIT, text);
 		return;
 	}
 	rt->attached = 1;
+	/* A token tunnel carries its claims (relay.h). */
+	rt->stats = relay_stats_agent_new(r->stats, rt->id, rt->peer,
+	    rt->claims != NULL ? "token" : "certificate", rt->gen);
 	tunnel_set_name(rt->tun, rt->id);
 	if (old_gen != 0 && old_w >= 0 && old_w < r->nworkers &&
 	    (cmd = calloc(1, sizeof(*cmd))) != NULL) {
@@ -221,6 +229,12 @@ relay_tunnel_on_control(struct tunnel *tun, const struct mux_ctl *ctl,
 	case MUX_CTL_UNREGISTER:
 		relay_public_unregister(rt, ctl->name);
 		break;
+	case MUX_CTL_PONG:
+		/* The mux took its RTT sample before telling us. */
+		if (rt->stats != NULL)
+			atomic_store(&rt->stats->rtt_ms,
+			    mux_rtt(tunnel_mux(tun)));
+		break;
 	case MUX_CTL_GOAWAY:
 		log_sanitize(text, sizeof(text), ctl->text ? ctl->text : "",
 		    512);
@@ -245,11 +259,15 @@ relay_tunnel_log_end(struct relay_tunnel *rt, enum tunnel_state old)
 	struct tunnel *tun = rt->tun;
 
 	if (rt->refused)
-		return;		/* said when refused */
+		return;		/* said (and counted) when refused */
 	if (!tunnel_tls_done(tun) || old == TUNNEL_HELLO ||
-	    (old == TUNNEL_CLOSING && tunnel_up_ms(tun) == 0))
+	    (old == TUNNEL_CLOSING && tunnel_up_ms(tun) == 0)) {
 		log_warnx("tls", "%s", tunnel_reason(tun));
-	else if (tunnel_was_lost(tun))
+		relay_stats_hs_failed(rt->w->relay->stats,
+		    strstr(tunnel_reason(tun), "timed out") != NULL ?
+		    RELAY_HS_TIMEOUT : !tunnel_tls_done(tun) ? RELAY_HS_TLS :
+		    RELAY_HS_BAD_HELLO);
+	} else if (tunnel_was_lost(tun))
 		log_info("tunnel", "%s: lost: %s", tunnel_name(tun),
 		    tunnel_reason(tun));
 	else
@@ -344,6 +362,8 @@ relay_tunnel_free(struct relay_tunnel *rt)
 	relay_tunnel_handshake_done(rt);
 	relay_tunnel_detach(rt);
 	tunnel_free(rt->tun);	/* the pumps first: they tag services */
+	/* No pump counts any more: the streams' records can go. */
+	relay_stats_agent_free(rt->w->relay->stats, rt->stats);
 	relay_public_free_all(rt);
 	relay_conf_put(rt->conf);
 	free(rt);
