@@ -19,9 +19,12 @@ set -eu
 #   mandoc                  regress/install.sh lints the man pages
 #   systemd                 regress/install.sh scores the units with
 #                           systemd-analyze (nothing is started)
+#   prometheus              regress/admin.sh checks /metrics with promtool
+#                           (Debian enables its service on install; the
+#                           tests never use it)
 PKGS="gcc make pkg-config libssl-dev libevent-dev libyaml-dev check openssl
 clang libclang-rt-14-dev curl python3 samba smbclient procps iproute2 mandoc
-systemd libjansson-dev jq"
+systemd libjansson-dev jq prometheus"
 
 missing=""
 for p in $PKGS; do
