@@ -22,6 +22,11 @@
 #include "relay_registry.h"
 #include "relay_stats.h"
 
+/* Streams listed by ?streams=1 at most: a full relay holds millions
+ * (limits.max_agents x max_streams_per_agent), and one page must not copy
+ * them all under the mutex.  The page says when it left some out. */
+#define RELAY_ADMIN_STREAMS_MAX	10000
+
 /* What the pages show, copied out under the mutexes. */
 struct snap_svc {
 	size_t		 agent;		/* index into agents */
@@ -54,6 +59,7 @@ struct snap {
 	size_t			 nsvcs;
 	struct snap_stream	*streams;
 	size_t			 nstreams;
+	int			 truncated;	/* streams left out */
 	struct registry_port	*ports;
 	size_t			 nports;
 };
@@ -130,6 +136,10 @@ relay_admin_snap_agent(struct snap *sn, const struct stats_agent *a,
 		}
 		if (!want_streams)
 			continue;
+		if (sn->nstreams >= RELAY_ADMIN_STREAMS_MAX) {
+			sn->truncated = 1;
+			continue;
+		}
 		ss = &sn->streams[sn->nstreams++];
 		ss->agent = sn->nagents;
 		snprintf(ss->service, sizeof(ss->service), "%s", st->service);
@@ -160,7 +170,8 @@ relay_admin_snap(struct relay *r, struct snap *sn, int want_streams)
 		nsvc += a->nsvcs;
 		if (want_streams)
 			TAILQ_FOREACH(st, &a->streams, entry)
-				nst++;
+				if (nst < RELAY_ADMIN_STREAMS_MAX)
+					nst++;
 	}
 	if ((sn->agents = calloc(na + 1, sizeof(*sn->agents))) == NULL ||
 	    (sn->svcs = calloc(nsvc + 1, sizeof(*sn->svcs))) == NULL ||
@@ -394,6 +405,9 @@ relay_admin_status_page(struct evbuffer *b, const struct evkeyvalq *q,
 	json_object_set_new(root, "daemon", json_string("relay"));
 	json_object_set_new(root, "version", json_string(ATLAX_VERSION));
 	json_object_set_new(root, "agents", agents);
+	if (want_streams)
+		json_object_set_new(root, "streams_truncated",
+		    json_boolean(sn.truncated));
 	for (i = 0; i < sn.nagents; i++)
 		json_array_append_new(agents, relay_admin_json_agent(&sn, i,
 		    want_streams));
