@@ -33,7 +33,7 @@
 /* Why a TLS connection of an agent did not become a tunnel. */
 enum relay_hs_fail {
 	RELAY_HS_TLS,		/* the TLS handshake failed */
-	RELAY_HS_NO_CERT,	/* no certificate with a valid CN */
+	RELAY_HS_NO_CERT,	/* no certificate, or one without a valid CN */
 	RELAY_HS_BAD_HELLO,	/* HELLO missing or naming someone else */
 	RELAY_HS_LIMIT,		/* limits.handshakes or max_agents */
 	RELAY_HS_TIMEOUT,	/* timeouts.handshake passed */

@@ -252,6 +252,20 @@ relay_tunnel_on_control(struct tunnel *tun, const struct mux_ctl *ctl,
 	}
 }
 
+/* Why a connection that never became a tunnel failed, from its reason
+ * (OpenSSL's words for a client that sent no certificate). */
+static enum relay_hs_fail
+relay_tunnel_hs_why(const struct tunnel *tun)
+{
+	const char *why = tunnel_reason(tun);
+
+	if (strstr(why, "timed out") != NULL)
+		return RELAY_HS_TIMEOUT;
+	if (strstr(why, "did not return a certificate") != NULL)
+		return RELAY_HS_NO_CERT;
+	return tunnel_tls_done(tun) ? RELAY_HS_BAD_HELLO : RELAY_HS_TLS;
+}
+
 /* How the tunnel ended, in one line. */
 static void
 relay_tunnel_log_end(struct relay_tunnel *rt, enum tunnel_state old)
@@ -264,9 +278,7 @@ relay_tunnel_log_end(struct relay_tunnel *rt, enum tunnel_state old)
 	    (old == TUNNEL_CLOSING && tunnel_up_ms(tun) == 0)) {
 		log_warnx("tls", "%s", tunnel_reason(tun));
 		relay_stats_hs_failed(rt->w->relay->stats,
-		    strstr(tunnel_reason(tun), "timed out") != NULL ?
-		    RELAY_HS_TIMEOUT : !tunnel_tls_done(tun) ? RELAY_HS_TLS :
-		    RELAY_HS_BAD_HELLO);
+		    relay_tunnel_hs_why(tun));
 	} else if (tunnel_was_lost(tun))
 		log_info("tunnel", "%s: lost: %s", tunnel_name(tun),
 		    tunnel_reason(tun));

@@ -144,6 +144,21 @@ expect_eq "held bytes" 5 "$(jq -r '.agents[0].streams[0].bytes_in' "$T/streams.j
 stop_bg hold
 ok "status?streams=1 lists the open stream"
 
+# A TLS client without a certificate: a handshake failure, counted by reason.
+openssl s_client -connect "127.0.0.1:$RELAY_PORT" -tls1_3 -servername relay.test \
+    </dev/null >"$T/sclient.out" 2>&1
+for i in $(seq 50); do
+	rget /metrics >"$T/relay2.prom"
+	[ "$(metric "$T/relay2.prom" 'atlax_relay_handshake_failures_total{reason="no_certificate"}')" = 1 ] &&
+	    break
+	sleep 0.1
+done
+expect_eq "no_certificate failures" 1 "$(metric "$T/relay2.prom" \
+    'atlax_relay_handshake_failures_total{reason="no_certificate"}')"
+expect_eq "tls failures" 0 "$(metric "$T/relay2.prom" \
+    'atlax_relay_handshake_failures_total{reason="tls"}')"
+ok "a client without a certificate counts as a no_certificate handshake failure"
+
 # Off, or not there: exit 1 with a reason.
 agent_conf "$T/agent-off.yaml" home home "$(svc_yaml echo "$ECHO")"
 "$BIN/atlax-agent" status -c "$T/agent-off.yaml" >"$T/off.out" 2>&1
