@@ -152,12 +152,9 @@ cfg_admin_walk(struct cfg_walk *w, const struct cfg_node *n,
 	size_t len, saved;
 	int r = -1;
 
+	/* An empty admin: fails here too: listen is required. */
 	if (cfg_walk_map(w, n, n, cfg_admin_keys, a) != 0)
 		goto out;
-	if (cfg_node_is_null(n)) {
-		r = 0;
-		goto out;
-	}
 	a->enabled = 1;
 	if (!a->allow_remote && (a->listen.any ||
 	    !cfg_admin_loopback(a->listen.host))) {
