@@ -101,6 +101,7 @@ agent_tunnel_ended(struct agent *a, struct agent_tunnel *t)
 	if (RAND_bytes((unsigned char *)&rnd, sizeof(rnd)) != 1)
 		rnd = (uint64_t)random();
 	delay = backoff_next(&a->bo, rnd);
+	a->reconnects++;
 	log_info("agent", "tunnel lost: %s; reconnecting in %llu ms",
 	    t->reason, (unsigned long long)delay);
 	tv.tv_sec = (time_t)(delay / 1000);
@@ -246,6 +247,8 @@ agent_new(struct agent_config *cfg, const char *path)
 	a->path = path;
 	a->cfg = cfg;
 	TAILQ_INIT(&a->fwds);
+	TAILQ_INIT(&a->stat_svcs);
+	TAILQ_INIT(&a->stat_streams);
 	if ((a->ctx = agent_ctx(cfg, err, sizeof(err))) == NULL) {
 		log_warnx("agent", "%s", err);
 		goto out;
@@ -272,6 +275,10 @@ agent_new(struct agent_config *cfg, const char *path)
 	}
 	if (agent_forward_start(a) != 0)
 		goto out;
+	if (agent_admin_start(a, err, sizeof(err)) != 0) {
+		log_warnx("agent", "%s", err);
+		goto out;
+	}
 	ret = a;
 	a = NULL;
 out:
@@ -329,6 +336,7 @@ agent_free(struct agent *a)
 		return;
 	agent_forward_stop(a);
 	agent_tunnel_free(a->tunnel);
+	agent_admin_stop(a);
 	for (i = 0; i < 3; i++)
 		if (a->ev_sig[i] != NULL)
 			event_free(a->ev_sig[i]);

@@ -18,9 +18,12 @@
 
 #include "backoff.h"
 #include "cfg_agent.h"
+#include "pump.h"
 #include "queue.h"
 
 struct agent_fwd;
+struct admin;
+struct mux_peer;
 struct bufferevent;
 struct event;
 struct event_base;
@@ -32,6 +35,31 @@ struct tunnel;
 /* Plaintext the tunnel reads per loop turn before the targets get theirs. */
 #define AGENT_READ_MAX		(256 * 1024)
 #define AGENT_CLOSE_WAIT_MS	2000
+/* Services itemised in the metrics: names come from our own
+ * configuration, but reloads may rename them for ever. */
+#define AGENT_STATS_SVC_MAX	256
+
+/* Counts per service name (agent_admin.c); the agent's thread only. */
+struct agent_stat_svc {
+	TAILQ_ENTRY(agent_stat_svc) entry;
+	char			 name[CFG_NAME_MAX + 1];
+	uint64_t		 in, out;	/* of ended streams */
+	uint64_t		 total;
+	uint64_t		 connect_failures;
+	unsigned		 open;
+};
+
+/* One stream with a pump: its tag, its counters, its access log line. */
+struct agent_stat_stream {
+	TAILQ_ENTRY(agent_stat_stream) entry;
+	struct pump_counters	 c;
+	struct agent_tunnel	*at;
+	struct agent_stat_svc	*svc;	/* NULL: not itemised */
+	char			 service[CFG_NAME_MAX + 1];
+	char			 client[80];	/* as STREAM_OPEN named it */
+	char			 target[CFG_HOST_MAX + 16];
+	uint64_t		 start_ms;
+};
 
 struct agent {
 	const char		*path;
@@ -45,6 +73,12 @@ struct agent {
 	struct backoff		 bo;
 	struct agent_tunnel	*tunnel;	/* current, or NULL */
 	TAILQ_HEAD(, agent_fwd)	 fwds;		/* forwards' listeners */
+	struct admin		*admin;		/* NULL: off */
+	uint64_t		 reconnects;	/* tunnels lost, redialled */
+	uint64_t		 streams_total;
+	unsigned		 nstat_svcs;
+	TAILQ_HEAD(, agent_stat_svc) stat_svcs;
+	TAILQ_HEAD(, agent_stat_stream) stat_streams;
 	int			 stopping;
 	int			 exit_code;
 };
@@ -57,6 +91,7 @@ struct agent_stream {
 	uint32_t		 sid;
 	char			 service[CFG_NAME_MAX + 1];
 	char			 target[CFG_HOST_MAX + 16];
+	char			 client[80];	/* the public client */
 	uint64_t		 idle_ms;	/* the service's idle_timeout */
 	int			 fd;	/* numeric target: connecting, or -1 */
 	struct event		*wait;	/* its connect in progress */
@@ -124,12 +159,32 @@ void	agent_forward_apply(struct agent *a);
 void	agent_forward_stop(struct agent *a);
 
 /* agent_stream.c */
-/* The relay opened stream sid for service: connect to the service's
- * target (from our own configuration only), then accept or refuse. */
+/* The relay opened stream sid for service, for client (NULL: not said):
+ * connect to the service's target (from our own configuration only), then
+ * accept or refuse. */
 void	agent_stream_open(struct agent_tunnel *t, uint32_t sid,
-	    const char *service);
+	    const char *service, const struct mux_peer *client);
 /* Cancel a connect in progress (the tunnel is ending). */
 void	agent_stream_abort(struct agent_stream *s);
 void	agent_stream_free(struct agent_stream *s);
+
+/* agent_admin.c */
+/* The admin endpoint, when admin.listen is set: 0, or -1 with err. */
+int	agent_admin_start(struct agent *a, char *err, size_t errlen);
+void	agent_admin_stop(struct agent *a);
+/* atlax-agent status: as relay_admin_status(). */
+int	agent_admin_status(const struct agent_config *cfg, int json);
+/* A stream's record before tunnel_stream_accept() (NULL: out of memory);
+ * then start (counted; attach its counters to the pump) or free(). */
+struct agent_stat_stream *agent_admin_stream_new(struct agent_tunnel *at,
+	    const struct agent_stream *s);
+void	agent_admin_stream_start(struct agent *a, struct agent_stat_stream *st);
+/* The stream's pump is gone: the access log line, the record freed.
+ * Accepts NULL. */
+void	agent_admin_stream_end(struct agent *a, struct agent_stat_stream *st);
+/* The tunnel at is freed: its streams that never said goodbye end. */
+void	agent_admin_streams_lost(struct agent *a, struct agent_tunnel *at);
+/* A connect to service's target failed or timed out. */
+void	agent_admin_connect_failed(struct agent *a, const char *service);
 
 #endif

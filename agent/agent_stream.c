@@ -9,6 +9,7 @@
 
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <errno.h>
@@ -66,6 +67,8 @@ agent_stream_refuse(struct agent_stream *s, uint32_t code, const char *text)
 	struct mux *m = s->at->tun != NULL ? tunnel_mux(s->at->tun) : NULL;
 
 	log_info("stream", "service %s: %s", s->service, text);
+	if (code == MUX_CODE_REFUSED || code == MUX_CODE_UNREACHABLE)
+		agent_admin_connect_failed(s->at->agent, s->service);
 	if (m != NULL)
 		(void)mux_stream_refuse(m, s->sid, code, text);
 	agent_stream_release(s);
@@ -81,12 +84,21 @@ agent_stream_refuse(struct agent_stream *s, uint32_t code, const char *text)
 static void
 agent_stream_connected(struct agent_stream *s, int fd, int read_now)
 {
+	struct agent_stat_stream *st;
 	char label[200];
 
 	snprintf(label, sizeof(label), "%s stream %u", s->service, s->sid);
-	if (tunnel_stream_accept(s->at->tun, s->sid, fd, label, NULL,
-	    read_now, s->idle_ms) == 0)
+	/* Without memory for its record the stream still runs, uncounted. */
+	st = agent_admin_stream_new(s->at, s);
+	if (tunnel_stream_accept(s->at->tun, s->sid, fd, label, st,
+	    read_now, s->idle_ms) == 0) {
 		log_debug("stream", "%s: connected to %s", label, s->target);
+		if (st != NULL) {
+			agent_admin_stream_start(s->at->agent, st);
+			pump_set_counters(tunnel_last_pump(s->at->tun), &st->c);
+		}
+	} else
+		free(st);
 	agent_stream_dead(s);
 }
 
@@ -227,8 +239,25 @@ out:
 	return 0;
 }
 
+/* "addr:port" of the public client, as STREAM_OPEN gave it. */
+static void
+agent_stream_client(const struct mux_peer *mp, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (mp != NULL && mp->family == 4 &&
+	    inet_ntop(AF_INET, mp->addr, host, sizeof(host)) != NULL)
+		snprintf(buf, len, "%s:%u", host, mp->port);
+	else if (mp != NULL && mp->family == 6 &&
+	    inet_ntop(AF_INET6, mp->addr, host, sizeof(host)) != NULL)
+		snprintf(buf, len, "[%s]:%u", host, mp->port);
+	else
+		snprintf(buf, len, "-");
+}
+
 void
-agent_stream_open(struct agent_tunnel *at, uint32_t sid, const char *service)
+agent_stream_open(struct agent_tunnel *at, uint32_t sid, const char *service,
+    const struct mux_peer *client)
 {
 	struct agent *a = at->agent;
 	struct mux *m = tunnel_mux(at->tun);
@@ -252,6 +281,7 @@ agent_stream_open(struct agent_tunnel *at, uint32_t sid, const char *service)
 	s->at = at;
 	s->sid = sid;
 	s->fd = -1;
+	agent_stream_client(client, s->client, sizeof(s->client));
 	snprintf(s->service, sizeof(s->service), "%s", svc->name);
 	s->idle_ms = svc->idle_timeout_ms;
 	cfg_addr_str(&svc->target, s->target, sizeof(s->target));

@@ -38,12 +38,14 @@ static void	agent_tunnel_on_open(struct tunnel *, uint32_t, const char *,
 		    const struct mux_peer *, void *);
 static void	agent_tunnel_on_state(struct tunnel *, enum tunnel_state,
 		    void *);
+static void	agent_tunnel_on_stream_gone(struct tunnel *, void *, void *);
 static void	agent_tunnel_lost(struct agent_tunnel *);
 
 static const struct tunnel_callbacks agent_tunnel_cb = {
 	.control = agent_tunnel_on_control,
 	.stream_open = agent_tunnel_on_open,
 	.state = agent_tunnel_on_state,
+	.stream_gone = agent_tunnel_on_stream_gone,
 };
 
 /* The first cause wins: later errors are consequences. */
@@ -408,8 +410,17 @@ agent_tunnel_on_open(struct tunnel *tun, uint32_t sid, const char *service,
     const struct mux_peer *client, void *arg)
 {
 	(void)tun;
-	(void)client;
-	agent_stream_open(arg, sid, service);
+	agent_stream_open(arg, sid, service, client);
+}
+
+/* A stream's pump is gone; its tag is its record (agent_admin.c). */
+static void
+agent_tunnel_on_stream_gone(struct tunnel *tun, void *tag, void *arg)
+{
+	struct agent_tunnel *at = arg;
+
+	(void)tun;
+	agent_admin_stream_end(at->agent, tag);
 }
 
 static void
@@ -499,6 +510,8 @@ agent_tunnel_free(struct agent_tunnel *at)
 		agent_stream_free(s);
 	}
 	tunnel_free(at->tun);
+	/* Pumps freed with their tunnel never reach stream_gone. */
+	agent_admin_streams_lost(at->agent, at);
 	if (at->conn != NULL) {
 		/* Dialling: the socket is ours to close. */
 		if (bufferevent_getfd(at->conn) >= 0)

@@ -26,7 +26,9 @@
 #include "log.h"
 #include "notify.h"
 #include "service.h"
+#include "admin.h"
 #include "relay_registry.h"
+#include "relay_stats.h"
 #include "tls.h"
 
 uint64_t
@@ -171,6 +173,7 @@ relay_handshake_full(struct relay *r, struct sockaddr *sa, char *who,
 	relay_conf_put(conf);
 	if (limit == 0 || (unsigned)atomic_load(&r->handshaking) < limit)
 		return 0;
+	relay_stats_hs_failed(r->stats, RELAY_HS_LIMIT);
 	if (now - r->hs_refuse_log_ms >= 1000) {
 		relay_addr_str(sa, who, len);
 		log_warnx("relay", "refusing %s: %u TLS handshakes in progress "
@@ -295,6 +298,10 @@ relay_signal_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	r->stopping = 1;
 	notify_stopping();
+	/* Nothing to show of a relay going away; the port is free at once
+	 * for the next one. */
+	admin_free(r->admin);
+	r->admin = NULL;
 	log_info("relay", "%s: stopping (streams may finish)",
 	    sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	if (r->listener != NULL)
@@ -329,6 +336,7 @@ relay_new(struct relay_config *cfg, const char *path)
 		goto out;
 	}
 	if ((r->reg = registry_new()) == NULL ||
+	    (r->stats = relay_stats_new()) == NULL ||
 	    (r->base = evloop_new()) == NULL ||
 	    (r->listen_pause = evtimer_new(r->base, relay_resume_cb,
 	    r)) == NULL)
@@ -354,6 +362,10 @@ relay_new(struct relay_config *cfg, const char *path)
 	}
 	if (relay_listen(r, cfg) != 0)
 		goto out;
+	if (relay_admin_start(r, cfg, err, sizeof(err)) != 0) {
+		log_warnx("relay", "%s", err);
+		goto out;
+	}
 	ret = r;
 	r = NULL;
 out:
@@ -416,6 +428,7 @@ relay_free(struct relay *r)
 
 	if (r == NULL)
 		return;
+	admin_free(r->admin);
 	if (r->listener != NULL)
 		evconnlistener_free(r->listener);
 	if (r->listen_pause != NULL)
@@ -427,6 +440,7 @@ relay_free(struct relay *r)
 		relay_worker_free(r->workers[i]);
 	free(r->workers);
 	registry_free(r->reg);
+	relay_stats_free(r->stats);
 	relay_conf_put(r->conf);
 	if (r->base != NULL)
 		event_base_free(r->base);

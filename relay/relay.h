@@ -32,6 +32,7 @@
 #include "mux.h"
 #include "queue.h"
 
+struct admin;
 struct event;
 struct event_base;
 struct evconnlistener;
@@ -40,6 +41,9 @@ struct jwt_claims;
 struct jwt_keys;
 struct mux;
 struct registry;
+struct relay_stats;
+struct stats_agent;
+struct stats_stream;
 struct tunnel;
 struct public_src;
 struct relay_worker;
@@ -68,6 +72,8 @@ struct relay {
 	pthread_mutex_t		 lock;		/* guards conf */
 	struct relay_conf	*conf;
 	struct registry		*reg;
+	struct relay_stats	*stats;		/* its own mutex */
+	struct admin		*admin;		/* main thread; NULL: off */
 	atomic_uint_fast64_t	 next_gen;
 	atomic_int		 handshaking;	/* tunnels not yet READY */
 	uint64_t		 hs_refuse_log_ms;	/* main thread only */
@@ -90,6 +96,16 @@ struct relay_conf *relay_conf_get(struct relay *r);	/* +1 ref */
 void	relay_conf_put(struct relay_conf *c);		/* accepts NULL */
 uint64_t relay_now_ms(void);				/* monotonic */
 char	*relay_addr_str(const struct sockaddr *sa, char *buf, size_t len);
+
+/* relay_admin.c */
+/* The admin endpoint on the main thread's base, when admin.listen is set:
+ * 0, or -1 with the reason in err. */
+int	relay_admin_start(struct relay *r, const struct relay_config *cfg,
+	    char *err, size_t errlen);
+/* atlax-relay status: ask a running relay (cfg's admin.listen) for its
+ * status and print it, a table or the JSON as it came.  Returns the exit
+ * status: 0, or 1 with a message on stderr. */
+int	relay_admin_status(const struct relay_config *cfg, int json);
 
 /* relay_worker.c */
 enum relay_cmd_type {
@@ -197,6 +213,7 @@ struct relay_tunnel {
 	int			 has_cert;	/* a verified certificate */
 	int			 want_token;	/* HELLO said AUTH follows */
 	struct tunnel		*tun;
+	struct stats_agent	*stats;	/* once READY (relay_stats.h) */
 	struct public_svcs	 svcs;
 	uint64_t		 open_log_ms;	/* agent's open last refused */
 	unsigned		 open_quiet;	/* refusals since, not logged */
@@ -228,8 +245,9 @@ void	relay_tunnel_recheck(struct relay_tunnel *rt);
  * connections are reset, and logged once per burst. */
 void	relay_stream_open(struct relay_tunnel *rt, struct public_svc *svc,
 	    int fd, const struct sockaddr *client);
-/* A stream ended: its source's count drops (src is the stream's tag). */
-void	relay_stream_gone(struct relay_tunnel *rt, struct public_src *src);
+/* A stream ended (st is the stream's tag): the access log line, and its
+ * source's count drops. */
+void	relay_stream_gone(struct relay_tunnel *rt, struct stats_stream *st);
 /* A socket address as STREAM_OPEN carries it (family 0: neither v4 nor
  * v6). */
 void	relay_stream_peer(const struct sockaddr *sa, struct mux_peer *mp);

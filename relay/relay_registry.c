@@ -725,6 +725,29 @@ registry_private_of(struct registry *r, uint64_t gen,
 }
 
 size_t
+registry_ports(struct registry *r, struct registry_port *out, size_t max)
+{
+	const struct reg_port *p;
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&r->lock);
+	for (i = 1; i < 65536; i++) {
+		if ((p = r->ports[i]) == NULL || p->gen == 0)
+			continue;
+		if (n < max) {
+			out[n].port = (uint16_t)i;
+			out[n].gen = p->gen;
+			memcpy(out[n].id, p->id, sizeof(out[n].id));
+			memcpy(out[n].service, p->service,
+			    sizeof(out[n].service));
+		}
+		n++;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+size_t
 registry_private_nservers(struct registry *r, const char *owner,
     const char *service)
 {

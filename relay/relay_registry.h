@@ -144,5 +144,17 @@ size_t	registry_private_of(struct registry *r, uint64_t gen,
 /* Servers of owner/service (tests). */
 size_t	registry_private_nservers(struct registry *r, const char *owner,
 	    const char *service);
+/* A live port, as the admin pages list them. */
+struct registry_port {
+	uint16_t port;
+	uint64_t gen;
+	char	 id[CFG_ID_MAX + 1];
+	char	 service[CFG_NAME_MAX + 1];
+};
+/* Every live port (reservations left out), in port order: fills at most
+ * max entries of out and returns how many there are in all.  One pass
+ * over the port table under the mutex. */
+size_t	registry_ports(struct registry *r, struct registry_port *out,
+	    size_t max);
 
 #endif

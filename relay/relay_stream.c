@@ -18,6 +18,7 @@
 #include "mux.h"
 #include "pump.h"
 #include "relay_registry.h"
+#include "relay_stats.h"
 #include "tunnel.h"
 
 void
@@ -123,16 +124,20 @@ void
 relay_stream_open(struct relay_tunnel *rt, struct public_svc *svc, int fd,
     const struct sockaddr *client)
 {
+	struct relay_stats *stats = rt->w->relay->stats;
 	struct public_src *src, *fresh = NULL;
+	struct stats_stream *st = NULL;
 	struct mux_peer mp;
 	char who[80], text[256], label[256];
+	uint32_t code;
 
 	relay_addr_str(client, who, sizeof(who));
 	relay_stream_peer(client, &mp);
 	src = relay_stream_src(svc, &mp);
-	if (relay_stream_check(rt, svc, src, text, sizeof(text)) !=
+	if ((code = relay_stream_check(rt, svc, src, text, sizeof(text))) !=
 	    MUX_CODE_NONE)
 		goto refuse;
+	code = MUX_CODE_INTERNAL;
 	if (src == NULL) {
 		if ((fresh = calloc(1, sizeof(*fresh))) == NULL) {
 			snprintf(text, sizeof(text), "out of memory");
@@ -143,14 +148,25 @@ relay_stream_open(struct relay_tunnel *rt, struct public_svc *svc, int fd,
 		fresh->addr.port = 0;
 		src = fresh;
 	}
-	snprintf(label, sizeof(label), "%s/%s %s", rt->id, svc->name, who);
-	/* The fd is the tunnel's from here, refused or not. */
-	if (tunnel_stream_open(rt->tun, fd, svc->name, &mp, label, src, text,
-	    sizeof(text)) != 0) {
-		fd = -1;
+	/* The stream's tag: its counters and access log record, which
+	 * names its source. */
+	if ((st = relay_stats_stream_new(rt->stats, svc->name, who,
+	    src)) == NULL) {
+		snprintf(text, sizeof(text), "out of memory");
 		free(fresh);
 		goto refuse;
 	}
+	snprintf(label, sizeof(label), "%s/%s %s", rt->id, svc->name, who);
+	/* The fd is the tunnel's from here, refused or not. */
+	if (tunnel_stream_open(rt->tun, fd, svc->name, &mp, label, st, text,
+	    sizeof(text)) != 0) {
+		fd = -1;
+		free(fresh);
+		free(st);
+		goto refuse;
+	}
+	relay_stats_stream_start(stats, st);
+	pump_set_counters(tunnel_last_pump(rt->tun), &st->c);
 	if (fresh != NULL)
 		TAILQ_INSERT_TAIL(&svc->srcs, fresh, entry);
 	src->n++;
@@ -159,6 +175,7 @@ relay_stream_open(struct relay_tunnel *rt, struct public_svc *svc, int fd,
 	    who);
 	return;
 refuse:
+	relay_stats_refused(stats, code);
 	relay_stream_log_refusal(svc, who, text);
 	if (fd >= 0) {
 		pump_set_rst(fd);
@@ -167,12 +184,15 @@ refuse:
 }
 
 void
-relay_stream_gone(struct relay_tunnel *rt, struct public_src *src)
+relay_stream_gone(struct relay_tunnel *rt, struct stats_stream *st)
 {
+	struct public_src *src;
 	struct public_svc *svc;
 
-	if (src == NULL)
+	if (st == NULL)
 		return;
+	src = st->owner;
+	relay_stats_stream_end(rt->w->relay->stats, st);
 	svc = src->svc;
 	if (src->n > 0 && --src->n == 0) {
 		TAILQ_REMOVE(&svc->srcs, src, entry);

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "mux.h"
 #include "relay_registry.h"
+#include "relay_stats.h"
 #include "tls.h"
 #include "tunnel.h"
 
@@ -66,6 +67,7 @@ relay_tunnel_detach(struct relay_tunnel *rt)
 	if (!rt->attached)
 		return;
 	rt->attached = 0;
+	relay_stats_agent_unlist(rt->w->relay->stats, rt->stats);
 	registry_detach(rt->w->relay->reg, rt->id, rt->gen, relay_now_ms(),
 	    cfg->port_grace_ms);
 }
@@ -162,6 +164,7 @@ relay_tunnel_on_tls_up(struct tunnel *tun, void *arg)
 		log_warnx("tls", "handshake with %s failed: certificate has "
 		    "no valid CN", rt->peer);
 		tunnel_set_reason(tun, "certificate has no valid CN");
+		relay_stats_hs_failed(rt->w->relay->stats, RELAY_HS_NO_CERT);
 		rt->refused = 1;
 		return -1;
 	}
@@ -191,6 +194,9 @@ relay_tunnel_deny(struct relay_tunnel *rt, uint32_t code, const char *fmt, ...)
 	va_end(ap);
 	log_warnx("tunnel", "%s: refused%s%s: %s", rt->peer,
 	    rt->hello_id[0] ? " " : "", rt->hello_id, text);
+	if (tunnel_state(rt->tun) == TUNNEL_HELLO)
+		relay_stats_hs_failed(rt->w->relay->stats, code ==
+		    MUX_CODE_LIMIT ? RELAY_HS_LIMIT : RELAY_HS_BAD_HELLO);
 	relay_tunnel_refuse(rt, code, text);
 }
 
@@ -242,6 +248,9 @@ relay_tunnel_attach(struct relay_tunnel *rt, const char *how)
 		return;
 	}
 	rt->attached = 1;
+	/* A token tunnel carries its claims (relay.h). */
+	rt->stats = relay_stats_agent_new(r->stats, rt->id, rt->peer,
+	    rt->claims != NULL ? "token" : "certificate", rt->gen);
 	tunnel_set_name(rt->tun, rt->id);
 	if (old_gen != 0 && old_w >= 0 && old_w < r->nworkers &&
 	    (cmd = calloc(1, sizeof(*cmd))) != NULL) {
@@ -391,6 +400,12 @@ relay_tunnel_on_control(struct tunnel *tun, const struct mux_ctl *ctl,
 		if (!relay_private_unregister(rt, ctl->name))
 			relay_public_unregister(rt, ctl->name);
 		break;
+	case MUX_CTL_PONG:
+		/* The mux took its RTT sample before telling us. */
+		if (rt->stats != NULL)
+			atomic_store(&rt->stats->rtt_ms,
+			    mux_rtt(tunnel_mux(tun)));
+		break;
 	case MUX_CTL_GOAWAY:
 		log_sanitize(text, sizeof(text), ctl->text ? ctl->text : "",
 		    512);
@@ -408,6 +423,20 @@ relay_tunnel_on_control(struct tunnel *tun, const struct mux_ctl *ctl,
 	}
 }
 
+/* Why a connection that never became a tunnel failed, from its reason
+ * (OpenSSL's words for a client that sent no certificate). */
+static enum relay_hs_fail
+relay_tunnel_hs_why(const struct tunnel *tun)
+{
+	const char *why = tunnel_reason(tun);
+
+	if (strstr(why, "timed out") != NULL)
+		return RELAY_HS_TIMEOUT;
+	if (strstr(why, "did not return a certificate") != NULL)
+		return RELAY_HS_NO_CERT;
+	return tunnel_tls_done(tun) ? RELAY_HS_BAD_HELLO : RELAY_HS_TLS;
+}
+
 /* How the tunnel ended, in one line. */
 static void
 relay_tunnel_log_end(struct relay_tunnel *rt, enum tunnel_state old)
@@ -415,11 +444,13 @@ relay_tunnel_log_end(struct relay_tunnel *rt, enum tunnel_state old)
 	struct tunnel *tun = rt->tun;
 
 	if (rt->refused)
-		return;		/* said when refused */
+		return;		/* said (and counted) when refused */
 	if (!tunnel_tls_done(tun) || old == TUNNEL_HELLO ||
-	    (old == TUNNEL_CLOSING && tunnel_up_ms(tun) == 0))
+	    (old == TUNNEL_CLOSING && tunnel_up_ms(tun) == 0)) {
 		log_warnx("tls", "%s", tunnel_reason(tun));
-	else if (tunnel_was_lost(tun))
+		relay_stats_hs_failed(rt->w->relay->stats,
+		    relay_tunnel_hs_why(tun));
+	} else if (tunnel_was_lost(tun))
 		log_info("tunnel", "%s: lost: %s", tunnel_name(tun),
 		    tunnel_reason(tun));
 	else
@@ -552,6 +583,8 @@ relay_tunnel_free(struct relay_tunnel *rt)
 	relay_tunnel_handshake_done(rt);
 	relay_tunnel_detach(rt);
 	tunnel_free(rt->tun);	/* the pumps first: they tag services */
+	/* No pump counts any more: the streams' records can go. */
+	relay_stats_agent_free(rt->w->relay->stats, rt->stats);
 	relay_public_free_all(rt);
 	relay_conf_put(rt->conf);
 	if (rt->expiry != NULL)

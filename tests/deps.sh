@@ -23,9 +23,12 @@ set -eu
 #                           through `atlax-agent connect` to a redis-server
 #                           the script starts on a free port (Debian also
 #                           starts its own on 6379; it is left alone)
+#   prometheus              regress/admin.sh checks /metrics with promtool
+#                           (Debian enables its service on install; the
+#                           tests never use it)
 PKGS="gcc make pkg-config libssl-dev libevent-dev libyaml-dev check openssl
 clang libclang-rt-14-dev curl python3 samba smbclient procps iproute2 mandoc
-systemd libjansson-dev jq redis-server redis-tools"
+systemd libjansson-dev jq redis-server redis-tools prometheus"
 
 missing=""
 for p in $PKGS; do

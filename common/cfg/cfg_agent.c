@@ -29,6 +29,8 @@ static int cfg_agent_public(struct cfg_walk *, const struct cfg_key *,
     const struct cfg_node *, void *);
 static int cfg_agent_to(struct cfg_walk *, const struct cfg_key *,
     const struct cfg_node *, void *);
+static int cfg_agent_admin(struct cfg_walk *, const struct cfg_key *,
+    const struct cfg_node *, void *);
 
 /* The credential: cert and key, or token_file, or both (cfg_agent_creds). */
 static const struct cfg_key cfg_agent_tls[] = {
@@ -120,8 +122,18 @@ static const struct cfg_key cfg_agent_top[] = {
 	{ "timeouts", CFG_T_MAP, 0, NULL, 0, 0, 0, cfg_agent_timeouts, NULL },
 	{ "limits", CFG_T_MAP, 0, NULL, 0, 0, 0, cfg_agent_limits, NULL },
 	{ "log", CFG_T_MAP, 0, NULL, 0, 0, 0, cfg_agent_log, NULL },
+	{ "admin", CFG_T_FUNC, 0, NULL, 0, 0, 0, NULL, cfg_agent_admin },
 	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
 };
+
+/* admin: the section both daemons share (cfg_admin.h). */
+static int
+cfg_agent_admin(struct cfg_walk *w, const struct cfg_key *k,
+    const struct cfg_node *n, void *obj)
+{
+	(void)k;
+	return cfg_admin_walk(w, n, &((struct agent_config *)obj)->admin);
+}
 
 /* services[i]: one local service. */
 static const struct cfg_key cfg_agent_service_keys[] = {
@@ -560,6 +572,7 @@ cfg_agent_free(struct agent_config *c)
 	free(c->tls_token_file);
 	free(c->tls_ca);
 	free(c->tls_server_name);
+	cfg_admin_clear(&c->admin);
 	free(c);
 }
 

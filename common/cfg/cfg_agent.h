@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "cfg.h"
+#include "cfg_admin.h"
 #include "log.h"
 
 struct agent_service {
@@ -58,6 +59,7 @@ struct agent_config {
 	uint32_t max_frame;		/* limits.max_frame: 128KiB */
 	uint32_t max_streams;		/* limits.max_streams: 4096 */
 	enum log_level log_level;	/* log.level: info */
+	struct cfg_admin admin;		/* admin: (optional, off) */
 };
 
 int	cfg_agent_load(const char *path, struct agent_config **out,

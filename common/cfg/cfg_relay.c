@@ -34,6 +34,8 @@ static int cfg_relay_ports(struct cfg_walk *, const struct cfg_key *,
     const struct cfg_node *, void *);
 static int cfg_relay_es256_keys(struct cfg_walk *, const struct cfg_key *,
     const struct cfg_node *, void *);
+static int cfg_relay_admin(struct cfg_walk *, const struct cfg_key *,
+    const struct cfg_node *, void *);
 
 static const struct cfg_key cfg_relay_tls[] = {
 	{ "cert", CFG_T_PATH, CFG_REQUIRED, NULL, 0, 0,
@@ -168,8 +170,18 @@ static const struct cfg_key cfg_relay_top[] = {
 	    RELAY_OFF(workers), NULL, NULL },
 	{ "log", CFG_T_MAP, 0, NULL, 0, 0, 0, cfg_relay_log, NULL },
 	{ "auth", CFG_T_MAP, 0, NULL, 0, 0, 0, cfg_relay_auth, NULL },
+	{ "admin", CFG_T_FUNC, 0, NULL, 0, 0, 0, NULL, cfg_relay_admin },
 	{ NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL },
 };
+
+/* admin: the section both daemons share (cfg_admin.h). */
+static int
+cfg_relay_admin(struct cfg_walk *w, const struct cfg_key *k,
+    const struct cfg_node *n, void *obj)
+{
+	(void)k;
+	return cfg_admin_walk(w, n, &((struct relay_config *)obj)->admin);
+}
 
 /* agents.<id>: the policy of one identity. */
 static const struct cfg_key cfg_relay_policy_keys[] = {
@@ -773,6 +785,7 @@ cfg_relay_free(struct relay_config *c)
 	free(c->jwt.issuer);
 	free(c->jwt.audience);
 	free(c->jwt.denylist);
+	cfg_admin_clear(&c->admin);
 	free(c);
 }
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "cfg.h"
+#include "cfg_admin.h"
 #include "log.h"
 
 /*
@@ -88,6 +89,7 @@ struct relay_config {
 	int	 workers;		/* workers: auto (0) or 1..64 */
 	enum log_level log_level;	/* log.level: info */
 	struct relay_jwt jwt;		/* auth.jwt (optional) */
+	struct cfg_admin admin;		/* admin: (optional, off) */
 };
 
 #define CFG_SECRET_MIN	32	/* bytes of an HS256 secret, RFC 7518 3.2 */

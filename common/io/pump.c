@@ -72,6 +72,7 @@ struct pump {
 	pump_done_cb		 done_cb;
 	void			*arg;
 	void			*tag;
+	struct pump_counters	*ctr;	/* the owner's, or NULL */
 	char			 label[200];
 };
 
@@ -169,6 +170,18 @@ uint64_t
 pump_bytes_out(const struct pump *p)
 {
 	return p->nout;
+}
+
+void
+pump_set_counters(struct pump *p, struct pump_counters *c)
+{
+	/* A pump may have read before its owner saw it (a client that spoke
+	 * first): those bytes count too. */
+	if (c != NULL) {
+		atomic_fetch_add(&c->in, p->nin);
+		atomic_fetch_add(&c->out, p->nout);
+	}
+	p->ctr = c;
 }
 
 size_t
@@ -281,6 +294,9 @@ pump_read_cb(evutil_socket_t fd, short what, void *arg)
 	n = sockread_fill(p->in, (int)fd, max, &p->rd);
 	if (n > 0) {
 		p->nin += (uint64_t)n;
+		if (p->ctr != NULL)
+			atomic_fetch_add_explicit(&p->ctr->in, (uint64_t)n,
+			    memory_order_relaxed);
 		pump_feed(p);
 		return;
 	}
@@ -344,6 +360,9 @@ pump_flush(struct pump *p)
 		}
 		if (w > 0) {
 			p->nout += (uint64_t)w;
+			if (p->ctr != NULL)
+				atomic_fetch_add_explicit(&p->ctr->out,
+				    (uint64_t)w, memory_order_relaxed);
 			if (p->mux != NULL)
 				(void)mux_stream_consumed(p->mux, p->sid,
 				    (size_t)w);
@@ -447,6 +466,8 @@ pump_mux_closed(struct mux *m, uint32_t sid, uint32_t code, const char *text,
 	if (p == NULL || p->mux == NULL)
 		return;
 	p->mux = NULL;
+	if (p->ctr != NULL)
+		p->ctr->code = code;
 	if (code != MUX_CODE_NONE && text != NULL) {
 		/* Why: the peer's refusal or reset text. */
 		log_sanitize(why, sizeof(why), text, 512);
@@ -473,6 +494,8 @@ pump_fail(struct pump *p, uint32_t code)
 	struct mux *m = p->mux;
 
 	p->mux = NULL;
+	if (p->ctr != NULL)
+		p->ctr->code = code;
 	if (m != NULL) {
 		/* The mux must not hand the pump back after this. */
 		(void)mux_stream_set_arg(m, p->sid, NULL);

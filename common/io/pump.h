@@ -36,6 +36,7 @@
 
 #include "queue.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -98,6 +99,20 @@ void	*pump_tag(const struct pump *p);
 /* Bytes read from and written to the socket so far. */
 uint64_t pump_bytes_in(const struct pump *p);
 uint64_t pump_bytes_out(const struct pump *p);
+/*
+ * The owner's view of a stream's bytes, for metrics: the pump adds to in
+ * and out once per read or write batch (atomics, so another thread may
+ * read them while the pump runs), and sets code to the stream's end
+ * (MUX_CODE_NONE for a clean close) when the stream ends.  The bytes
+ * moved before the call are added at once.  The owner keeps c alive until
+ * the pump is freed; NULL stops the counting.
+ */
+struct pump_counters {
+	atomic_uint_fast64_t	 in;	/* read from the socket */
+	atomic_uint_fast64_t	 out;	/* written to the socket */
+	uint32_t		 code;	/* the pump's thread only */
+};
+void	pump_set_counters(struct pump *p, struct pump_counters *c);
 void	pump_free(struct pump *p);	/* accepts NULL */
 
 /* A list of pumps (the tunnel's streams). */

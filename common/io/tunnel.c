@@ -788,6 +788,13 @@ tunnel_peer(const struct tunnel *t)
 	return t->peer;
 }
 
+struct pump *
+tunnel_last_pump(const struct tunnel *t)
+{
+	/* Both constructors insert at the tail. */
+	return TAILQ_LAST(&t->pumps, pump_list);
+}
+
 struct mux *
 tunnel_mux(const struct tunnel *t)
 {

@@ -153,6 +153,10 @@ const char *tunnel_name(const struct tunnel *t);
 const char *tunnel_peer(const struct tunnel *t);
 struct mux *tunnel_mux(const struct tunnel *t);	/* NULL before TLS up */
 SSL	*tunnel_ssl(const struct tunnel *t);
+/* The pump the last successful tunnel_stream_open() or
+ * tunnel_stream_accept() made (NULL before any): the owner's moment to
+ * attach its counters (pump_set_counters).  Owned by the tunnel. */
+struct pump *tunnel_last_pump(const struct tunnel *t);
 /* Open streams with a pump (those being set up by the owner excluded). */
 size_t	tunnel_nstreams(const struct tunnel *t);
 /* Monotonic ms when it became READY, 0 before. */

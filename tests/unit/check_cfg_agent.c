@@ -3,6 +3,8 @@
  * (config/agent.yaml included), and the exact one-line message of every
  * class of error, written to a temporary file and loaded for real.
  */
+#include <sys/stat.h>
+
 #include <check.h>
 #include <limits.h>
 #include <stdio.h>
@@ -580,6 +582,35 @@ START_TEST(test_private_forwards)
 }
 END_TEST
 
+/* admin: the same section as the relay's (cfg_admin.c), off by default. */
+START_TEST(test_admin)
+{
+	struct agent_config *c;
+	char path[PATH_MAX + 64];
+
+	c = load_ok(MIN);
+	ck_assert_int_eq(c->admin.enabled, 0);
+	cfg_agent_free(c);
+	c = load_ok(MIN "admin:\n  listen: \"localhost:9191\"\n");
+	ck_assert_int_eq(c->admin.enabled, 1);
+	ck_assert_uint_eq(c->admin.listen.port, 9191);
+	cfg_agent_free(c);
+	load_bad(MIN "admin:\n  listen: \"*:9191\"\n",
+	    ":11:11: admin.listen: \"*\" is not a loopback address (the "
+	    "endpoint shows every tunnel: set admin.allow_remote: true to "
+	    "listen there)");
+	load_bad(MIN "admin:\n  listen: \"127.0.0.1:0\"\n",
+	    ":11:11: admin.listen: port 0 out of range 1..65535");
+	cfgtest_write("tok", "abc\r\n");
+	snprintf(path, sizeof(path), "%s", cfgtest_path);
+	ck_assert_int_eq(chmod(path, 0400), 0);
+	c = load_ok(MIN "admin:\n  listen: \"[::1]:9191\"\n"
+	    "  token_file: tok\n");
+	ck_assert_str_eq(c->admin.token_file, path);
+	cfg_agent_free(c);
+}
+END_TEST
+
 static Suite *
 cfg_agent_suite(void)
 {
@@ -598,6 +629,7 @@ cfg_agent_suite(void)
 	tcase_add_test(tc, test_credentials);
 	tcase_add_test(tc, test_parse_memory);
 	tcase_add_test(tc, test_private_forwards);
+	tcase_add_test(tc, test_admin);
 	suite_add_tcase(s, tc);
 	return s;
 }

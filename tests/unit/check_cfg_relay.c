@@ -804,6 +804,72 @@ START_TEST(test_private_grants)
 }
 END_TEST
 
+/* admin: off unless listen is given; loopback unless allow_remote; the
+ * token file guarded like a private key. */
+START_TEST(test_admin)
+{
+	struct relay_config *c;
+	char path[PATH_MAX + 64], want[2 * PATH_MAX + 256];
+
+	c = load_ok(MIN);
+	ck_assert_int_eq(c->admin.enabled, 0);
+	ck_assert_ptr_null(c->admin.token_file);
+	cfg_relay_free(c);
+
+	c = load_ok(MIN "admin:\n  listen: \"127.0.0.1:9190\"\n");
+	ck_assert_int_eq(c->admin.enabled, 1);
+	ck_assert_str_eq(c->admin.listen.host, "127.0.0.1");
+	ck_assert_uint_eq(c->admin.listen.port, 9190);
+	ck_assert_int_eq(c->admin.allow_remote, 0);
+	cfg_relay_free(c);
+
+	c = load_ok(MIN "admin:\n  listen: \"[::1]:9190\"\n");
+	cfg_relay_free(c);
+	c = load_ok(MIN "admin:\n  listen: \"0.0.0.0:9190\"\n"
+	    "  allow_remote: true\n");
+	ck_assert_int_eq(c->admin.allow_remote, 1);
+	cfg_relay_free(c);
+
+	load_bad(MIN "admin:\n  listen: \"0.0.0.0:9190\"\n",
+	    ":9:11: admin.listen: \"0.0.0.0\" is not a loopback address "
+	    "(the endpoint shows every tunnel: set admin.allow_remote: true "
+	    "to listen there)");
+	load_bad(MIN "admin:\n  listen: \"192.0.2.1:9190\"\n"
+	    "  allow_remote: false\n",
+	    ":9:11: admin.listen: \"192.0.2.1\" is not a loopback address "
+	    "(the endpoint shows every tunnel: set admin.allow_remote: true "
+	    "to listen there)");
+	load_bad(MIN "admin:\n  listen: \"127.0.0.1:9190\"\n"
+	    "  allow_remote: yes\n",
+	    ":10:17: admin.allow_remote: \"yes\" is not true or false");
+	load_bad(MIN "admin:\n  token_file: t\n",
+	    ":9:3: admin.listen: missing required key");
+	load_bad(MIN "admin:\n  listen: \"127.0.0.1:9190\"\n  tls: x\n",
+	    ":10:3: admin.tls: unknown key");
+
+	/* The token: 0600 loads, 0644 is refused, empty is refused. */
+	cfgtest_write("admin.token", "s3cret-token\n");
+	snprintf(path, sizeof(path), "%s", cfgtest_path);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	c = load_ok(MIN "admin:\n  listen: \"127.0.0.1:9190\"\n"
+	    "  token_file: admin.token\n");
+	ck_assert_str_eq(c->admin.token_file, path);
+	cfg_relay_free(c);
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	snprintf(want, sizeof(want), ":10:15: admin.token_file: %s: "
+	    "permissions 0644 are too open (group or others may access it); "
+	    "chmod 600 it", path);
+	load_bad(MIN "admin:\n  listen: \"127.0.0.1:9190\"\n"
+	    "  token_file: admin.token\n", want);
+	cfgtest_write("admin.token", "\n");
+	ck_assert_int_eq(chmod(path, 0400), 0);
+	snprintf(want, sizeof(want), ":10:15: admin.token_file: %s: a token "
+	    "of 1..4096 bytes is needed", path);
+	load_bad(MIN "admin:\n  listen: \"127.0.0.1:9190\"\n"
+	    "  token_file: admin.token\n", want);
+}
+END_TEST
+
 static Suite *
 cfg_relay_suite(void)
 {
@@ -822,6 +888,7 @@ cfg_relay_suite(void)
 	tcase_add_test(tc, test_file_errors);
 	tcase_add_test(tc, test_relative_path);
 	tcase_add_test(tc, test_jwt);
+	tcase_add_test(tc, test_admin);
 	tcase_add_test(tc, test_parse_memory);
 	tcase_add_test(tc, test_private_grants);
 	suite_add_tcase(s, tc);

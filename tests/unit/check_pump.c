@@ -311,6 +311,47 @@ START_TEST(test_reset_travels)
 }
 END_TEST
 
+START_TEST(test_counters)
+{
+	struct pump_counters c, ca;
+	uint8_t up[1000], got[1000], back[300], reply[300];
+	struct linger l = { 1, 0 };
+
+	memset(up, 'u', sizeof(up));
+	memset(reply, 'r', sizeof(reply));
+	atomic_init(&c.in, 0);
+	atomic_init(&c.out, 0);
+	c.code = 999;
+	atomic_init(&ca.in, 0);
+	atomic_init(&ca.out, 0);
+	ca.code = 999;
+	ck_assert_int_eq(transfer(cfd, up, sizeof(up), tfd, got, sizeof(got)),
+	    0);
+	/* Bytes moved before the owner attached its counters count too. */
+	pump_set_counters(pr, &c);
+	pump_set_counters(pa, &ca);
+	ck_assert_uint_eq(atomic_load(&c.in), sizeof(up));
+	ck_assert_uint_eq(atomic_load(&c.out), 0);
+	ck_assert_uint_eq(atomic_load(&ca.out), sizeof(up));
+	ck_assert_int_eq(transfer(tfd, reply, sizeof(reply), cfd, back,
+	    sizeof(back)), 0);
+	ck_assert_uint_eq(atomic_load(&c.out), sizeof(reply));
+	ck_assert_uint_eq(atomic_load(&ca.in), sizeof(reply));
+	ck_assert_uint_eq(atomic_load(&c.in), sizeof(up));
+	/* The target resets: both ends learn how the stream ended. */
+	ck_assert_int_eq(setsockopt(tfd, SOL_SOCKET, SO_LINGER, &l,
+	    sizeof(l)), 0);
+	close(tfd);
+	tfd = -1;
+	ck_assert_int_eq(wait_end(cfd), -ECONNRESET);
+	wait_flag(&done_a);
+	wait_flag(&done_r);
+	ck_assert_uint_eq(c.code, closed_r);
+	ck_assert_uint_ne(c.code, MUX_CODE_NONE);
+	ck_assert_uint_eq(ca.code, MUX_CODE_CANCEL);
+}
+END_TEST
+
 START_TEST(test_abort)
 {
 	const char x[] = "x";
@@ -487,6 +528,7 @@ pump_suite(void)
 	tcase_add_test(tc, test_both_ways_and_fin);
 	tcase_add_test(tc, test_target_half_closes_first);
 	tcase_add_test(tc, test_reset_travels);
+	tcase_add_test(tc, test_counters);
 	tcase_add_test(tc, test_abort);
 	tcase_add_test(tc, test_backpressure);
 	tcase_add_test(tc, test_reset_while_blocked);

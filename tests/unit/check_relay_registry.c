@@ -165,6 +165,33 @@ START_TEST(test_grace_period)
 }
 END_TEST
 
+START_TEST(test_ports_listed)
+{
+	struct registry_port out[4];
+	uint64_t og;
+	uint16_t p1 = 0, p2 = 0;
+	int ow;
+
+	ck_assert_uint_eq(registry_ports(reg, NULL, 0), 0);
+	ck_assert_int_eq(registry_attach(reg, "home-nas", 1, 0, 8, 0, 60000,
+	    &og, &ow), 0);
+	ck_assert_uint_eq(claim("home-nas", 1, "web", 10080, 0, &p1), 0);
+	ck_assert_uint_eq(claim("home-nas", 1, "smb", 10445, 0, &p2), 0);
+	ck_assert_uint_eq(registry_ports(reg, out, 4), 2);
+	ck_assert_uint_eq(out[0].port, 10080);
+	ck_assert_str_eq(out[0].service, "web");
+	ck_assert_str_eq(out[0].id, "home-nas");
+	ck_assert_uint_eq(out[0].gen, 1);
+	ck_assert_uint_eq(out[1].port, 10445);
+	ck_assert_str_eq(out[1].service, "smb");
+	/* Fills what fits, counts all. */
+	ck_assert_uint_eq(registry_ports(reg, out, 1), 2);
+	/* Reservations are no live ports. */
+	registry_detach(reg, "home-nas", 1, 1000, 60000);
+	ck_assert_uint_eq(registry_ports(reg, out, 4), 0);
+}
+END_TEST
+
 START_TEST(test_replacement)
 {
 	uint64_t og;
@@ -527,6 +554,7 @@ registry_suite(void)
 	tcase_add_test(tc, test_refusal_texts);
 	tcase_add_test(tc, test_auto_pick_and_exhaustion);
 	tcase_add_test(tc, test_grace_period);
+	tcase_add_test(tc, test_ports_listed);
 	tcase_add_test(tc, test_replacement);
 	tcase_add_test(tc, test_max_agents);
 	tcase_add_test(tc, test_check_follows_policy);
