@@ -24,6 +24,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "notify.h"
+#include "preflight.h"
 #include "service.h"
 #include "relay_registry.h"
 #include "tls.h"
@@ -105,6 +106,31 @@ relay_conf_put(struct relay_conf *c)
 	free(c);
 }
 
+/* Certificates and CRLs run out while the relay runs: warn two weeks
+ * ahead, at start, on each reload and once a day (relay_expiry_cb). */
+static void
+relay_expiry_check(struct relay *r)
+{
+	struct relay_conf *c = relay_conf_get(r);
+	struct tls_files f;
+
+	f.cert = c->cfg->tls_cert;
+	f.key = c->cfg->tls_key;
+	f.ca = c->cfg->tls_ca;
+	f.crl = c->cfg->tls_crl;
+	preflight_expiry(TLS_ROLE_RELAY, &f, time(NULL), preflight_log_cb,
+	    (void *)"relay");
+	relay_conf_put(c);
+}
+
+static void
+relay_expiry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	relay_expiry_check(arg);
+}
+
 /* SIGHUP: policy, certificates and CRL apply to new connections; a config
  * that does not load leaves the old one in force. */
 static void
@@ -131,6 +157,7 @@ relay_reload(struct relay *r)
 		    "restart; still listening on %s", a);
 	log_set_level(c->cfg->log_level);
 	log_info("relay", "configuration reloaded from %s", r->path);
+	relay_expiry_check(r);
 	/* Connected tunnels answer to the new CRL and policy too. */
 	for (i = 0; i < r->nworkers; i++)
 		relay_worker_recheck(r->workers[i]);
@@ -245,7 +272,7 @@ relay_listen(struct relay *r, const struct relay_config *cfg)
 	host = cfg->listen.any ? NULL : cfg->listen.host;
 	snprintf(port, sizeof(port), "%u", cfg->listen.port);
 	if ((e = evutil_getaddrinfo(host, port, &hints, &ai)) != 0) {
-		log_warnx("relay", "listen %s: %s", cfg_addr_str(&cfg->listen,
+		log_errorx("relay", "listen %s: %s", cfg_addr_str(&cfg->listen,
 		    a, sizeof(a)), evutil_gai_strerror(e));
 		goto out;
 	}
@@ -253,7 +280,7 @@ relay_listen(struct relay *r, const struct relay_config *cfg)
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
 	    128, ai->ai_addr, (int)ai->ai_addrlen);
 	if (r->listener == NULL) {
-		log_warn("relay", "listen %s", cfg_addr_str(&cfg->listen, a,
+		log_error("relay", "listen %s", cfg_addr_str(&cfg->listen, a,
 		    sizeof(a)));
 		goto out;
 	}
@@ -302,7 +329,7 @@ relay_new(struct relay_config *cfg, const char *path)
 	int i;
 
 	if (evthread_use_pthreads() != 0) {
-		log_warnx("relay", "libevent threads unavailable");
+		log_errorx("relay", "libevent threads unavailable");
 		goto out;
 	}
 	evloop_process_init();
@@ -313,13 +340,15 @@ relay_new(struct relay_config *cfg, const char *path)
 	atomic_init(&r->next_gen, 1);
 	atomic_init(&r->handshaking, 0);
 	if ((r->conf = relay_conf_new(cfg, err, sizeof(err))) == NULL) {
-		log_warnx("relay", "%s", err);
+		log_errorx("relay", "%s", err);
 		goto out;
 	}
 	if ((r->reg = registry_new()) == NULL ||
 	    (r->base = evloop_new()) == NULL ||
 	    (r->listen_pause = evtimer_new(r->base, relay_resume_cb,
-	    r)) == NULL)
+	    r)) == NULL ||
+	    (r->expiry_ev = event_new(r->base, -1, EV_PERSIST,
+	    relay_expiry_cb, r)) == NULL)
 		goto out;
 	n = cfg->workers;
 	if (n <= 0 && (n = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
@@ -367,12 +396,13 @@ relay_status(void *arg, char *buf, size_t len)
 int
 relay_run(struct relay *r)
 {
+	struct timeval day = { 86400, 0 };
 	struct service *svc;
 	int i, ret = 0;
 
 	for (i = 0; i < r->nworkers; i++) {
 		if (relay_worker_start(r->workers[i]) != 0) {
-			log_warnx("relay", "cannot start worker %d", i);
+			log_errorx("relay", "cannot start worker %d", i);
 			/* The ones already running must stop before
 			 * relay_free() frees their event bases. */
 			relay_stop_workers(r);
@@ -383,6 +413,8 @@ relay_run(struct relay *r)
 	}
 	log_info("relay", "running with %d worker%s", r->nworkers,
 	    r->nworkers == 1 ? "" : "s");
+	relay_expiry_check(r);
+	event_add(r->expiry_ev, &day);
 	if (r->conf->cfg->jwt.enabled)
 		log_warnx("relay", "auth.jwt is set, but this version accepts "
 		    "agents by client certificate only: tokens are not used "
@@ -409,6 +441,8 @@ relay_free(struct relay *r)
 		evconnlistener_free(r->listener);
 	if (r->listen_pause != NULL)
 		event_free(r->listen_pause);
+	if (r->expiry_ev != NULL)
+		event_free(r->expiry_ev);
 	for (i = 0; i < 3; i++)
 		if (r->ev_sig[i] != NULL)
 			event_free(r->ev_sig[i]);

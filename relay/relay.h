@@ -72,6 +72,7 @@ struct relay {
 	struct event_base	*base;		/* main thread */
 	struct evconnlistener	*listener;
 	struct event		*listen_pause;	/* accept(2) failing */
+	struct event		*expiry_ev;	/* the daily expiry guard */
 	struct event		*ev_sig[3];	/* TERM, INT, HUP */
 	struct relay_worker	**workers;
 	int			 nworkers;
