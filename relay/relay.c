@@ -170,6 +170,81 @@ out:
 	relay_conf_put(old);
 }
 
+int
+relay_noise_may_log(struct relay *r)
+{
+	if (atomic_fetch_add(&r->noise_logged, 1) < RELAY_NOISE_LOGGED)
+		return 1;
+	atomic_fetch_add(&r->noise_quiet, 1);
+	return 0;
+}
+
+/* The end of a window: what was left out, in one line. */
+static void
+relay_noise_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+	unsigned n = atomic_exchange(&r->noise_quiet, 0);
+
+	(void)fd;
+	(void)what;
+	atomic_store(&r->noise_logged, 0);
+	if (n > 0)
+		log_warnx("tls", "%u more handshake failures suppressed in the "
+		    "last %us", n, RELAY_NOISE_WINDOW_MS / 1000);
+}
+
+static struct relay_flap *
+relay_flap_slot(struct relay *r, const char *id, uint64_t now)
+{
+	struct relay_flap *f, *oldest = &r->flaps[0];
+	int i;
+
+	for (i = 0; i < RELAY_FLAP_IDS; i++) {
+		f = &r->flaps[i];
+		if (strcmp(f->id, id) == 0)
+			return f;
+		if (f->since_ms < oldest->since_ms)
+			oldest = f;
+	}
+	memset(oldest, 0, sizeof(*oldest));
+	snprintf(oldest->id, sizeof(oldest->id), "%s", id);
+	oldest->since_ms = now;
+	return oldest;
+}
+
+void
+relay_flap_note(struct relay *r, const char *id, const char *addr,
+    int replaced)
+{
+	struct relay_flap *f;
+	uint64_t now = relay_now_ms();
+	char a[80], b[80];
+	int warn = 0;
+
+	pthread_mutex_lock(&r->flap_lock);
+	f = relay_flap_slot(r, id, now);
+	if (now - f->since_ms > RELAY_FLAP_WINDOW_MS) {
+		f->since_ms = now;
+		f->replaces = 0;
+	}
+	snprintf(f->prev, sizeof(f->prev), "%s", f->last);
+	snprintf(f->last, sizeof(f->last), "%s", addr);
+	if (replaced && ++f->replaces > RELAY_FLAP_REPLACES &&
+	    (f->warned_ms == 0 || now - f->warned_ms >= RELAY_FLAP_WINDOW_MS)) {
+		f->warned_ms = now;
+		snprintf(a, sizeof(a), "%s", f->prev);
+		snprintf(b, sizeof(b), "%s", f->last);
+		warn = 1;
+	}
+	pthread_mutex_unlock(&r->flap_lock);
+	/* Each agent reconnects as soon as the other replaced it, so the
+	 * two keep taking turns until one of them is stopped. */
+	if (warn)
+		log_warnx("tunnel", "identity %s is used by two agents: %s and "
+		    "%s; each replaces the other", id, a, b);
+}
+
 /* Handshakes in progress are capped (limits.handshakes), as sshd's
  * MaxStartups does: a burst of connections that never finish their TLS
  * handshake must not hold every descriptor and all the CPU.  Beyond the cap
@@ -336,6 +411,7 @@ relay_new(struct relay_config *cfg, const char *path)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		goto out;
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_mutex_init(&r->flap_lock, NULL);
 	r->path = path;
 	atomic_init(&r->next_gen, 1);
 	atomic_init(&r->handshaking, 0);
@@ -348,7 +424,9 @@ relay_new(struct relay_config *cfg, const char *path)
 	    (r->listen_pause = evtimer_new(r->base, relay_resume_cb,
 	    r)) == NULL ||
 	    (r->expiry_ev = event_new(r->base, -1, EV_PERSIST,
-	    relay_expiry_cb, r)) == NULL)
+	    relay_expiry_cb, r)) == NULL ||
+	    (r->noise_ev = event_new(r->base, -1, EV_PERSIST,
+	    relay_noise_cb, r)) == NULL)
 		goto out;
 	n = cfg->workers;
 	if (n <= 0 && (n = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
@@ -397,6 +475,7 @@ int
 relay_run(struct relay *r)
 {
 	struct timeval day = { 86400, 0 };
+	struct timeval noise = { RELAY_NOISE_WINDOW_MS / 1000, 0 };
 	struct service *svc;
 	int i, ret = 0;
 
@@ -415,6 +494,7 @@ relay_run(struct relay *r)
 	    r->nworkers == 1 ? "" : "s");
 	relay_expiry_check(r);
 	event_add(r->expiry_ev, &day);
+	event_add(r->noise_ev, &noise);
 	if (r->conf->cfg->jwt.enabled)
 		log_warnx("relay", "auth.jwt is set, but this version accepts "
 		    "agents by client certificate only: tokens are not used "
@@ -443,6 +523,8 @@ relay_free(struct relay *r)
 		event_free(r->listen_pause);
 	if (r->expiry_ev != NULL)
 		event_free(r->expiry_ev);
+	if (r->noise_ev != NULL)
+		event_free(r->noise_ev);
 	for (i = 0; i < 3; i++)
 		if (r->ev_sig[i] != NULL)
 			event_free(r->ev_sig[i]);
@@ -454,5 +536,6 @@ relay_free(struct relay *r)
 	if (r->base != NULL)
 		event_base_free(r->base);
 	pthread_mutex_destroy(&r->lock);
+	pthread_mutex_destroy(&r->flap_lock);
 	free(r);
 }
