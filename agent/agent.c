@@ -169,8 +169,10 @@ agent_apply_services(struct agent *a, const struct agent_config *old)
 		if (n != NULL && n->remote_port == o->remote_port)
 			continue;
 		removed++;
-		if (t != NULL && agent_tunnel_is_ready(t))
+		if (t != NULL && agent_tunnel_is_ready(t)) {
+			agent_tunnel_refused_forget(t, o->name);
 			agent_tunnel_unregister(t, o->name);
+		}
 	}
 	for (i = 0; i < a->cfg->nservices; i++) {
 		n = &a->cfg->services[i];
@@ -178,8 +180,10 @@ agent_apply_services(struct agent *a, const struct agent_config *old)
 		if (o != NULL && o->remote_port == n->remote_port)
 			continue;
 		added++;
-		if (t != NULL && agent_tunnel_is_ready(t))
+		if (t != NULL && agent_tunnel_is_ready(t)) {
+			agent_tunnel_refused_forget(t, n->name);
 			agent_tunnel_register(t, n);
+		}
 	}
 	log_info("agent", "configuration reloaded from %s: %zu service(s) "
 	    "added, %zu removed", a->path, added, removed);

@@ -125,6 +125,9 @@ int	agent_tunnel_is_ready(const struct agent_tunnel *t);
 /* Register every refused service again now (SIGHUP), not at the next
  * step of their backoff. */
 void	agent_tunnel_retry_now(struct agent_tunnel *t);
+/* The service is registered afresh (a reload changed it): its refusal,
+ * if any, is history, and a new one is logged again. */
+void	agent_tunnel_refused_forget(struct agent_tunnel *t, const char *name);
 
 /* agent_stream.c */
 /* The relay opened stream sid for service: connect to the service's

@@ -357,6 +357,12 @@ agent_tunnel_reg_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 void
+agent_tunnel_refused_forget(struct agent_tunnel *at, const char *name)
+{
+	agent_tunnel_refused_done(at, name);
+}
+
+void
 agent_tunnel_retry_now(struct agent_tunnel *at)
 {
 	if (TAILQ_EMPTY(&at->refused) || !agent_tunnel_is_ready(at))
@@ -392,7 +398,13 @@ agent_tunnel_on_control(struct tunnel *tun, const struct mux_ctl *ctl,
 		    cfg->relay.host, ctl->port);
 		break;
 	case MUX_CTL_REGISTER_ERR:
-		agent_tunnel_refused(at, name, text);
+		/* DUPLICATE: the relay holds the name for this tunnel
+		 * already (two REGISTERs crossed); nothing to heal. */
+		if (ctl->code == MUX_CODE_DUPLICATE)
+			log_warnx("agent", "service %s refused by relay: %s",
+			    name, text);
+		else
+			agent_tunnel_refused(at, name, text);
 		break;
 	case MUX_CTL_GOAWAY:
 		if (ctl->code == MUX_CODE_AUTH) {

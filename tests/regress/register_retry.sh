@@ -4,6 +4,8 @@
 #     once (retries refused for the same reason stay quiet).  The relay is
 #     reloaded with the port allowed: the same agent process, on the same
 #     tunnel, gets the port and the service answers through it.
+#     A refused service whose port the agent's own reload changes to an
+#     allowed one is registered once, afresh (no duplicate).
 #  2. SIGHUP while the agent waits out a long reconnect backoff (60 s):
 #     it connects at once, long before the retry was due.
 . "$(dirname "$0")/lib.sh"
@@ -20,7 +22,8 @@ relay_conf "$T/relay.yaml" "agents:
     ports: [$((PUB_LO + 1))]"
 start_relay relay "$T/relay.yaml"
 AGENT_RECONNECT_INITIAL=200ms AGENT_RECONNECT_MAX=1s \
-    agent_conf "$T/home.yaml" home home "$(svc_yaml echo "$E" "$P")"
+    agent_conf "$T/home.yaml" home home "$(svc_yaml echo "$E" "$P")
+$(svc_yaml two "$E" "$((PUB_LO + 5))")"
 start_agent home "$T/home.yaml"
 wait_log home "service echo refused by relay: port $P not allowed for identity home; asking again" $W ||
     fail "the port was not refused"
@@ -28,6 +31,16 @@ wait_log home "service echo refused by relay: port $P not allowed for identity h
 sleep 3
 expect_eq "refusal logged once" 1 "$(grep -c 'service echo refused by relay' "$T/home.log")"
 pid=$(pid_of home)
+
+# The agent's reload moves two to the allowed port.
+wait_log home "service two refused by relay" $W || fail "two was not refused"
+sed -i "s/remote_port: $((PUB_LO + 5))/remote_port: $((PUB_LO + 1))/" "$T/home.yaml"
+kill -HUP "$pid"
+p=$(exposed_port home two $W) || fail "two not exposed after the agent's reload"
+expect_eq "two on its new port" "$((PUB_LO + 1))" "$p"
+sleep 2
+grep -Eq 'already registered' "$T/home.log" && fail "a duplicate REGISTER: $(grep -E 'already registered' "$T/home.log")"
+ok "agent reload: two registered afresh on $p"
 
 relay_conf "$T/relay.yaml" "agents:
   home:
