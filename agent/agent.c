@@ -20,6 +20,7 @@
 #include "log.h"
 #include "mux.h"
 #include "notify.h"
+#include "preflight.h"
 #include "service.h"
 #include "tls.h"
 
@@ -53,6 +54,29 @@ agent_ctx(const struct agent_config *cfg, char *err, size_t errlen)
 	f.ca = cfg->tls_ca;
 	f.crl = NULL;
 	return tls_ctx_new(TLS_ROLE_AGENT, &f, err, errlen);
+}
+
+/* Certificates run out while the agent runs: warn two weeks ahead, at
+ * start, on each reload and once a day. */
+static void
+agent_expiry_check(struct agent *a)
+{
+	struct tls_files f;
+
+	f.cert = a->cfg->tls_cert;
+	f.key = a->cfg->tls_key;
+	f.ca = a->cfg->tls_ca;
+	f.crl = NULL;
+	preflight_expiry(TLS_ROLE_AGENT, &f, time(NULL), preflight_log_cb,
+	    (void *)"agent");
+}
+
+static void
+agent_expiry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	agent_expiry_check(arg);
 }
 
 void
@@ -102,8 +126,15 @@ agent_tunnel_ended(struct agent *a, struct agent_tunnel *t)
 		rnd = (uint64_t)random();
 	delay = backoff_next(&a->bo, rnd);
 	a->reconnects++;
-	log_info("agent", "tunnel lost: %s; reconnecting in %llu ms",
-	    t->reason, (unsigned long long)delay);
+	/* "tunnel lost" only for a tunnel that served: one that never got
+	 * the relay's HELLO is a failure to connect, whatever the cause. */
+	if (t->up_ms != 0)
+		log_info("agent", "tunnel lost: %s; reconnecting in %llu ms",
+		    t->reason, (unsigned long long)delay);
+	else
+		log_warnx("agent", "cannot connect to relay %s: %s; retrying "
+		    "in %llu ms", t->relay, t->reason,
+		    (unsigned long long)delay);
 	tv.tv_sec = (time_t)(delay / 1000);
 	tv.tv_usec = (suseconds_t)(delay % 1000) * 1000;
 	evtimer_add(a->retry, &tv);
@@ -152,9 +183,11 @@ agent_apply_services(struct agent *a, const struct agent_config *old)
 		if (agent_same_reg(old, o, a->cfg, n))
 			continue;
 		removed++;
-		if (t != NULL && agent_tunnel_is_ready(t))
-			agent_tunnel_unregister(t, cfg_agent_reg_name(old, o,
-			    reg, sizeof(reg)));
+		if (t != NULL && agent_tunnel_is_ready(t)) {
+			cfg_agent_reg_name(old, o, reg, sizeof(reg));
+			agent_tunnel_refused_forget(t, reg);
+			agent_tunnel_unregister(t, reg);
+		}
 	}
 	for (i = 0; i < a->cfg->nservices; i++) {
 		n = &a->cfg->services[i];
@@ -162,8 +195,10 @@ agent_apply_services(struct agent *a, const struct agent_config *old)
 		if (agent_same_reg(old, o, a->cfg, n))
 			continue;
 		added++;
-		if (t != NULL && agent_tunnel_is_ready(t))
+		if (t != NULL && agent_tunnel_is_ready(t)) {
+			agent_tunnel_refused_forget(t, n->name);
 			agent_tunnel_register(t, n);
+		}
 	}
 	log_info("agent", "configuration reloaded from %s: %zu service(s) "
 	    "added, %zu removed", a->path, added, removed);
@@ -202,9 +237,31 @@ agent_reload(struct agent *a)
 	    a->cfg->reconnect_max_ms);
 	agent_apply_services(a, old);
 	agent_forward_apply(a);
+	agent_expiry_check(a);
 out:
 	cfg_agent_free(cfg);
 	cfg_agent_free(old);
+}
+
+/* SIGHUP: an operator who just fixed the relay's side (a certificate, a
+ * CRL, a port) should not wait out the backoff, up to reconnect.max. */
+static void
+agent_reconnect_now(struct agent *a)
+{
+	if (a->stopping)
+		return;
+	if (a->tunnel != NULL) {
+		/* A dead one is freed in a moment; its timer stays. */
+		if (!a->tunnel->dead)
+			agent_tunnel_retry_now(a->tunnel);
+		return;
+	}
+	if (!evtimer_pending(a->retry, NULL))
+		return;
+	evtimer_del(a->retry);
+	backoff_reset(&a->bo);
+	log_info("agent", "SIGHUP: reconnecting to the relay now");
+	agent_connect(a);
 }
 
 static void
@@ -216,6 +273,7 @@ agent_signal_cb(evutil_socket_t sig, short what, void *arg)
 	if (sig == SIGHUP) {
 		notify_reloading();
 		agent_reload(a);
+		agent_reconnect_now(a);
 		notify_ready();
 		return;
 	}
@@ -250,7 +308,7 @@ agent_new(struct agent_config *cfg, const char *path)
 	TAILQ_INIT(&a->stat_svcs);
 	TAILQ_INIT(&a->stat_streams);
 	if ((a->ctx = agent_ctx(cfg, err, sizeof(err))) == NULL) {
-		log_warnx("agent", "%s", err);
+		log_errorx("agent", "%s", err);
 		goto out;
 	}
 	backoff_init(&a->bo, cfg->reconnect_initial_ms, cfg->reconnect_max_ms);
@@ -264,7 +322,9 @@ agent_new(struct agent_config *cfg, const char *path)
 	if (a->dns == NULL)
 		goto out;
 	if ((a->retry = evtimer_new(a->base, agent_retry_cb, a)) == NULL ||
-	    (a->gc = event_new(a->base, -1, 0, agent_gc_cb, a)) == NULL)
+	    (a->gc = event_new(a->base, -1, 0, agent_gc_cb, a)) == NULL ||
+	    (a->expiry_ev = event_new(a->base, -1, EV_PERSIST,
+	    agent_expiry_cb, a)) == NULL)
 		goto out;
 	for (i = 0; i < 3; i++) {
 		a->ev_sig[i] = evsignal_new(a->base, sigs[i], agent_signal_cb,
@@ -311,11 +371,14 @@ agent_status(void *arg, char *buf, size_t len)
 int
 agent_run(struct agent *a)
 {
+	struct timeval day = { 86400, 0 };
 	struct service *svc;
 	char r[300];
 
 	log_info("agent", "%s: starting, relay %s", a->cfg->id,
 	    agent_relay_str(a->cfg, r, sizeof(r)));
+	agent_expiry_check(a);
+	event_add(a->expiry_ev, &day);
 	agent_connect(a);
 	/* READY=1 as soon as the loop runs: the agent serves by trying to
 	 * connect, and a relay that is down must not make systemd time the
@@ -344,6 +407,8 @@ agent_free(struct agent *a)
 		event_free(a->retry);
 	if (a->gc != NULL)
 		event_free(a->gc);
+	if (a->expiry_ev != NULL)
+		event_free(a->expiry_ev);
 	if (a->dns != NULL)
 		evdns_base_free(a->dns, 0);
 	if (a->base != NULL)

@@ -70,6 +70,7 @@ struct agent {
 	struct event		*ev_sig[3];	/* TERM, INT, HUP */
 	struct event		*retry;		/* reconnect timer */
 	struct event		*gc;
+	struct event		*expiry_ev;	/* the daily expiry guard */
 	struct backoff		 bo;
 	struct agent_tunnel	*tunnel;	/* current, or NULL */
 	TAILQ_HEAD(, agent_fwd)	 fwds;		/* forwards' listeners */
@@ -101,6 +102,16 @@ struct agent_stream {
 };
 TAILQ_HEAD(agent_streams, agent_stream);
 
+/* A service the relay refused (REGISTER_ERR): asked again with backoff
+ * while the tunnel lives, since a reload on the relay may free or allow
+ * its port. */
+struct agent_refused {
+	TAILQ_ENTRY(agent_refused) entry;
+	char			 name[CFG_NAME_MAX + 1];
+	char			 why[600];	/* the relay's last text */
+};
+TAILQ_HEAD(agent_refusals, agent_refused);
+
 /* The agent's connection to the relay: dialling (TCP, resolver) until the
  * socket is connected, then the common tunnel (common/io/tunnel.h). */
 struct agent_tunnel {
@@ -114,6 +125,9 @@ struct agent_tunnel {
 	struct agent_streams	 streams;	/* connecting to targets */
 	char			*token;	/* tls.token_file's token, until sent */
 	size_t			 token_len;
+	struct agent_refusals	 refused;	/* services to register again */
+	struct event		*reg_timer;	/* their next attempt */
+	struct backoff		 reg_bo;
 	uint64_t		 up_ms;	/* when READY, 0 before */
 	int			 dead;	/* waiting for the gc */
 	char			 reason[300];	/* why it ended */
@@ -147,6 +161,12 @@ void	agent_tunnel_close(struct agent_tunnel *t, uint32_t code,
 int	agent_tunnel_gc(struct agent_tunnel *t);
 void	agent_tunnel_free(struct agent_tunnel *t);
 int	agent_tunnel_is_ready(const struct agent_tunnel *t);
+/* Register every refused service again now (SIGHUP), not at the next
+ * step of their backoff. */
+void	agent_tunnel_retry_now(struct agent_tunnel *t);
+/* The service is registered afresh (a reload changed it): its refusal,
+ * if any, is history, and a new one is logged again. */
+void	agent_tunnel_refused_forget(struct agent_tunnel *t, const char *name);
 
 /* agent_forward.c */
 /* Listen on every forward of the configuration (at start): 0, or -1 when

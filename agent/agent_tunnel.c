@@ -3,8 +3,9 @@
  * does on top of the common tunnel (common/io/tunnel.c): dial (resolve,
  * connect, within timeouts.handshake), present the token when the agent has
  * one (AUTH, right after our HELLO), register the services once the
- * relay's HELLO arrived, open the target of each stream the relay opens, and
- * say why the tunnel ended so that agent.c can reconnect with backoff.
+ * relay's HELLO arrived (and again, with backoff, those it refused), open
+ * the target of each stream the relay opens, and say why the tunnel ended so
+ * that agent.c can reconnect with backoff.
  */
 #include "agent.h"
 
@@ -24,6 +25,9 @@
 #include <event2/event.h>
 #include <event2/util.h>
 #include <openssl/crypto.h>
+
+#include <openssl/rand.h>
+#include <openssl/x509.h>
 
 #include "frame.h"
 #include "log.h"
@@ -84,10 +88,12 @@ agent_tunnel_dial_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	agent_tunnel_reason(at, "handshake with relay %s timed out",
-	    at->relay);
+	agent_tunnel_reason(at, "no answer within timeouts.handshake "
+	    "(%llu ms)", (unsigned long long)at->agent->cfg->handshake_timeout_ms);
 	agent_tunnel_lost(at);
 }
+
+static void	agent_tunnel_reg_cb(evutil_socket_t, short, void *);
 
 /*
  * Read the token of tls.token_file, afresh for every connection (a renewed
@@ -188,10 +194,13 @@ agent_tunnel_new(struct agent *a)
 		return NULL;
 	at->agent = a;
 	TAILQ_INIT(&at->streams);
+	TAILQ_INIT(&at->refused);
 	agent_relay_str(cfg, at->relay, sizeof(at->relay));
 	snprintf(at->peer, sizeof(at->peer), "relay %s", at->relay);
 	if ((at->dial_timer = evtimer_new(a->base,
-	    agent_tunnel_dial_timeout_cb, at)) == NULL) {
+	    agent_tunnel_dial_timeout_cb, at)) == NULL ||
+	    (at->reg_timer = evtimer_new(a->base, agent_tunnel_reg_cb,
+	    at)) == NULL) {
 		agent_tunnel_free(at);
 		return NULL;
 	}
@@ -226,8 +235,7 @@ agent_tunnel_new(struct agent *a)
 	if (bufferevent_socket_connect_hostname(at->conn, a->dns, AF_UNSPEC,
 	    cfg->relay.host, cfg->relay.port) != 0 && !at->dead &&
 	    at->tun == NULL) {
-		agent_tunnel_reason(at, "connect to relay %s failed",
-		    at->relay);
+		agent_tunnel_reason(at, "connection failed");
 		agent_tunnel_lost(at);
 	}
 	return at;
@@ -301,11 +309,10 @@ agent_tunnel_conn_cb(struct bufferevent *bev, short what, void *arg)
 	if (at->dead)
 		;	/* given up meanwhile (timeout): just clean up */
 	else if ((dnserr = bufferevent_socket_get_dns_error(bev)) != 0)
-		agent_tunnel_reason(at, "cannot resolve relay %s: %s",
-		    at->relay, evutil_gai_strerror(dnserr));
+		agent_tunnel_reason(at, "cannot resolve %s: %s",
+		    at->agent->cfg->relay.host, evutil_gai_strerror(dnserr));
 	else
-		agent_tunnel_reason(at, "connect to relay %s: %s", at->relay,
-		    serr != 0 && serr != EAGAIN ?
+		agent_tunnel_reason(at, "%s", serr != 0 && serr != EAGAIN ?
 		    evutil_socket_error_to_string(serr) : "connection failed");
 	if ((fd = (int)bufferevent_getfd(bev)) >= 0)
 		evutil_closesocket(fd);
@@ -350,9 +357,128 @@ agent_tunnel_hello(struct agent_tunnel *at)
 
 	tunnel_ready(at->tun);
 	at->up_ms = tunnel_up_ms(at->tun);
+	backoff_init(&at->reg_bo, cfg->reconnect_initial_ms,
+	    cfg->reconnect_max_ms);
 	log_info("agent", "connected to relay %s", at->relay);
 	for (i = 0; i < cfg->nservices; i++)
 		agent_tunnel_register(at, &cfg->services[i]);
+}
+
+static struct agent_refused *
+agent_tunnel_refused_find(struct agent_tunnel *at, const char *name)
+{
+	struct agent_refused *r;
+
+	TAILQ_FOREACH(r, &at->refused, entry)
+		if (strcmp(r->name, name) == 0)
+			return r;
+	return NULL;
+}
+
+/* The next attempt for every refused service: half the backoff's cap plus
+ * a random half, so that a relay's refusal is asked again neither in a
+ * tight loop nor by many agents at the same instant. */
+static void
+agent_tunnel_refused_arm(struct agent_tunnel *at)
+{
+	uint64_t cap, delay, rnd = 0;
+	struct timeval tv;
+
+	if (evtimer_pending(at->reg_timer, NULL))
+		return;
+	if (RAND_bytes((unsigned char *)&rnd, sizeof(rnd)) != 1)
+		rnd = (uint64_t)random();
+	cap = backoff_cap(&at->reg_bo);
+	delay = cap / 2 + backoff_next(&at->reg_bo, rnd) / 2;
+	tv.tv_sec = (time_t)(delay / 1000);
+	tv.tv_usec = (suseconds_t)(delay % 1000) * 1000;
+	evtimer_add(at->reg_timer, &tv);
+}
+
+/* REGISTER_ERR: said once per service and reason (a retry refused for the
+ * same reason stays quiet), then asked again later. */
+static void
+agent_tunnel_refused(struct agent_tunnel *at, const char *name,
+    const char *why)
+{
+	struct agent_refused *r;
+	size_t n;
+
+	if (cfg_agent_service(at->agent->cfg, name) == NULL)
+		return;	/* removed by a reload meanwhile */
+	if ((r = agent_tunnel_refused_find(at, name)) == NULL) {
+		if ((r = calloc(1, sizeof(*r))) == NULL) {
+			log_warnx("agent", "service %s refused by relay: %s",
+			    name, why);
+			return;
+		}
+		/* A configured service's name: it fits. */
+		n = strnlen(name, sizeof(r->name) - 1);
+		memcpy(r->name, name, n);
+		r->name[n] = '\0';
+		TAILQ_INSERT_TAIL(&at->refused, r, entry);
+	}
+	if (strcmp(r->why, why) != 0) {
+		log_warnx("agent", "service %s refused by relay: %s; asking "
+		    "again with backoff (up to reconnect.max)", name, why);
+		snprintf(r->why, sizeof(r->why), "%s", why);
+	}
+	agent_tunnel_refused_arm(at);
+}
+
+static void
+agent_tunnel_refused_done(struct agent_tunnel *at, const char *name)
+{
+	struct agent_refused *r;
+
+	if ((r = agent_tunnel_refused_find(at, name)) == NULL)
+		return;
+	TAILQ_REMOVE(&at->refused, r, entry);
+	free(r);
+	if (TAILQ_EMPTY(&at->refused)) {
+		evtimer_del(at->reg_timer);
+		backoff_reset(&at->reg_bo);
+	}
+}
+
+static void
+agent_tunnel_reg_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent_tunnel *at = arg;
+	const struct agent_service *svc;
+	struct agent_refused *r, *rt;
+
+	(void)fd;
+	(void)what;
+	if (!agent_tunnel_is_ready(at))
+		return;
+	TAILQ_FOREACH_SAFE(r, &at->refused, entry, rt) {
+		if ((svc = cfg_agent_service(at->agent->cfg, r->name)) ==
+		    NULL) {
+			TAILQ_REMOVE(&at->refused, r, entry);
+			free(r);
+			continue;
+		}
+		log_debug("agent", "service %s: asking the relay again",
+		    r->name);
+		agent_tunnel_register(at, svc);
+	}
+}
+
+void
+agent_tunnel_refused_forget(struct agent_tunnel *at, const char *name)
+{
+	agent_tunnel_refused_done(at, name);
+}
+
+void
+agent_tunnel_retry_now(struct agent_tunnel *at)
+{
+	if (TAILQ_EMPTY(&at->refused) || !agent_tunnel_is_ready(at))
+		return;
+	evtimer_del(at->reg_timer);
+	backoff_reset(&at->reg_bo);
+	agent_tunnel_reg_cb(-1, 0, at);
 }
 
 static void
@@ -373,6 +499,7 @@ agent_tunnel_on_control(struct tunnel *tun, const struct mux_ctl *ctl,
 			agent_tunnel_hello(at);
 		break;
 	case MUX_CTL_REGISTER_OK:
+		agent_tunnel_refused_done(at, ctl->name);
 		if ((svc = cfg_agent_service_reg(cfg, ctl->name)) == NULL)
 			break;	/* removed by a reload meanwhile */
 		if (svc->private) {
@@ -386,8 +513,13 @@ agent_tunnel_on_control(struct tunnel *tun, const struct mux_ctl *ctl,
 		    cfg->relay.host, ctl->port);
 		break;
 	case MUX_CTL_REGISTER_ERR:
-		log_warnx("agent", "service %s refused by relay: %s", name,
-		    text);
+		/* DUPLICATE: the relay holds the name for this tunnel
+		 * already (two REGISTERs crossed); nothing to heal. */
+		if (ctl->code == MUX_CODE_DUPLICATE)
+			log_warnx("agent", "service %s refused by relay: %s",
+			    name, text);
+		else
+			agent_tunnel_refused(at, name, text);
 		break;
 	case MUX_CTL_GOAWAY:
 		if (ctl->code == MUX_CODE_AUTH) {
@@ -423,6 +555,63 @@ agent_tunnel_on_stream_gone(struct tunnel *tun, void *tag, void *arg)
 	agent_admin_stream_end(at->agent, tag);
 }
 
+/*
+ * The relay refused our certificate with the alert certificate_expired.
+ * OpenSSL sends that alert for an expired client certificate and for a CRL
+ * past its next update alike, so look at our own certificate before saying
+ * which: blaming the agent's certificate for the relay's stale CRL sends
+ * the operator to the wrong machine.
+ */
+static void
+agent_tunnel_expired_alert(struct agent_tunnel *at, SSL *ssl)
+{
+	X509 *x = ssl != NULL ? SSL_get_certificate(ssl) : NULL;
+	const ASN1_TIME *na = x != NULL ? X509_get0_notAfter(x) : NULL;
+	char date[32] = "?";
+	struct tm tm;
+
+	if (na != NULL && ASN1_TIME_to_tm(na, &tm))
+		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+	if (na != NULL && X509_cmp_current_time(na) > 0)
+		agent_tunnel_reason(at, "the relay refused this agent with "
+		    "the alert certificate_expired, but our certificate %s is "
+		    "valid until %s: the relay's CRL has probably passed its "
+		    "next update (renew it with atlax-pki crl and reload the "
+		    "relay)", at->agent->cfg->tls_cert, date);
+	else
+		agent_tunnel_reason(at, "the relay refused this agent: our "
+		    "certificate %s expired on %s (renew it with atlax-pki "
+		    "issue --force)", at->agent->cfg->tls_cert, date);
+}
+
+/* Why the tunnel ended, without repeating the relay's address that the
+ * agent's own line names already. */
+static void
+agent_tunnel_why(struct agent_tunnel *at, struct tunnel *tun)
+{
+	const char *r = tunnel_reason(tun);
+	char pre[sizeof(at->peer) + 32];
+	size_t n;
+
+	/* The text of OpenSSL's SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED: the
+	 * tunnel keeps the reason, not the error code. */
+	if (strstr(r, "alert certificate expired") != NULL) {
+		agent_tunnel_expired_alert(at, tunnel_ssl(tun));
+		return;
+	}
+	snprintf(pre, sizeof(pre), "TLS handshake with %s failed: ", at->peer);
+	if (strncmp(r, pre, (n = strlen(pre))) == 0) {
+		agent_tunnel_reason(at, "TLS handshake failed: %s", r + n);
+		return;
+	}
+	snprintf(pre, sizeof(pre), "TLS error from %s: ", at->peer);
+	if (strncmp(r, pre, (n = strlen(pre))) == 0) {
+		agent_tunnel_reason(at, "TLS error: %s", r + n);
+		return;
+	}
+	agent_tunnel_reason(at, "%s", r);
+}
+
 static void
 agent_tunnel_on_state(struct tunnel *tun, enum tunnel_state old, void *arg)
 {
@@ -439,7 +628,7 @@ agent_tunnel_on_state(struct tunnel *tun, enum tunnel_state old, void *arg)
 		agent_tunnel_abort_streams(at);
 		break;
 	case TUNNEL_DEAD:
-		agent_tunnel_reason(at, "%s", tunnel_reason(tun));
+		agent_tunnel_why(at, tun);
 		agent_tunnel_lost(at);
 		break;
 	default:
@@ -480,6 +669,8 @@ agent_tunnel_lost(struct agent_tunnel *at)
 	if (at->conn != NULL)
 		bufferevent_disable(at->conn, EV_READ | EV_WRITE);
 	evtimer_del(at->dial_timer);
+	if (at->reg_timer != NULL)
+		evtimer_del(at->reg_timer);
 	agent_tunnel_reason(at, "closed");
 	agent_tunnel_ended(at->agent, at);
 }
@@ -502,13 +693,21 @@ void
 agent_tunnel_free(struct agent_tunnel *at)
 {
 	struct agent_stream *s;
+	struct agent_refused *r;
 
 	if (at == NULL)
 		return;
+
 	while ((s = TAILQ_FIRST(&at->streams)) != NULL) {
 		TAILQ_REMOVE(&at->streams, s, entry);
 		agent_stream_free(s);
 	}
+	while ((r = TAILQ_FIRST(&at->refused)) != NULL) {
+		TAILQ_REMOVE(&at->refused, r, entry);
+		free(r);
+	}
+	if (at->reg_timer != NULL)
+		event_free(at->reg_timer);
 	tunnel_free(at->tun);
 	/* Pumps freed with their tunnel never reach stream_gone. */
 	agent_admin_streams_lost(at->agent, at);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/pem.h>
@@ -22,6 +23,38 @@
 #include "cfg_agent.h"
 #include "cli.h"
 #include "log.h"
+#include "preflight.h"
+
+/* -t on a terminal: errors as the config errors are printed, warnings
+ * marked as such. */
+static void
+main_say(enum preflight_level level, const char *msg, void *arg)
+{
+	fprintf(stderr, "%s: %s%s\n", (const char *)arg,
+	    level == PREFLIGHT_WARNING ? "warning: " : "", msg);
+}
+
+/* -t: the files the configuration names, as the invoking user can read
+ * them.  0 when the daemon would start (warnings allowed), 2 if not. */
+static int
+main_preflight(const char *prog, const struct agent_config *cfg)
+{
+	struct tls_files f;
+	int nerr;
+
+	f.cert = cfg->tls_cert;
+	f.key = cfg->tls_key;
+	f.ca = cfg->tls_ca;
+	f.crl = NULL;
+	nerr = preflight_tls(TLS_ROLE_AGENT, &f, cfg->id, time(NULL),
+	    main_say, (void *)prog);
+	preflight_server_name(cfg->relay.host, cfg->tls_server_name,
+	    main_say, (void *)prog);
+	if (nerr != 0)
+		return 2;
+	printf("configuration OK\n");
+	return 0;
+}
 
 #define CONNECT_PROG	"atlax-agent connect"
 
@@ -362,13 +395,18 @@ main(int argc, char **argv)
 	if ((rc = cli_parse(&c, argc, argv)) >= 0)
 		return rc;
 	if (cfg_agent_load(c.path, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s: %s\n", c.prog, err);
+		/* A daemon's start-up failure is an error in the journal;
+		 * -t prints to the terminal. */
+		if (c.test)
+			fprintf(stderr, "%s: %s\n", c.prog, err);
+		else
+			log_errorx("config", "%s", err);
 		return 2;
 	}
 	if (c.test) {
-		printf("configuration OK\n");
+		rc = main_preflight(c.prog, cfg);
 		cfg_agent_free(cfg);
-		return 0;
+		return rc;
 	}
 	log_set_level(cfg->log_level);
 	cli_daemon_signals();

@@ -25,6 +25,7 @@
 #include "jwt.h"
 #include "log.h"
 #include "notify.h"
+#include "preflight.h"
 #include "service.h"
 #include "admin.h"
 #include "relay_registry.h"
@@ -119,6 +120,31 @@ relay_conf_put(struct relay_conf *c)
 	free(c);
 }
 
+/* Certificates and CRLs run out while the relay runs: warn two weeks
+ * ahead, at start, on each reload and once a day (relay_expiry_cb). */
+static void
+relay_expiry_check(struct relay *r)
+{
+	struct relay_conf *c = relay_conf_get(r);
+	struct tls_files f;
+
+	f.cert = c->cfg->tls_cert;
+	f.key = c->cfg->tls_key;
+	f.ca = c->cfg->tls_ca;
+	f.crl = c->cfg->tls_crl;
+	preflight_expiry(TLS_ROLE_RELAY, &f, time(NULL), preflight_log_cb,
+	    (void *)"relay");
+	relay_conf_put(c);
+}
+
+static void
+relay_expiry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	relay_expiry_check(arg);
+}
+
 /* SIGHUP: policy, certificates and CRL apply to new connections; a config
  * that does not load leaves the old one in force. */
 static void
@@ -145,6 +171,7 @@ relay_reload(struct relay *r)
 		    "restart; still listening on %s", a);
 	log_set_level(c->cfg->log_level);
 	log_info("relay", "configuration reloaded from %s", r->path);
+	relay_expiry_check(r);
 	/* Connected tunnels answer to the new CRL and policy too. */
 	for (i = 0; i < r->nworkers; i++)
 		relay_worker_recheck(r->workers[i]);
@@ -155,6 +182,81 @@ fail:
 out:
 	cfg_relay_free(cfg);
 	relay_conf_put(old);
+}
+
+int
+relay_noise_may_log(struct relay *r)
+{
+	if (atomic_fetch_add(&r->noise_logged, 1) < RELAY_NOISE_LOGGED)
+		return 1;
+	atomic_fetch_add(&r->noise_quiet, 1);
+	return 0;
+}
+
+/* The end of a window: what was left out, in one line. */
+static void
+relay_noise_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+	unsigned n = atomic_exchange(&r->noise_quiet, 0);
+
+	(void)fd;
+	(void)what;
+	atomic_store(&r->noise_logged, 0);
+	if (n > 0)
+		log_warnx("tls", "%u more handshake failures suppressed in the "
+		    "last %us", n, RELAY_NOISE_WINDOW_MS / 1000);
+}
+
+static struct relay_flap *
+relay_flap_slot(struct relay *r, const char *id, uint64_t now)
+{
+	struct relay_flap *f, *oldest = &r->flaps[0];
+	int i;
+
+	for (i = 0; i < RELAY_FLAP_IDS; i++) {
+		f = &r->flaps[i];
+		if (strcmp(f->id, id) == 0)
+			return f;
+		if (f->since_ms < oldest->since_ms)
+			oldest = f;
+	}
+	memset(oldest, 0, sizeof(*oldest));
+	snprintf(oldest->id, sizeof(oldest->id), "%s", id);
+	oldest->since_ms = now;
+	return oldest;
+}
+
+void
+relay_flap_note(struct relay *r, const char *id, const char *addr,
+    int replaced)
+{
+	struct relay_flap *f;
+	uint64_t now = relay_now_ms();
+	char a[80], b[80];
+	int warn = 0;
+
+	pthread_mutex_lock(&r->flap_lock);
+	f = relay_flap_slot(r, id, now);
+	if (now - f->since_ms > RELAY_FLAP_WINDOW_MS) {
+		f->since_ms = now;
+		f->replaces = 0;
+	}
+	snprintf(f->prev, sizeof(f->prev), "%s", f->last);
+	snprintf(f->last, sizeof(f->last), "%s", addr);
+	if (replaced && ++f->replaces > RELAY_FLAP_REPLACES &&
+	    (f->warned_ms == 0 || now - f->warned_ms >= RELAY_FLAP_WINDOW_MS)) {
+		f->warned_ms = now;
+		snprintf(a, sizeof(a), "%s", f->prev);
+		snprintf(b, sizeof(b), "%s", f->last);
+		warn = 1;
+	}
+	pthread_mutex_unlock(&r->flap_lock);
+	/* Each agent reconnects as soon as the other replaced it, so the
+	 * two keep taking turns until one of them is stopped. */
+	if (warn)
+		log_warnx("tunnel", "identity %s is used by two agents: %s and "
+		    "%s; each replaces the other", id, a, b);
 }
 
 /* Handshakes in progress are capped (limits.handshakes), as sshd's
@@ -260,7 +362,7 @@ relay_listen(struct relay *r, const struct relay_config *cfg)
 	host = cfg->listen.any ? NULL : cfg->listen.host;
 	snprintf(port, sizeof(port), "%u", cfg->listen.port);
 	if ((e = evutil_getaddrinfo(host, port, &hints, &ai)) != 0) {
-		log_warnx("relay", "listen %s: %s", cfg_addr_str(&cfg->listen,
+		log_errorx("relay", "listen %s: %s", cfg_addr_str(&cfg->listen,
 		    a, sizeof(a)), evutil_gai_strerror(e));
 		goto out;
 	}
@@ -268,7 +370,7 @@ relay_listen(struct relay *r, const struct relay_config *cfg)
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
 	    128, ai->ai_addr, (int)ai->ai_addrlen);
 	if (r->listener == NULL) {
-		log_warn("relay", "listen %s", cfg_addr_str(&cfg->listen, a,
+		log_error("relay", "listen %s", cfg_addr_str(&cfg->listen, a,
 		    sizeof(a)));
 		goto out;
 	}
@@ -321,25 +423,30 @@ relay_new(struct relay_config *cfg, const char *path)
 	int i;
 
 	if (evthread_use_pthreads() != 0) {
-		log_warnx("relay", "libevent threads unavailable");
+		log_errorx("relay", "libevent threads unavailable");
 		goto out;
 	}
 	evloop_process_init();
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		goto out;
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_mutex_init(&r->flap_lock, NULL);
 	r->path = path;
 	atomic_init(&r->next_gen, 1);
 	atomic_init(&r->handshaking, 0);
 	if ((r->conf = relay_conf_new(cfg, err, sizeof(err))) == NULL) {
-		log_warnx("relay", "%s", err);
+		log_errorx("relay", "%s", err);
 		goto out;
 	}
 	if ((r->reg = registry_new()) == NULL ||
 	    (r->stats = relay_stats_new()) == NULL ||
 	    (r->base = evloop_new()) == NULL ||
 	    (r->listen_pause = evtimer_new(r->base, relay_resume_cb,
-	    r)) == NULL)
+	    r)) == NULL ||
+	    (r->expiry_ev = event_new(r->base, -1, EV_PERSIST,
+	    relay_expiry_cb, r)) == NULL ||
+	    (r->noise_ev = event_new(r->base, -1, EV_PERSIST,
+	    relay_noise_cb, r)) == NULL)
 		goto out;
 	n = cfg->workers;
 	if (n <= 0 && (n = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
@@ -391,12 +498,14 @@ relay_status(void *arg, char *buf, size_t len)
 int
 relay_run(struct relay *r)
 {
+	struct timeval day = { 86400, 0 };
+	struct timeval noise = { RELAY_NOISE_WINDOW_MS / 1000, 0 };
 	struct service *svc;
 	int i, ret = 0;
 
 	for (i = 0; i < r->nworkers; i++) {
 		if (relay_worker_start(r->workers[i]) != 0) {
-			log_warnx("relay", "cannot start worker %d", i);
+			log_errorx("relay", "cannot start worker %d", i);
 			/* The ones already running must stop before
 			 * relay_free() frees their event bases. */
 			relay_stop_workers(r);
@@ -407,6 +516,9 @@ relay_run(struct relay *r)
 	}
 	log_info("relay", "running with %d worker%s", r->nworkers,
 	    r->nworkers == 1 ? "" : "s");
+	relay_expiry_check(r);
+	event_add(r->expiry_ev, &day);
+	event_add(r->noise_ev, &noise);
 	if (r->conf->jwt != NULL)
 		log_info("relay", "agents may authenticate with a client "
 		    "certificate or a token (auth.jwt)");
@@ -433,6 +545,10 @@ relay_free(struct relay *r)
 		evconnlistener_free(r->listener);
 	if (r->listen_pause != NULL)
 		event_free(r->listen_pause);
+	if (r->expiry_ev != NULL)
+		event_free(r->expiry_ev);
+	if (r->noise_ev != NULL)
+		event_free(r->noise_ev);
 	for (i = 0; i < 3; i++)
 		if (r->ev_sig[i] != NULL)
 			event_free(r->ev_sig[i]);
@@ -445,5 +561,6 @@ relay_free(struct relay *r)
 	if (r->base != NULL)
 		event_base_free(r->base);
 	pthread_mutex_destroy(&r->lock);
+	pthread_mutex_destroy(&r->flap_lock);
 	free(r);
 }

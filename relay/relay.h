@@ -58,6 +58,27 @@ struct relay_worker;
 /* After close_notify, how long to wait for the peer's. */
 #define RELAY_CLOSE_WAIT_MS	2000
 
+/* Handshake failures with no certificate behind them (scanners, port
+ * probes, TLS without a client certificate, silence): this many logged per
+ * RELAY_NOISE_WINDOW_MS, the rest counted and summed up once per window. */
+#define RELAY_NOISE_LOGGED	5
+#define RELAY_NOISE_WINDOW_MS	10000
+/* One identity replaced more than RELAY_FLAP_REPLACES times within
+ * RELAY_FLAP_WINDOW_MS: two agents share it.  Said at most once a window;
+ * RELAY_FLAP_IDS identities are followed at once (the oldest gives way). */
+#define RELAY_FLAP_REPLACES	3
+#define RELAY_FLAP_WINDOW_MS	60000
+#define RELAY_FLAP_IDS		32
+
+struct relay_flap {
+	char		 id[CFG_ID_MAX + 1];	/* "" = free */
+	uint64_t	 since_ms;	/* start of the window */
+	uint64_t	 warned_ms;	/* last warning, 0 = none */
+	unsigned	 replaces;	/* within the window */
+	char		 last[80];	/* the newest tunnel's address */
+	char		 prev[80];	/* the one it replaced */
+};
+
 /* A loaded configuration and what is built from it: the SSL_CTX and, with
  * auth.jwt, the token keys and deny list (so a reload swaps them too). */
 struct relay_conf {
@@ -81,6 +102,12 @@ struct relay {
 	struct event_base	*base;		/* main thread */
 	struct evconnlistener	*listener;
 	struct event		*listen_pause;	/* accept(2) failing */
+	struct event		*expiry_ev;	/* the daily expiry guard */
+	struct event		*noise_ev;	/* every RELAY_NOISE_WINDOW_MS */
+	atomic_uint		 noise_logged;	/* in this window */
+	atomic_uint		 noise_quiet;	/* suppressed in this window */
+	pthread_mutex_t		 flap_lock;	/* guards flaps */
+	struct relay_flap	 flaps[RELAY_FLAP_IDS];
 	struct event		*ev_sig[3];	/* TERM, INT, HUP */
 	struct relay_worker	**workers;
 	int			 nworkers;
@@ -96,6 +123,13 @@ struct relay_conf *relay_conf_get(struct relay *r);	/* +1 ref */
 void	relay_conf_put(struct relay_conf *c);		/* accepts NULL */
 uint64_t relay_now_ms(void);				/* monotonic */
 char	*relay_addr_str(const struct sockaddr *sa, char *buf, size_t len);
+/* Whether a handshake failure without a certificate may be logged now
+ * (any thread); if not, it is counted for the window's summary line. */
+int	relay_noise_may_log(struct relay *r);
+/* Tunnel id from address now replaced an older one from the address of
+ * id's previous tunnel (any thread): warns when two agents take turns. */
+void	relay_flap_note(struct relay *r, const char *id, const char *addr,
+	    int replaced);
 
 /* relay_admin.c */
 /* The admin endpoint on the main thread's base, when admin.listen is set:

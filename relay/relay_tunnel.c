@@ -252,6 +252,7 @@ relay_tunnel_attach(struct relay_tunnel *rt, const char *how)
 	rt->stats = relay_stats_agent_new(r->stats, rt->id, rt->peer,
 	    rt->claims != NULL ? "token" : "certificate", rt->gen);
 	tunnel_set_name(rt->tun, rt->id);
+	relay_flap_note(r, rt->id, rt->peer, old_gen != 0);
 	if (old_gen != 0 && old_w >= 0 && old_w < r->nworkers &&
 	    (cmd = calloc(1, sizeof(*cmd))) != NULL) {
 		cmd->type = RELAY_CMD_REPLACE;
@@ -437,6 +438,27 @@ relay_tunnel_hs_why(const struct tunnel *tun)
 	return tunnel_tls_done(tun) ? RELAY_HS_BAD_HELLO : RELAY_HS_TLS;
 }
 
+/*
+ * A handshake that failed.  With a certificate behind it (refused, or
+ * accepted and then no HELLO) it is someone's agent: always said, with the
+ * certificate's CN.  Without one it is most often a scanner (bytes that are
+ * not TLS, TLS with no certificate, silence): a few per window, then one
+ * summary line, so the journal keeps what matters.
+ */
+static void
+relay_tunnel_log_failed(struct relay_tunnel *rt)
+{
+	struct tunnel *tun = rt->tun;
+	const char *cn = rt->id[0] != '\0' ? rt->id :
+	    tls_presented_cn(tunnel_ssl(tun));
+
+	if (cn != NULL && cn[0] != '\0')
+		log_warnx("tls", "%s (certificate CN \"%s\")",
+		    tunnel_reason(tun), cn);
+	else if (relay_noise_may_log(rt->w->relay))
+		log_warnx("tls", "%s", tunnel_reason(tun));
+}
+
 /* How the tunnel ended, in one line. */
 static void
 relay_tunnel_log_end(struct relay_tunnel *rt, enum tunnel_state old)
@@ -447,7 +469,7 @@ relay_tunnel_log_end(struct relay_tunnel *rt, enum tunnel_state old)
 		return;		/* said (and counted) when refused */
 	if (!tunnel_tls_done(tun) || old == TUNNEL_HELLO ||
 	    (old == TUNNEL_CLOSING && tunnel_up_ms(tun) == 0)) {
-		log_warnx("tls", "%s", tunnel_reason(tun));
+		relay_tunnel_log_failed(rt);
 		relay_stats_hs_failed(rt->w->relay->stats,
 		    relay_tunnel_hs_why(tun));
 	} else if (tunnel_was_lost(tun))

@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@
 
 #define TLS_VERIFY_DEPTH 2
 
+static void	tls_note_leaf(X509_STORE_CTX *);
+
 /*
  * Both roles: the peer's own certificate must be a leaf.  OpenSSL's
  * purpose checks accept a certificate with basicConstraints CA:TRUE at
@@ -39,6 +42,7 @@ tls_verify_cb(int ok, X509_STORE_CTX *sc)
 {
 	X509 *cert;
 
+	tls_note_leaf(sc);
 	if (!ok || X509_STORE_CTX_get_error_depth(sc) != 0)
 		return ok;
 	cert = X509_STORE_CTX_get_current_cert(sc);
@@ -56,6 +60,10 @@ tls_verify_reason(long v)
 {
 	if (v == X509_V_ERR_APPLICATION_VERIFICATION)
 		return TLS_LEAF_CA_REASON;
+	/* Not the peer's fault, and the agent only sees certificate_expired:
+	 * say on the relay whose file it is and what renews it. */
+	if (v == X509_V_ERR_CRL_HAS_EXPIRED)
+		return TLS_CRL_EXPIRED_REASON;
 	return X509_verify_cert_error_string(v);
 }
 
@@ -354,4 +362,69 @@ tls_cert_still_valid(SSL_CTX *ctx, X509 *cert, STACK_OF(X509) *chain,
 out:
 	X509_STORE_CTX_free(sc);
 	return r;
+}
+
+/*
+ * The CN of the certificate a peer presented, kept with its SSL while the
+ * chain is verified: a refused certificate (revoked, expired) never becomes
+ * the session's peer certificate, yet the relay's log should say whose it
+ * was.  The index is made once, before any thread verifies anything.
+ */
+static int tls_leaf_idx = -1;
+static pthread_once_t tls_leaf_once = PTHREAD_ONCE_INIT;
+
+static void
+tls_leaf_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	free(ptr);
+}
+
+static void
+tls_leaf_init(void)
+{
+	tls_leaf_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL,
+	    tls_leaf_free);
+}
+
+static void
+tls_note_leaf(X509_STORE_CTX *sc)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(sc,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
+	X509 *leaf = X509_STORE_CTX_get0_cert(sc);
+	X509_NAME *name;
+	unsigned char *utf8 = NULL;
+	char *cn = NULL;
+	int i, n;
+
+	pthread_once(&tls_leaf_once, tls_leaf_init);
+	if (ssl == NULL || leaf == NULL || tls_leaf_idx < 0 ||
+	    SSL_get_ex_data(ssl, tls_leaf_idx) != NULL)
+		return;
+	name = X509_get_subject_name(leaf);
+	if ((i = X509_NAME_get_index_by_NID(name, NID_commonName, -1)) < 0)
+		return;
+	n = ASN1_STRING_to_UTF8(&utf8,
+	    X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+	if (n > 0 && (cn = malloc((size_t)n + 1)) != NULL) {
+		/* Peer-controlled: printable before it reaches a log. */
+		log_sanitize(cn, (size_t)n + 1, (const char *)utf8, (size_t)n);
+		if (SSL_set_ex_data(ssl, tls_leaf_idx, cn) != 1)
+			free(cn);
+	}
+	OPENSSL_free(utf8);
+}
+
+const char *
+tls_presented_cn(SSL *ssl)
+{
+	if (ssl == NULL || tls_leaf_idx < 0)
+		return NULL;
+	return SSL_get_ex_data(ssl, tls_leaf_idx);
 }

@@ -84,6 +84,12 @@ char	*tls_failure(SSL *ssl, unsigned long e, char *buf, size_t len);
 #define TLS_LEAF_CA_REASON \
 	"certificate is a CA (basicConstraints CA:TRUE), not a leaf"
 
+/* What they say when tls.crl is past its next update (OpenSSL refuses
+ * every peer then). */
+#define TLS_CRL_EXPIRED_REASON \
+	"CRL expired (tls.crl is past its next update): renew it with " \
+	"atlax-pki crl, then reload"
+
 /*
  * Would a handshake on ctx accept cert now?  For a reload (SIGHUP): ctx is
  * the context built from the new configuration (its tls.ca and tls.crl),
@@ -99,6 +105,11 @@ char	*tls_failure(SSL *ssl, unsigned long e, char *buf, size_t len);
  */
 int	 tls_cert_still_valid(SSL_CTX *ctx, X509 *cert, STACK_OF(X509) *chain,
 	    char *why, size_t len);
+
+/* The CN of the certificate the peer presented, whether or not it was
+ * accepted (sanitised for a log line), or NULL when it sent none or the
+ * chain was not looked at.  Borrowed from ssl, valid until SSL_free(). */
+const char *tls_presented_cn(SSL *ssl);
 
 /* Largest TLS record payload: what one SSL_write() should get. */
 #define TLS_RECORD_MAX	16384

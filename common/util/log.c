@@ -1,8 +1,11 @@
 /*
- * log.c — see log.h.  The only globals are the level, the program name and the
- * output descriptor, all set from main() (level also on reload), hence atomics.
+ * log.c — see log.h.  The only globals are the level, the program name, the
+ * output descriptor and the journal flag, all set from main() (level also on
+ * reload), hence atomics.
  */
 #include "log.h"
+
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -19,6 +22,7 @@
 static const char *log_progname = "atlax";
 static atomic_int log_level = LOG_LEVEL_INFO;
 static atomic_int log_fd = -1;
+static atomic_int log_journal;	/* stderr is systemd's journal stream */
 
 static const char *const log_names[] = {
 	[LOG_LEVEL_ERROR] = "error",
@@ -33,6 +37,36 @@ log_init(const char *progname, enum log_level level)
 	if (progname != NULL)
 		log_progname = progname;
 	log_set_level(level);
+	atomic_store(&log_journal, log_journal_detect());
+}
+
+/*
+ * systemd sets JOURNAL_STREAM to the device and inode of the stream it
+ * connected to stdout/stderr.  Matching it against stderr's own fstat tells
+ * the journal apart from a terminal or a file that merely inherited the
+ * variable (a shell started from a unit, `atlax-relay ... 2>file`).
+ */
+int
+log_journal_detect(void)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	int n = 0;
+
+	if (v == NULL || sscanf(v, "%llu:%llu%n", &dev, &ino, &n) != 2 ||
+	    v[n] != '\0')
+		return 0;
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
+int
+log_is_journal(void)
+{
+	return atomic_load(&log_journal);
 }
 
 void
@@ -79,6 +113,21 @@ log_level_name(enum log_level level)
 	if ((unsigned)level >= sizeof(log_names) / sizeof(log_names[0]))
 		return "?";
 	return log_names[level];
+}
+
+int
+log_syslog_priority(enum log_level level)
+{
+	static const int prio[] = {
+		[LOG_LEVEL_ERROR] = 3,	/* LOG_ERR */
+		[LOG_LEVEL_WARN] = 4,	/* LOG_WARNING */
+		[LOG_LEVEL_INFO] = 6,	/* LOG_INFO */
+		[LOG_LEVEL_DEBUG] = 7,	/* LOG_DEBUG */
+	};
+
+	if ((unsigned)level >= sizeof(prio) / sizeof(prio[0]))
+		return 7;
+	return prio[level];
 }
 
 char *
@@ -144,10 +193,18 @@ log_vwrite(enum log_level level, const char *sub, const char *suffix,
 
 	if (!log_enabled(level))
 		return;
-	off = log_stamp(line, sizeof(line));
-	n = snprintf(line + off, sizeof(line) - off, " %s[%ld] %s %s: ",
-	    log_progname, (long)getpid(), log_level_name(level),
-	    sub != NULL ? sub : "-");
+	if (atomic_load(&log_journal)) {
+		/* The journal stamps the time, the program and its pid
+		 * itself; a "<N>" prefix gives it the priority. */
+		off = 0;
+		n = snprintf(line, sizeof(line), "<%d>%s: ",
+		    log_syslog_priority(level), sub != NULL ? sub : "-");
+	} else {
+		off = log_stamp(line, sizeof(line));
+		n = snprintf(line + off, sizeof(line) - off, " %s[%ld] %s %s: ",
+		    log_progname, (long)getpid(), log_level_name(level),
+		    sub != NULL ? sub : "-");
+	}
 	if (n > 0)
 		off += (size_t)n < sizeof(line) - off ? (size_t)n : 0;
 	room = sizeof(line) - off;

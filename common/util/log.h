@@ -4,6 +4,13 @@
  *
  *   2026-11-23T13:30:00.123Z atlax-relay[812] info tunnel: home-nas: ready
  *
+ * Under systemd (JOURNAL_STREAM names stderr) the line is instead
+ *
+ *   <6>tunnel: home-nas: ready
+ *
+ * a syslog priority prefix the journal turns into the entry's priority, no
+ * timestamp, program or pid (the journal records them).
+ *
  * Thread-safe: each line is formatted into a local buffer and written with a
  * single write(2).  The level is the only mutable global (set at start-up and
  * on reload).  Messages start with their object ("tunnel home-nas: ...");
@@ -23,8 +30,15 @@ enum log_level {
 	LOG_LEVEL_DEBUG,
 };
 
-/* Set the program name shown on each line (not copied: keep it alive). */
+/* Set the program name shown on each line (not copied: keep it alive), and
+ * choose the journal format when log_journal_detect() says so. */
 void	log_init(const char *progname, enum log_level level);
+/* 1 when JOURNAL_STREAM is "DEV:INO" of the file open as stderr. */
+int	log_journal_detect(void);
+/* Whether lines are in the journal format (decided by log_init). */
+int	log_is_journal(void);
+/* The syslog priority of a level: error 3, warn 4, info 6, debug 7. */
+int	log_syslog_priority(enum log_level level);
 void	log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* Send lines to fd instead of stderr (tests).  -1 restores stderr. */

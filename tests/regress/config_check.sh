@@ -2,7 +2,13 @@
 # config_check: `-t -c FILE` on both daemons.  A good file prints
 # "configuration OK" and exits 0; a bad one prints its one error line
 # (FILE:LINE:COLUMN: KEY: problem) and exits 2.  -h and --version exit 0.
+# -t also opens the certificate files (preflight.sh): the files the
+# examples name are minted next to them, as atlax-pki names them.
 . "$(dirname "$0")/lib.sh"
+
+pki_init "$T"
+PKI_DIR=$T pki_issue relay.example.com relay
+PKI_DIR=$T pki_issue home-nas agent
 
 run() {	# cmd...: stdout in $T/out, stderr in $T/err, status in $rc
 	rc=0
@@ -12,7 +18,7 @@ run() {	# cmd...: stdout in $T/out, stderr in $T/err, status in $rc
 for prog in relay agent; do
 	bin=$BIN/atlax-$prog
 
-	# The shipped example, as shipped (no certificates needed for -t).
+	# The shipped example, as shipped, with atlax-pki's files next to it.
 	cp "$TOP/config/$prog.yaml" "$T/$prog.yaml"
 	run "$bin" -t -c "$T/$prog.yaml"
 	expect_eq "$prog example: status" 0 "$rc"
@@ -125,8 +131,8 @@ new_relay() {	# extra lines under limits:
 	cat >"$T/relay.yaml" <<YAML
 listen: "0.0.0.0:4443"
 tls:
-  cert: relay.crt
-  key: relay.key
+  cert: relay.example.com.crt
+  key: relay.example.com.key
   ca: ca.crt
 public:
   port_range: "10000-20000"

@@ -79,10 +79,9 @@ need ss
 E=$T/etc
 mkdir -p "$E"
 pki_init
-pki_issue relay.example.com relay --out "$T/pki/relay"
+pki_issue relay.example.com relay
 pki_issue home-nas agent
-"$BIN/atlax-pki" crl --dir "$T/pki" >"$T/crl.out" 2>&1 || fail "atlax-pki crl: $(cat "$T/crl.out")"
-for f in ca.crt ca.crl relay.crt relay.key home-nas.crt home-nas.key; do
+for f in ca.crt relay.example.com.crt relay.example.com.key home-nas.crt home-nas.key; do
 	cp -p "$T/pki/$f" "$E/"
 done
 RELAY_PORT=$(free_port)
@@ -98,12 +97,18 @@ sed -e "s/\"relay.example.com:4443\"/\"127.0.0.1:$RELAY_PORT\"/" \
     -e "s/127.0.0.1:445\"/127.0.0.1:$ECHO\"/" \
     -e "s/127.0.0.1:8080\"/127.0.0.1:$ECHO\"/" \
     -e "s/remote_port: 10445/remote_port: $PUB_LO/" \
+    -e "s/remote_port: 10080/remote_port: $((PUB_LO + 1))/" \
     "$R/usr/share/doc/atlax/agent.yaml" >"$E/agent.yaml"
+# -t with the files in place, as the daemons will see them.
+"$BIN/atlax-relay" -t -c "$E/relay.yaml" >"$T/t.out" 2>&1 ||
+    fail "relay -t on the example: $(cat "$T/t.out")"
+"$BIN/atlax-agent" -t -c "$E/agent.yaml" >"$T/t.out" 2>&1 ||
+    fail "agent -t on the example: $(cat "$T/t.out")"
 start_relay relay "$E/relay.yaml"
 start_agent agent "$E/agent.yaml"
 expect_eq "example smb port" "$PUB_LO" "$(exposed_port agent smb)"
 W=$(exposed_port agent web) || fail "example web service not exposed"
-[ "$W" -ge "$PUB_LO" ] && [ "$W" -le "$PUB_HI" ] || fail "web exposed at $W, outside $PUB_LO-$PUB_HI"
+expect_eq "example web port" "$((PUB_LO + 1))" "$W"
 client echo --port "$PUB_LO" --bytes 100000 >"$T/echo.out" 2>&1 ||
     fail "echo through the example configs: $(cat "$T/echo.out")"
 client echo --port "$W" --bytes 100000 >"$T/echo.out" 2>&1 ||

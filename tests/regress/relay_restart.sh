@@ -45,7 +45,7 @@ port_listening "$((PUB_LO + 3))" && fail "public port still open with the relay 
 sleep 3
 tail -n "+$((mark + 1))" "$T/agent.log" >"$T/agent.down"
 grep -Eq 'tunnel lost' "$T/agent.down" || fail "agent did not log the lost tunnel"
-delays=$(grep -Eo 'reconnecting in [0-9]+ ?ms' "$T/agent.down" | grep -Eo '[0-9]+')
+delays=$(grep -Eo '(reconnecting|retrying) in [0-9]+ ?ms' "$T/agent.down" | grep -Eo '[0-9]+')
 n=$(echo "$delays" | grep -c .)
 [ "$n" -ge 2 ] || fail "only $n reconnect attempts in 3 s (initial 100ms, max 1s)"
 for d in $delays; do

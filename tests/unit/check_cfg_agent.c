@@ -237,7 +237,7 @@ START_TEST(test_example)
 	ck_assert_ptr_nonnull(s);
 	ck_assert_str_eq(cfg_addr_str(&s->target, buf, sizeof(buf)),
 	    "127.0.0.1:8080");
-	ck_assert_uint_eq(s->remote_port, 0);
+	ck_assert_uint_eq(s->remote_port, 10080);
 	ck_assert_uint_eq(s->idle_timeout_ms, 600000);
 	ck_assert_uint_eq(c->reconnect_initial_ms, 1000);
 	ck_assert_uint_eq(c->reconnect_max_ms, 60000);

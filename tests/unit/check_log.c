@@ -2,11 +2,16 @@
  * check_log.c — common/util/log.c: peer-controlled strings are made
  * printable and bounded before they reach a log line (terminal escapes,
  * newlines that would forge a second line), levels parse and filter, a line
- * has its documented shape, and log_strerror is safe to call from any
+ * has its documented shape (and its journal shape when JOURNAL_STREAM names
+ * stderr), and log_strerror is safe to call from any
  * thread.
  */
+#include <sys/stat.h>
+
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -106,6 +111,84 @@ START_TEST(test_strerror)
 }
 END_TEST
 
+/* Run emit with a temp file as stderr and JOURNAL_STREAM set to env (NULL:
+ * unset, "=" the file's own dev:ino); return what the file got. */
+static char *
+journal_capture(const char *env, enum log_level level, void (*emit)(void))
+{
+	static char buf[4096];
+	char path[] = "/tmp/check_log.XXXXXX", v[64];
+	struct stat st;
+	int fd, saved;
+	ssize_t n;
+
+	ck_assert_int_ge(fd = mkstemp(path), 0);
+	unlink(path);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_int_ge(saved = dup(STDERR_FILENO), 0);
+	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	if (env == NULL)
+		unsetenv("JOURNAL_STREAM");
+	else if (strcmp(env, "=") == 0) {
+		snprintf(v, sizeof(v), "%llu:%llu",
+		    (unsigned long long)st.st_dev,
+		    (unsigned long long)st.st_ino);
+		setenv("JOURNAL_STREAM", v, 1);
+	} else
+		setenv("JOURNAL_STREAM", env, 1);
+	log_init("check", level);
+	log_set_fd(-1);
+	emit();
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	unsetenv("JOURNAL_STREAM");
+	log_init("check", LOG_LEVEL_INFO);	/* back to the plain format */
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+static void
+emit_levels(void)
+{
+	log_errorx("relay", "listen %s: %s", "0.0.0.0:443", "Permission denied");
+	log_warnx("tls", "handshake failed");
+	log_info("tunnel", "home: ready");
+	log_debug("tunnel", "home: state");
+}
+
+START_TEST(test_journal)
+{
+	char *out;
+
+	/* stderr is the stream JOURNAL_STREAM names: priority prefixes,
+	 * nothing else in front (the journal adds time, program, pid). */
+	out = journal_capture("=", LOG_LEVEL_DEBUG, emit_levels);
+	ck_assert_str_eq(out,
+	    "<3>relay: listen 0.0.0.0:443: Permission denied\n"
+	    "<4>tls: handshake failed\n"
+	    "<6>tunnel: home: ready\n"
+	    "<7>tunnel: home: state\n");
+	/* The level still filters. */
+	out = journal_capture("=", LOG_LEVEL_WARN, emit_levels);
+	ck_assert_str_eq(out, "<3>relay: listen 0.0.0.0:443: Permission "
+	    "denied\n<4>tls: handshake failed\n");
+	/* A variable inherited by a process whose stderr is elsewhere, a
+	 * malformed one, or none: the usual timestamped lines. */
+	out = journal_capture("1:2", LOG_LEVEL_INFO, emit_levels);
+	ck_assert_ptr_null(strstr(out, "<"));
+	ck_assert_ptr_nonnull(strstr(out, " check["));
+	ck_assert_ptr_nonnull(strstr(out, "] error relay: listen "
+	    "0.0.0.0:443: Permission denied\n"));
+	out = journal_capture("12:34x", LOG_LEVEL_INFO, emit_levels);
+	ck_assert_ptr_null(strstr(out, "<"));
+	out = journal_capture(NULL, LOG_LEVEL_INFO, emit_levels);
+	ck_assert_ptr_nonnull(strstr(out, "] info tunnel: home: ready\n"));
+	ck_assert_int_eq(log_syslog_priority(LOG_LEVEL_WARN), 4);
+}
+END_TEST
+
 static Suite *
 log_suite(void)
 {
@@ -117,6 +200,7 @@ log_suite(void)
 	tcase_add_test(tc, test_levels);
 	tcase_add_test(tc, test_line_shape_and_filter);
 	tcase_add_test(tc, test_strerror);
+	tcase_add_test(tc, test_journal);
 	suite_add_tcase(s, tc);
 	return s;
 }
