@@ -4,6 +4,9 @@
  */
 #include "flow.h"
 
+/* epoch_bytes' bit-field saturates here: >= FLOW_WINDOW_MAX / 2. */
+#define FLOW_EPOCH_MAX	0x3fffffffU
+
 void
 flow_recv_init(struct flow_recv *f, uint32_t window)
 {
@@ -17,6 +20,7 @@ flow_recv_init(struct flow_recv *f, uint32_t window)
 	f->epoch_ms = 0;
 	f->epoch_bytes = 0;
 	f->settled = 0;
+	f->grown = 0;
 }
 
 uint32_t
@@ -41,8 +45,8 @@ flow_recv_consume(struct flow_recv *f, size_t n)
 		return FLOW_EINVAL;
 	f->pending += (uint32_t)n;
 	/* Saturating: an epoch is judged once it passes window / 2. */
-	if (n > FLOW_WINDOW_MAX - f->epoch_bytes)
-		f->epoch_bytes = FLOW_WINDOW_MAX;
+	if (n > FLOW_EPOCH_MAX - f->epoch_bytes)
+		f->epoch_bytes = FLOW_EPOCH_MAX;
 	else
 		f->epoch_bytes += (uint32_t)n;
 	return 0;
@@ -100,7 +104,8 @@ flow_recv_tune(struct flow_recv *f, const struct flow_tune *t,
     uint32_t now_ms, uint32_t inc)
 {
 	uint64_t	base, q, target;
-	uint32_t	max = t->max, rtt_ms = t->rtt_ms, grow, cut;
+	uint32_t	max = t->max, rtt_ms = t->rtt_ms, grow, cut, step;
+	int		grown;
 
 	if (max > FLOW_WINDOW_MAX)
 		max = FLOW_WINDOW_MAX;
@@ -113,20 +118,28 @@ flow_recv_tune(struct flow_recv *f, const struct flow_tune *t,
 		goto out;
 	base = flow_recv_base(f, now_ms, rtt_ms);
 	q = base < f->window ? f->window - base : 0;
+	grown = f->grown;
+	f->grown = 0;
 	if (q < (f->settled ? t->slack / 2 : f->window / 4)) {
 		flow_recv_epoch(f, now_ms);
 		if (max <= f->window)
 			goto out;
-		grow = max - f->window < f->window ? max - f->window :
-		    f->window;
+		/* Once settled, the path's rate is near: a doubling would
+		 * overshoot it and be cut at the next judgement. */
+		step = f->window;
+		if (f->settled)
+			step = f->window / 8 > t->slack ? f->window / 8 :
+			    t->slack;
+		grow = max - f->window < step ? max - f->window : step;
 		f->window += grow;
-		f->settled = 0;
+		f->grown = 1;
 		return inc + grow;	/* <= 2 x FLOW_WINDOW_MAX < 2^32 */
 	}
 	target = base + base / 16 + t->slack;
 	if (target < t->floor)
 		target = t->floor;
-	if (q <= base / 8 + 2 * (uint64_t)t->slack || target >= f->window) {
+	if (grown || q <= base / 8 + 2 * (uint64_t)t->slack ||
+	    target >= f->window) {
 		flow_recv_epoch(f, now_ms);
 		goto out;
 	}

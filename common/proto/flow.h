@@ -9,9 +9,14 @@
  *            that the next WINDOW_UPDATE will credit;
  *   epoch_ms, epoch_bytes  auto-tuning: when the current measuring epoch
  *            began (the caller's clock, ms, wrapping) and the bytes our
- *            consumer took since (saturating at 2^31-1);
- *   settled  auto-tuning: the window was cut to what the path carries, so
- *            only a path that clearly carries more grows it again.
+ *            consumer took since (saturating at 2^30-1, above the half
+ *            of any window that judges an epoch);
+ *   settled  auto-tuning: the window was once cut to what the path
+ *            carries; it grows again only when the path clearly carries
+ *            more, and by an eighth, not by doubling;
+ *   grown    auto-tuning: the window grew at the last judgement, so the
+ *            current epoch still measures, for a round trip, the smaller
+ *            window before it: it may not cut.
  * Invariant: pending <= used <= window <= FLOW_WINDOW_MAX.
  *
  * Send side: a plain uint32_t credit, at most FLOW_WINDOW_MAX.
@@ -37,8 +42,9 @@ struct flow_recv {
 	uint32_t	used;
 	uint32_t	pending;
 	uint32_t	epoch_ms;
-	uint32_t	epoch_bytes:31;	/* a bit-field: an idle stream's size */
+	uint32_t	epoch_bytes:30;	/* bit-fields: an idle stream's size */
 	uint32_t	settled:1;
+	uint32_t	grown:1;
 };
 
 /* What auto-tuning may do with a window (flow_recv_tune()). */
@@ -82,9 +88,11 @@ uint32_t flow_recv_update(struct flow_recv *f, uint32_t unit, int force);
  * its bandwidth-delay product); q = window - base is what the window holds
  * beyond that, bytes that can only wait in queues (as in TCP Vegas):
  *  - q < window / 4 (once settled: q < slack / 2): the window, not the
- *    path, limits the rate; the window doubles, up to t->max, the growth
- *    is added to the increment, and it is no longer settled;
- *  - q > base / 8 + 2 x slack: the window is cut to max(t->floor, base x
+ *    path, limits the rate; the window doubles (once settled: grows by
+ *    max(window / 8, slack)), up to t->max, the growth added to the
+ *    increment;
+ *  - q > base / 8 + 2 x slack, and the window did not grow at the last
+ *    judgement: the window is cut to max(t->floor, base x
  *    17/16 + slack) by crediting less, at most the increment; the epoch
  *    goes on, so the next updates cut the rest; the window is settled;
  *  - otherwise it stays.

@@ -278,12 +278,20 @@ START_TEST(test_tune)
 	ck_assert_uint_eq(f.epoch_ms, 51);
 	ck_assert_uint_eq(f.epoch_bytes, 0);
 	ck_assert_uint_eq(f.settled, 0);
-	/* 1000 bytes in 20 ms: base 500, q 1500 > 500 / 8 + 200: cut to
-	 * max(floor 1000, 500 + 31 + 100), at most the increment now. */
+	/* 1000 bytes in 20 ms: base 500, q 1500 > 500 / 8 + 200; but this
+	 * epoch measured the window before the growth: no cut. */
 	ck_assert_int_eq(flow_recv_data(&f, 1500), 0);
 	ck_assert_int_eq(flow_recv_consume(&f, 1000), 0);
 	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 1000);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 71, 1000), 0);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 71, 1000), 1000);
+	ck_assert_uint_eq(f.window, 2000);
+	ck_assert_uint_eq(f.epoch_ms, 71);
+	/* The same again: cut to max(floor 1000, 500 + 31 + 100), at most
+	 * the increment now. */
+	ck_assert_int_eq(flow_recv_data(&f, 1000), 0);
+	ck_assert_int_eq(flow_recv_consume(&f, 1000), 0);
+	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 1000);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 91, 1000), 0);
 	ck_assert_uint_eq(f.window, 1000);
 	ck_assert_uint_eq(f.settled, 1);
 	ck_assert_uint_le(f.used, f.window);
@@ -292,37 +300,38 @@ START_TEST(test_tune)
 	 * no growth ... */
 	ck_assert_int_eq(flow_recv_consume(&f, 500), 0);
 	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 500);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 77, 500), 500);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 97, 500), 500);
 	ck_assert_uint_eq(f.window, 1000);
 	/* ... in 4 ms, q = 1000 - 1250, it is. */
 	ck_assert_int_eq(flow_recv_data(&f, 500), 0);
 	ck_assert_int_eq(flow_recv_consume(&f, 500), 0);
 	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 500);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 81, 500), 1500);
-	ck_assert_uint_eq(f.window, 2000);
-	ck_assert_uint_eq(f.settled, 0);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 101, 500), 500 + 125);
+	ck_assert_uint_eq(f.window, 1125);	/* an eighth, not double */
+	ck_assert_uint_eq(f.settled, 1);
 
 	/* No RTT: nothing changes, the epoch goes on. */
 	t.rtt_ms = 0;
-	ck_assert_uint_eq(flow_recv_avail(&f), 1500);
-	ck_assert_int_eq(flow_recv_data(&f, 1500), 0);
-	ck_assert_int_eq(flow_recv_consume(&f, 2000), 0);
-	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 2000);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 82, 2000), 2000);
-	ck_assert_uint_eq(f.window, 2000);
-	ck_assert_uint_eq(f.epoch_ms, 81);
+	ck_assert_uint_eq(flow_recv_avail(&f), 625);
+	ck_assert_int_eq(flow_recv_data(&f, 625), 0);
+	ck_assert_int_eq(flow_recv_consume(&f, 1125), 0);
+	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 1125);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 102, 1125), 1125);
+	ck_assert_uint_eq(f.window, 1125);
+	ck_assert_uint_eq(f.epoch_ms, 101);
 	/* At the max: no growth beyond it; a huge RTT is clamped and no
 	 * product wraps. */
 	t.rtt_ms = UINT32_MAX;
-	t.max = 2000;
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 82, 2000), 2000);
-	ck_assert_uint_eq(f.window, 2000);
+	t.max = 1125;
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 102, 1125), 1125);
+	ck_assert_uint_eq(f.window, 1125);
+	ck_assert_uint_eq(f.epoch_ms, 102);	/* judged */
 	/* epoch_bytes saturates below 2^31. */
 	flow_recv_init(&f, FLOW_WINDOW_MAX);
 	ck_assert_int_eq(flow_recv_data(&f, FLOW_WINDOW_MAX), 0);
 	ck_assert_int_eq(flow_recv_consume(&f, FLOW_WINDOW_MAX - 1), 0);
 	ck_assert_int_eq(flow_recv_consume(&f, 1), 0);
-	ck_assert_uint_eq(f.epoch_bytes, FLOW_WINDOW_MAX);
+	ck_assert_uint_eq(f.epoch_bytes, FLOW_WINDOW_MAX / 2);
 }
 END_TEST
 
