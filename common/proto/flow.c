@@ -128,7 +128,7 @@ flow_recv_tune(struct flow_recv *f, const struct flow_tune *t,
 		 * overshoot it and be cut at the next judgement. */
 		step = f->window;
 		if (f->settled)
-			step = f->window / 8 > t->slack ? f->window / 8 :
+			step = f->window / 2 > t->slack ? f->window / 2 :
 			    t->slack;
 		grow = max - f->window < step ? max - f->window : step;
 		f->window += grow;
@@ -138,7 +138,7 @@ flow_recv_tune(struct flow_recv *f, const struct flow_tune *t,
 	target = base + base / 16 + t->slack;
 	if (target < t->floor)
 		target = t->floor;
-	if (grown || q <= base / 8 + 2 * (uint64_t)t->slack ||
+	if (grown || q <= base / 4 + 2 * (uint64_t)t->slack ||
 	    target >= f->window) {
 		flow_recv_epoch(f, now_ms);
 		goto out;

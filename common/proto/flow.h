@@ -13,7 +13,7 @@
  *            of any window that judges an epoch);
  *   settled  auto-tuning: the window was once cut to what the path
  *            carries; it grows again only when the path clearly carries
- *            more, and by an eighth, not by doubling;
+ *            more, and by half, not by doubling;
  *   grown    auto-tuning: the window grew at the last judgement, so the
  *            current epoch still measures, for a round trip, the smaller
  *            window before it: it may not cut.
@@ -89,9 +89,9 @@ uint32_t flow_recv_update(struct flow_recv *f, uint32_t unit, int force);
  * beyond that, bytes that can only wait in queues (as in TCP Vegas):
  *  - q < window / 4 (once settled: q < slack / 2): the window, not the
  *    path, limits the rate; the window doubles (once settled: grows by
- *    max(window / 8, slack)), up to t->max, the growth added to the
+ *    max(window / 2, slack)), up to t->max, the growth added to the
  *    increment;
- *  - q > base / 8 + 2 x slack, and the window did not grow at the last
+ *  - q > base / 4 + 2 x slack, and the window did not grow at the last
  *    judgement: the window is cut to max(t->floor, base x
  *    17/16 + slack) by crediting less, at most the increment; the epoch
  *    goes on, so the next updates cut the rest; the window is settled;

@@ -278,7 +278,7 @@ START_TEST(test_tune)
 	ck_assert_uint_eq(f.epoch_ms, 51);
 	ck_assert_uint_eq(f.epoch_bytes, 0);
 	ck_assert_uint_eq(f.settled, 0);
-	/* 1000 bytes in 20 ms: base 500, q 1500 > 500 / 8 + 200; but this
+	/* 1000 bytes in 20 ms: base 500, q 1500 > 500 / 4 + 200; but this
 	 * epoch measured the window before the growth: no cut. */
 	ck_assert_int_eq(flow_recv_data(&f, 1500), 0);
 	ck_assert_int_eq(flow_recv_consume(&f, 1000), 0);
@@ -306,25 +306,25 @@ START_TEST(test_tune)
 	ck_assert_int_eq(flow_recv_data(&f, 500), 0);
 	ck_assert_int_eq(flow_recv_consume(&f, 500), 0);
 	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 500);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 101, 500), 500 + 125);
-	ck_assert_uint_eq(f.window, 1125);	/* an eighth, not double */
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 101, 500), 500 + 500);
+	ck_assert_uint_eq(f.window, 1500);	/* by half, not double */
 	ck_assert_uint_eq(f.settled, 1);
 
 	/* No RTT: nothing changes, the epoch goes on. */
 	t.rtt_ms = 0;
-	ck_assert_uint_eq(flow_recv_avail(&f), 625);
-	ck_assert_int_eq(flow_recv_data(&f, 625), 0);
-	ck_assert_int_eq(flow_recv_consume(&f, 1125), 0);
-	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 1125);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 102, 1125), 1125);
-	ck_assert_uint_eq(f.window, 1125);
+	ck_assert_uint_eq(flow_recv_avail(&f), 1000);
+	ck_assert_int_eq(flow_recv_data(&f, 1000), 0);
+	ck_assert_int_eq(flow_recv_consume(&f, 1500), 0);
+	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 1500);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 102, 1500), 1500);
+	ck_assert_uint_eq(f.window, 1500);
 	ck_assert_uint_eq(f.epoch_ms, 101);
 	/* At the max: no growth beyond it; a huge RTT is clamped and no
 	 * product wraps. */
 	t.rtt_ms = UINT32_MAX;
-	t.max = 1125;
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 102, 1125), 1125);
-	ck_assert_uint_eq(f.window, 1125);
+	t.max = 1500;
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 102, 1500), 1500);
+	ck_assert_uint_eq(f.window, 1500);
 	ck_assert_uint_eq(f.epoch_ms, 102);	/* judged */
 	/* epoch_bytes saturates below 2^31. */
 	flow_recv_init(&f, FLOW_WINDOW_MAX);
