@@ -4,6 +4,9 @@
  */
 #include "flow.h"
 
+/* epoch_bytes' bit-field saturates here: >= FLOW_WINDOW_MAX / 2. */
+#define FLOW_EPOCH_MAX	0x3fffffffU
+
 void
 flow_recv_init(struct flow_recv *f, uint32_t window)
 {
@@ -16,6 +19,8 @@ flow_recv_init(struct flow_recv *f, uint32_t window)
 	f->pending = 0;
 	f->epoch_ms = 0;
 	f->epoch_bytes = 0;
+	f->settled = 0;
+	f->grown = 0;
 }
 
 uint32_t
@@ -40,8 +45,8 @@ flow_recv_consume(struct flow_recv *f, size_t n)
 		return FLOW_EINVAL;
 	f->pending += (uint32_t)n;
 	/* Saturating: an epoch is judged once it passes window / 2. */
-	if (n > UINT32_MAX - f->epoch_bytes)
-		f->epoch_bytes = UINT32_MAX;
+	if (n > FLOW_EPOCH_MAX - f->epoch_bytes)
+		f->epoch_bytes = FLOW_EPOCH_MAX;
 	else
 		f->epoch_bytes += (uint32_t)n;
 	return 0;
@@ -79,33 +84,78 @@ flow_recv_epoch(struct flow_recv *f, uint32_t now_ms)
 	f->epoch_bytes = 0;
 }
 
-uint32_t
-flow_recv_tune(struct flow_recv *f, uint32_t max, uint32_t now_ms,
-    uint32_t rtt_ms)
+/*
+ * base = epoch_bytes x rtt / elapsed, in 64 bits: each factor is below 2^32,
+ * so the product cannot wrap.  An epoch shorter than the clock's tick counts
+ * as one tick: the clock cannot tell a faster path.
+ */
+static uint64_t
+flow_recv_base(const struct flow_recv *f, uint32_t now_ms, uint32_t rtt_ms)
 {
-	uint64_t	elapsed;
-	uint32_t	grow = 0;
+	uint64_t	elapsed = (uint32_t)(now_ms - f->epoch_ms);
+
+	if (elapsed == 0)
+		elapsed = 1;
+	return (uint64_t)f->epoch_bytes * rtt_ms / elapsed;
+}
+
+uint32_t
+flow_recv_tune(struct flow_recv *f, const struct flow_tune *t,
+    uint32_t now_ms, uint32_t inc)
+{
+	uint64_t	base, q, target;
+	uint32_t	max = t->max, rtt_ms = t->rtt_ms, grow, cut, step;
+	int		grown;
 
 	if (max > FLOW_WINDOW_MAX)
 		max = FLOW_WINDOW_MAX;
-	if (rtt_ms == 0 || max <= f->window)
+	if (rtt_ms == 0)
 		goto out;
 	if (rtt_ms > FLOW_RTT_MAX)
 		rtt_ms = FLOW_RTT_MAX;
 	/* Too early to judge: the epoch goes on. */
 	if (f->epoch_bytes < f->window / 2)
 		goto out;
-	elapsed = (uint32_t)(now_ms - f->epoch_ms);
-	/* Rate >= window / (2 rtt), i.e. elapsed x window < 2 x bytes x
-	 * rtt; in 64 bits, no product can wrap (each factor < 2^32). */
-	if (elapsed * f->window < 2 * (uint64_t)f->epoch_bytes * rtt_ms) {
-		grow = max - f->window < f->window ? max - f->window :
-		    f->window;
+	base = flow_recv_base(f, now_ms, rtt_ms);
+	q = base < f->window ? f->window - base : 0;
+	grown = f->grown;
+	f->grown = 0;
+	if (q < (f->settled ? t->slack / 2 : f->window / 4)) {
+		flow_recv_epoch(f, now_ms);
+		if (max <= f->window)
+			goto out;
+		/* Once settled, the path's rate is near: a doubling would
+		 * overshoot it and be cut at the next judgement. */
+		step = f->window;
+		if (f->settled)
+			step = f->window / 2 > t->slack ? f->window / 2 :
+			    t->slack;
+		grow = max - f->window < step ? max - f->window : step;
 		f->window += grow;
+		f->grown = 1;
+		return inc + grow;	/* <= 2 x FLOW_WINDOW_MAX < 2^32 */
 	}
-	flow_recv_epoch(f, now_ms);
+	target = base + base / 16 + t->slack;
+	if (target < t->floor)
+		target = t->floor;
+	if (grown || q <= base / 4 + 2 * (uint64_t)t->slack ||
+	    target >= f->window) {
+		flow_recv_epoch(f, now_ms);
+		goto out;
+	}
+	/* Credit less: the peer's credit, and what it can have in flight,
+	 * shrink by the same amount (window - used stays its credit).  A cut
+	 * larger than this increment goes on at the next ones: the epoch,
+	 * still past half a window, is judged again. */
+	cut = f->window - (uint32_t)target < inc ?
+	    f->window - (uint32_t)target : inc;
+	f->window -= cut;
+	f->settled = 1;
+	if (f->window == target)
+		flow_recv_epoch(f, now_ms);
+	return inc - cut;
 out:
-	return grow;
+	return inc;
 }
 
 uint32_t

@@ -9,7 +9,14 @@
  *            that the next WINDOW_UPDATE will credit;
  *   epoch_ms, epoch_bytes  auto-tuning: when the current measuring epoch
  *            began (the caller's clock, ms, wrapping) and the bytes our
- *            consumer took since.
+ *            consumer took since (saturating at 2^30-1, above the half
+ *            of any window that judges an epoch);
+ *   settled  auto-tuning: the window was once cut to what the path
+ *            carries; it grows again only when the path clearly carries
+ *            more, and by half, not by doubling;
+ *   grown    auto-tuning: the window grew at the last judgement, so the
+ *            current epoch still measures, for a round trip, the smaller
+ *            window before it: it may not cut.
  * Invariant: pending <= used <= window <= FLOW_WINDOW_MAX.
  *
  * Send side: a plain uint32_t credit, at most FLOW_WINDOW_MAX.
@@ -35,7 +42,18 @@ struct flow_recv {
 	uint32_t	used;
 	uint32_t	pending;
 	uint32_t	epoch_ms;
-	uint32_t	epoch_bytes;
+	uint32_t	epoch_bytes:30;	/* bit-fields: an idle stream's size */
+	uint32_t	settled:1;
+	uint32_t	grown:1;
+};
+
+/* What auto-tuning may do with a window (flow_recv_tune()). */
+struct flow_tune {
+	uint32_t	max;	/* grow to at most this */
+	uint32_t	floor;	/* never cut below this */
+	uint32_t	rtt_ms;	/* the path's minimum RTT; 0: unknown */
+	uint32_t	slack;	/* bytes a full window needs beyond rate x
+				   RTT: credit not yet returned, a frame */
 };
 
 /* window must be 1 .. FLOW_WINDOW_MAX (clamped otherwise). */
@@ -62,17 +80,30 @@ uint32_t flow_recv_threshold(const struct flow_recv *f, uint32_t unit);
  */
 uint32_t flow_recv_update(struct flow_recv *f, uint32_t unit, int force);
 /*
- * Auto-tuning, called when an update is about to be sent: once the consumer
- * has taken at least half the window since the epoch began, and took it at
- * a rate of at least window / (2 x rtt_ms) (a window-limited sender
- * delivers about window / rtt), the window doubles, up to max; either way a
- * new epoch begins at now_ms.  Returns the growth, to add to the increment
- * sent (0: none).  Consumption, not arrival, drives it: a consumer slower
- * than window / (2 x rtt) never grows its window.  rtt_ms 0 (unknown) or
- * max <= window: never grows.
+ * Auto-tuning, called with the increment of a WINDOW_UPDATE about to be sent;
+ * returns the increment to send instead.  Once the consumer has taken at
+ * least half the window since the epoch began, the epoch is judged and a
+ * new one begins at now_ms.  The bytes it took, scaled to one minimum RTT,
+ * are what the path carries per round trip as this stream sees it (`base`,
+ * its bandwidth-delay product); q = window - base is what the window holds
+ * beyond that, bytes that can only wait in queues (as in TCP Vegas):
+ *  - q < window / 4 (once settled: q < slack / 2): the window, not the
+ *    path, limits the rate; the window doubles (once settled: grows by
+ *    max(window / 2, slack)), up to t->max, the growth added to the
+ *    increment;
+ *  - q > base / 4 + 2 x slack, and the window did not grow at the last
+ *    judgement: the window is cut to max(t->floor, base x
+ *    17/16 + slack) by crediting less, at most the increment; the epoch
+ *    goes on, so the next updates cut the rest; the window is settled;
+ *  - otherwise it stays.
+ * A new epoch begins at now_ms after each judgement but a partial cut.
+ * Consumption, not arrival, drives it: a slow consumer never grows its
+ * window.  The RTT must be the path's minimum, not a smoothed one that
+ * includes the queues this stream fills itself.  t->rtt_ms 0 (unknown):
+ * nothing changes.
  */
-uint32_t flow_recv_tune(struct flow_recv *f, uint32_t max, uint32_t now_ms,
-	    uint32_t rtt_ms);
+uint32_t flow_recv_tune(struct flow_recv *f, const struct flow_tune *t,
+	    uint32_t now_ms, uint32_t inc);
 /* Start a measuring epoch at now_ms (a new stream). */
 void	flow_recv_epoch(struct flow_recv *f, uint32_t now_ms);
 /* Forget bytes that will never be consumed nor credited on this window

@@ -254,14 +254,28 @@ mux_rtt(const struct mux *m)
 	return m->rtt_ms;
 }
 
-/* Smoothed like TCP's SRTT (RFC 6298): 7/8 old + 1/8 new. */
+uint32_t
+mux_rtt_min(const struct mux *m)
+{
+	return m->rtt_min_ms;
+}
+
+/* Smoothed like TCP's SRTT (RFC 6298): 7/8 old + 1/8 new; and the minimum
+ * over MUX_RTT_MIN_MS, for window tuning. */
 void
 mux_rtt_sample(struct mux *m, uint32_t rtt_ms)
 {
+	uint32_t	now = mux_now(m);
+
 	if (rtt_ms == 0)
 		rtt_ms = 1;
 	if (rtt_ms > FLOW_RTT_MAX)
 		rtt_ms = FLOW_RTT_MAX;
+	if (m->rtt_min_ms == 0 || rtt_ms <= m->rtt_min_ms ||
+	    now - m->rtt_min_at > MUX_RTT_MIN_MS) {
+		m->rtt_min_ms = rtt_ms;
+		m->rtt_min_at = now;
+	}
 	if (m->rtt_ms == 0)
 		m->rtt_ms = rtt_ms;
 	else
@@ -719,12 +733,16 @@ mux_output_stream(struct mux *m, struct mux_stream *s, struct evbuffer *out)
 	struct frame_ctl	c;
 	enum mux_sstate		old;
 	size_t			n, q, added = 0;
+	int			sparse = s->sparse;
 
-	TAILQ_REMOVE(&m->ready, s, rentry);
-	s->ready = 0;
+	mux_stream_ready_remove(m, s);
 	q = s->tx != NULL ? evbuffer_get_length(s->tx) : 0;
 	if (q > 0) {
 		n = q;
+		/* A sparse turn is one small frame: a stream that queued
+		 * more since it joined has the rest at the tail. */
+		if (sparse && n > MUX_SPARSE_MAX)
+			n = MUX_SPARSE_MAX;
 		if (n > s->send_credit)
 			n = s->send_credit;
 		if (n > m->send_credit)
@@ -763,7 +781,7 @@ mux_output_stream(struct mux *m, struct mux_stream *s, struct evbuffer *out)
 		mux_stream_check_done(m, s);
 		return added;
 	}
-	mux_stream_ready_update(m, s);
+	mux_stream_ready_requeue(m, s);
 	mux_stream_writable(m, s);
 	return added;
 }

@@ -282,6 +282,9 @@ void	mux_set_clock(struct mux *m, uint64_t (*now_ms)(void *arg), void *arg);
  * from the first seconds.
  */
 uint32_t mux_rtt(const struct mux *m);
+/* The lowest RTT sample of the last two minutes (ms; 0 while unknown): the
+ * path without the queues our own streams fill; window tuning uses it. */
+uint32_t mux_rtt_min(const struct mux *m);
 void	mux_rtt_sample(struct mux *m, uint32_t rtt_ms);
 /* A stream's current receive window (grows by auto-tuning); 0 if none. */
 uint32_t mux_stream_recv_window(const struct mux *m, uint32_t sid);

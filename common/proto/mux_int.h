@@ -14,6 +14,21 @@
 
 #define MUX_GLITCH_MAX	1000	/* flood budget, PROTOCOL.md section 6 */
 #define MUX_ANSWERS_MAX	4096	/* provoked answers queued unsent */
+/*
+ * How long the minimum RTT stands without a sample as low.  Window tuning
+ * needs the path's RTT without the queues a bulk stream fills itself, and
+ * samples come with the heartbeat (15 s by default), most of them taken
+ * under load: the minimum must outlive several.  The price: if the path's
+ * RTT really grows, windows size for the old one this long.
+ */
+#define MUX_RTT_MIN_MS	120000
+/*
+ * A stream that becomes ready with at most this much queued is sparse (an
+ * interactive one: a keystroke, a request): it goes ahead of the streams
+ * that keep a backlog, for one frame of at most this size, as fq_codel's
+ * new flows do.  One TLS record.
+ */
+#define MUX_SPARSE_MAX	(16U * 1024)
 
 /* Named stream states (PROTOCOL.md section 3), derived from the flags. */
 enum mux_sstate {
@@ -47,6 +62,7 @@ struct mux_stream {
 	unsigned		 win_paid:1;	/* DATA sent since the peer's last
 						   WINDOW_UPDATE for it */
 	unsigned		 evflags:2;	/* MUX_EV_*, on m->evq if != 0 */
+	unsigned		 sparse:1;	/* on m->ready ahead of the rest */
 	void			*sarg;
 	uint32_t		 send_credit;	/* peer's window for us */
 	uint32_t		 woken;		/* == m->wake_gen: woken */
@@ -86,6 +102,8 @@ struct mux {
 	uint64_t		(*now_ms)(void *);
 	void			*now_arg;
 	uint32_t		 rtt_ms;	/* smoothed, 0 = unknown */
+	uint32_t		 rtt_min_ms;	/* windowed minimum, 0 = unknown */
+	uint32_t		 rtt_min_at;	/* when rtt_min_ms was taken */
 	int			 ping_timed;	/* a PING of ours is timed */
 	uint64_t		 ping_opaque;
 	uint32_t		 ping_sent_ms;
@@ -100,7 +118,9 @@ struct mux {
 	size_t			 nlocal;	/* opened by us */
 	size_t			 nremote;	/* opened by the peer */
 
-	struct mux_slist	 ready;		/* streams with sendable data */
+	struct mux_slist	 ready;		/* streams with sendable data:
+						   sparse ones first */
+	struct mux_stream	*sparse_last;	/* last sparse one, or NULL */
 	struct mux_slist	 evq;		/* deferred events */
 	struct mux_slist	 graveyard;	/* freed after the callbacks */
 
@@ -157,6 +177,8 @@ void	mux_stream_close(struct mux *, struct mux_stream *, uint32_t,
 void	mux_stream_close_all(struct mux *, uint32_t, const char *);
 int	mux_stream_abort(struct mux *, struct mux_stream *, uint32_t);
 void	mux_stream_ready_update(struct mux *, struct mux_stream *);
+void	mux_stream_ready_requeue(struct mux *, struct mux_stream *);
+void	mux_stream_ready_remove(struct mux *, struct mux_stream *);
 void	mux_stream_defer(struct mux *, struct mux_stream *, unsigned);
 void	mux_stream_run_events(struct mux *);
 void	mux_stream_reap(struct mux *);

@@ -174,9 +174,7 @@ mux_stream_close(struct mux *m, struct mux_stream *s, uint32_t code,
 		return;
 	old = mux_stream_state(s);
 	mux_table_unlink(m, s);
-	if (s->ready)
-		TAILQ_REMOVE(&m->ready, s, rentry);
-	s->ready = 0;
+	mux_stream_ready_remove(m, s);
 	if (s->evflags != 0)
 		TAILQ_REMOVE(&m->evq, s, eentry);
 	s->evflags = 0;
@@ -297,21 +295,66 @@ mux_stream_writable(struct mux *m, struct mux_stream *s)
 }
 
 void
-mux_stream_ready_update(struct mux *m, struct mux_stream *s)
+mux_stream_ready_remove(struct mux *m, struct mux_stream *s)
+{
+	if (!s->ready)
+		return;
+	/* Sparse streams are the head of the list: the one before the
+	 * last is sparse too, or there is none. */
+	if (s == m->sparse_last)
+		m->sparse_last = TAILQ_PREV(s, mux_slist, rentry);
+	TAILQ_REMOVE(&m->ready, s, rentry);
+	s->ready = 0;
+	s->sparse = 0;
+}
+
+static int
+mux_stream_wants_turn(const struct mux *m, const struct mux_stream *s)
 {
 	size_t	q = mux_buflen(s->tx);
-	int	want;
 
-	want = !s->dead && !m->dead && ((q > 0 && s->send_credit > 0) ||
+	return !s->dead && !m->dead && ((q > 0 && s->send_credit > 0) ||
 	    (q == 0 && s->fin_queued && !s->fin_sent));
+}
+
+/*
+ * On the ready list iff it has something to send.  A stream that joins with
+ * little queued is sparse and goes after the other sparse ones, ahead of the
+ * backlogged streams: an interactive stream's frame leaves before the next
+ * bulk frame, not after one frame of every bulk stream.
+ */
+void
+mux_stream_ready_update(struct mux *m, struct mux_stream *s)
+{
+	int	want = mux_stream_wants_turn(m, s);
+
 	if (want && !s->ready) {
-		TAILQ_INSERT_TAIL(&m->ready, s, rentry);
+		if (mux_buflen(s->tx) <= MUX_SPARSE_MAX) {
+			if (m->sparse_last != NULL)
+				TAILQ_INSERT_AFTER(&m->ready, m->sparse_last,
+				    s, rentry);
+			else
+				TAILQ_INSERT_HEAD(&m->ready, s, rentry);
+			m->sparse_last = s;
+			s->sparse = 1;
+		} else
+			TAILQ_INSERT_TAIL(&m->ready, s, rentry);
 		s->ready = 1;
 		mux_want(m);
-	} else if (!want && s->ready) {
-		TAILQ_REMOVE(&m->ready, s, rentry);
-		s->ready = 0;
-	}
+	} else if (!want && s->ready)
+		mux_stream_ready_remove(m, s);
+}
+
+/* After its turn: to the tail, whatever it has left (round robin among the
+ * streams that keep a backlog; a sparse one had its one frame). */
+void
+mux_stream_ready_requeue(struct mux *m, struct mux_stream *s)
+{
+	if (s->ready || !mux_stream_wants_turn(m, s))
+		return;
+	TAILQ_INSERT_TAIL(&m->ready, s, rentry);
+	s->ready = 1;
+	mux_want(m);
 }
 
 void
@@ -850,18 +893,24 @@ mux_stream_reset(struct mux *m, uint32_t sid, uint32_t code)
 }
 
 /* Return s's consumed bytes once they are worth a WINDOW_UPDATE, with the
- * window's growth, if any, on top (PROTOCOL.md section 4). */
+ * window's growth on top or its cut taken off (PROTOCOL.md section 4). */
 static int
 mux_stream_credit(struct mux *m, struct mux_stream *s)
 {
-	uint32_t	inc;
+	struct flow_tune	t;
+	uint32_t		inc;
 
 	inc = flow_recv_update(&s->rxf, m->set.max_frame, 0);
 	if (inc == 0)
 		return 0;
-	if (m->wmax > s->rxf.window && m->now_ms != NULL)
-		inc += flow_recv_tune(&s->rxf, m->wmax, mux_now(m),
-		    m->rtt_ms);
+	if (m->now_ms != NULL) {
+		t.max = m->wmax;
+		t.floor = m->set.stream_window;
+		t.rtt_ms = m->rtt_min_ms;
+		/* Up to the credit threshold sits here unreturned. */
+		t.slack = 2 * m->set.max_frame;
+		inc = flow_recv_tune(&s->rxf, &t, mux_now(m), inc);
+	}
 	return mux_queue_window(m, s->sid, inc);
 }
 

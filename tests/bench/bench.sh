@@ -43,6 +43,9 @@
 #   BENCH_TAG=STRING      value of ATLAX_BENCH_RUN in every child's environment
 #                         (lets a test prove that nothing was left behind)
 #   ATLAX_BIN=DIR         the atlax binaries (default: bin/ of this tree)
+#   BENCH_ATLAX_LIMITS="k: v; ..."  extra limits: keys for both atlax
+#                         daemons, e.g. "stream_window_max: 256KiB", to compare
+#                         settings without a rebuild
 #
 # Every process is started here, remembered by PID and stopped at exit with its
 # descendants; every client runs under timeout(1).
@@ -490,6 +493,15 @@ EOF
 	wait_port "${pub[1]}" 10
 }
 
+atlax_limits() {	# BENCH_ATLAX_LIMITS as YAML lines under limits:
+	local IFS=';' kv
+	for kv in ${BENCH_ATLAX_LIMITS:-}; do
+		kv=${kv#"${kv%%[![:space:]]*}"}
+		[ -n "$kv" ] && printf '  %s\n' "$kv"
+	done
+	return 0
+}
+
 setup_atlax() {
 	local d=$W/atlax${ATLAX_RUN:-} rp pub i svc tgt
 	for i in atlax-relay atlax-agent atlax-pki; do
@@ -528,6 +540,7 @@ limits:
   # protect a public relay would refuse them.
   streams_per_service: 20000
   connections_per_source: 0
+$(atlax_limits)
 log:
   level: warn
 EOF
@@ -551,7 +564,8 @@ EOF
 		    "$svc" "${tgt:-9}" "${pub[$i]}" >>"$d/agent.yaml"
 		i=$((i + 1))
 	done
-	printf 'limits:\n  max_streams: 20000\nlog:\n  level: info\n' >>"$d/agent.yaml"
+	printf 'limits:\n  max_streams: 20000\n%s\nlog:\n  level: info\n' \
+	    "$(atlax_limits)" >>"$d/agent.yaml"
 	start atlax-relay "$BIN/atlax-relay" -c "$d/relay.yaml"
 	PUBPID[atlax]=$LAST
 	wait_port "$rp" 5 || { note "atlax: relay did not listen"; return 1; }

@@ -4,7 +4,9 @@
  */
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "flow.h"
 
@@ -75,93 +77,261 @@ START_TEST(test_tiny_windows)
 }
 END_TEST
 
-/* Consume window-sized epochs at a given rate; return the window after. */
-static uint32_t
-tune_run(struct flow_recv *f, uint32_t max, uint32_t rate_per_ms,
-    uint32_t rtt, int epochs, uint32_t *now)
-{
-	uint32_t	chunk, inc;
-	int		e;
+/*
+ * A path for one stream, in simulated milliseconds: the sender puts all its
+ * credit into the bottleneck's queue, the bottleneck moves `rate` bytes a
+ * ms into a pipe of rtt / 2, the receiver consumes what arrives (at most
+ * `consume` a ms, 0: all) and its WINDOW_UPDATEs take rtt / 2 back.  The
+ * receiver tunes with the path's true minimum RTT, as the mux does with its
+ * PINGs.  rate2, from ms `change` on, is a path that slows down.
+ */
+struct path {
+	uint32_t	rtt, rate, consume, window, max, ms, from;
+	uint32_t	rate2, change;
+	/* Results. */
+	double		got;		/* bytes per ms from `from` on */
+	uint32_t	end_window;
+	uint32_t	top_window;	/* the largest on the way */
+	uint64_t	end_queue;	/* bottleneck queue at the end */
+	uint64_t	top_queue_late;	/* largest queue from `from` on */
+};
 
-	for (e = 0; e < epochs; e++) {
-		/* The sender fills the window; the consumer drains it at
-		 * rate_per_ms, returning credit by the rule. */
-		ck_assert_int_eq(flow_recv_data(f, flow_recv_avail(f)), 0);
-		while (f->used > f->pending) {
-			chunk = f->used - f->pending < rate_per_ms ?
-			    f->used - f->pending : rate_per_ms;
-			*now += 1;
-			ck_assert_int_eq(flow_recv_consume(f, chunk), 0);
-			if ((inc = flow_recv_update(f, 16384, 0)) != 0)
-				(void)flow_recv_tune(f, max, *now, rtt);
-		}
-		(void)flow_recv_update(f, 16384, 1);
+#define PATH_SLOTS	256
+
+static void
+path_run(struct path *p)
+{
+	static uint64_t		fwd[PATH_SLOTS], back[PATH_SLOTS];
+	struct flow_recv	f;
+	struct flow_tune	t;
+	uint64_t		credit, queue = 0, buffered = 0, got = 0, n;
+	uint32_t		now, d = p->rtt / 2, inc, rate, slot;
+
+	ck_assert_uint_lt(d, PATH_SLOTS);
+	memset(fwd, 0, sizeof(fwd));
+	memset(back, 0, sizeof(back));
+	flow_recv_init(&f, p->window);
+	flow_recv_epoch(&f, 0);
+	t.max = p->max;
+	t.floor = p->window;
+	t.rtt_ms = p->rtt > 0 ? p->rtt : 1;
+	t.slack = 2 * 16384;
+	credit = p->window;
+	p->top_window = f.window;
+	p->top_queue_late = 0;
+	for (now = 0; now < p->ms; now++) {
+		slot = now % (d + 1);
+		/* Arrivals, then the consumer and its credit. */
+		ck_assert_int_eq(flow_recv_data(&f, fwd[slot]), 0);
+		buffered += fwd[slot];
+		fwd[slot] = 0;
+		n = buffered;
+		if (p->consume > 0 && n > p->consume)
+			n = p->consume;
+		ck_assert_int_eq(flow_recv_consume(&f, n), 0);
+		buffered -= n;
+		if (now >= p->from)
+			got += n;
+		if ((inc = flow_recv_update(&f, 16384, 0)) != 0)
+			inc = flow_recv_tune(&f, &t, now, inc);
+		ck_assert_uint_le(f.used, f.window);
+		credit += back[slot];
+		back[slot] = 0;
+		back[(now + d) % (d + 1)] += inc;
+		/* The sender sends all its credit; the bottleneck queues. */
+		queue += credit;
+		credit = 0;
+		rate = p->change > 0 && now >= p->change ? p->rate2 : p->rate;
+		n = queue < rate ? queue : rate;
+		queue -= n;
+		fwd[(now + d) % (d + 1)] += n;
+		if (f.window > p->top_window)
+			p->top_window = f.window;
+		if (now >= p->from && queue > p->top_queue_late)
+			p->top_queue_late = queue;
 	}
-	return f->window;
+	p->got = (double)got / (p->ms - p->from);
+	p->end_window = f.window;
+	p->end_queue = queue;
 }
 
+/*
+ * Windows bounded by the path's bandwidth-delay product: grown while the
+ * window limits the rate, not beyond what the path carries, cut back when a
+ * path slows down; a slow consumer never grows its window.
+ */
+START_TEST(test_tune_path)
+{
+	struct path	p;
+	uint64_t	bdp;
+
+	/* 1 Gbit/s at 50 ms (6.25 MB in flight) from 1 MiB, max 16 MiB:
+	 * >= 90% of the link, a window of 1-4 x the BDP, and the queue in
+	 * front of the bottleneck a fraction of it. */
+	memset(&p, 0, sizeof(p));
+	p.rtt = 50;
+	p.rate = 125000;
+	p.window = 1 << 20;
+	p.max = 16 << 20;
+	p.ms = 6000;
+	p.from = 3000;
+	path_run(&p);
+	bdp = (uint64_t)p.rate * p.rtt;
+	fprintf(stderr, "flow: 1 Gbit/s, 50 ms: %.1f%% of the link, window "
+	    "%u KiB (largest %u KiB, BDP %llu KiB), queue %llu KiB at most "
+	    "from 3 s\n", 100 * p.got / p.rate, p.end_window >> 10,
+	    p.top_window >> 10, (unsigned long long)bdp >> 10,
+	    (unsigned long long)p.top_queue_late >> 10);
+	ck_assert(p.got >= 0.90 * p.rate);
+	ck_assert_uint_ge(p.end_window, bdp);
+	ck_assert_uint_le(p.end_window, 4 * bdp);
+	ck_assert_uint_lt(p.end_window, 16 << 20);
+	ck_assert_uint_le(p.top_queue_late, bdp / 4);
+
+	/* 100 Mbit/s at 100 ms from 256 KiB: the same, slower. */
+	memset(&p, 0, sizeof(p));
+	p.rtt = 100;
+	p.rate = 12500;
+	p.window = 256 << 10;
+	p.max = 16 << 20;
+	p.ms = 8000;
+	p.from = 5000;
+	path_run(&p);
+	bdp = (uint64_t)p.rate * p.rtt;
+	ck_assert(p.got >= 0.90 * p.rate);
+	ck_assert_uint_ge(p.end_window, bdp);
+	ck_assert_uint_le(p.end_window, 4 * bdp);
+
+	/* A short RTT: the configured window is the floor and is enough. */
+	memset(&p, 0, sizeof(p));
+	p.rtt = 2;
+	p.rate = 125000;
+	p.window = 1 << 20;
+	p.max = 16 << 20;
+	p.ms = 2000;
+	p.from = 1000;
+	path_run(&p);
+	ck_assert(p.got >= 0.90 * p.rate);
+	ck_assert_uint_eq(p.end_window, 1 << 20);
+
+	/* The path slows to a tenth at 3 s: the window follows it down to
+	 * within 4 x the new BDP (never below the floor), and the queue
+	 * the old window would keep drains. */
+	memset(&p, 0, sizeof(p));
+	p.rtt = 50;
+	p.rate = 125000;
+	p.rate2 = 12500;
+	p.change = 3000;
+	p.window = 256 << 10;
+	p.max = 16 << 20;
+	p.ms = 9000;
+	p.from = 6000;
+	path_run(&p);
+	bdp = (uint64_t)p.rate2 * p.rtt;
+	fprintf(stderr, "flow: 1 Gbit/s then 100 Mbit/s at 50 ms: window "
+	    "%u KiB (largest %u KiB, new BDP %llu KiB), %.1f%% of the link, "
+	    "queue %llu KiB at the end\n", p.end_window >> 10,
+	    p.top_window >> 10, (unsigned long long)bdp >> 10,
+	    100 * p.got / p.rate2, (unsigned long long)p.end_queue >> 10);
+	ck_assert_uint_gt(p.top_window, 4 * bdp);
+	ck_assert_uint_le(p.end_window, 4 * bdp);
+	ck_assert(p.got >= 0.90 * p.rate2);
+	ck_assert_uint_le(p.end_queue, bdp);
+
+	/* A consumer slower than the path (1 MB/s on 1 Gbit/s, 50 ms)
+	 * never grows its window. */
+	memset(&p, 0, sizeof(p));
+	p.rtt = 50;
+	p.rate = 125000;
+	p.consume = 1000;
+	p.window = 256 << 10;
+	p.max = 16 << 20;
+	p.ms = 5000;
+	p.from = 1000;
+	path_run(&p);
+	ck_assert_uint_eq(p.top_window, 256 << 10);
+	ck_assert(p.got >= 990);
+}
+END_TEST
+
+/* The arithmetic of one judgement. */
 START_TEST(test_tune)
 {
 	struct flow_recv	f;
-	uint32_t		now = 0xfffff000U;	/* wraps on the way */
+	struct flow_tune	t = { 4000, 1000, 10, 100 };
 
-	/* Fast consumer (1 MB/ms against 64 KiB / 2 x 100 ms): doubles
-	 * to the max, never beyond. */
-	flow_recv_init(&f, 65536);
-	flow_recv_epoch(&f, now);
-	ck_assert_uint_eq(tune_run(&f, 1 << 20, 1 << 20, 100, 20, &now),
-	    1 << 20);
-	ck_assert_uint_le(f.used, f.window);
-
-	/* A window that is not a power-of-two step of the max stops at it. */
-	flow_recv_init(&f, 100000);
-	flow_recv_epoch(&f, now);
-	ck_assert_uint_eq(tune_run(&f, 300000, 1 << 20, 100, 20, &now),
-	    300000);
-
-	/* Slow consumer: 100 bytes/ms, below 65536 / (2 x 100 ms) = 327:
-	 * never grows, however long. */
-	flow_recv_init(&f, 65536);
-	flow_recv_epoch(&f, now);
-	ck_assert_uint_eq(tune_run(&f, 1 << 20, 100, 100, 20, &now), 65536);
-	/* Just above that rate: it does. */
-	flow_recv_init(&f, 65536);
-	flow_recv_epoch(&f, now);
-	ck_assert_uint_gt(tune_run(&f, 1 << 20, 400, 100, 4, &now), 65536);
-
-	/* No RTT yet, or max <= window: never. */
-	flow_recv_init(&f, 65536);
-	flow_recv_epoch(&f, now);
-	ck_assert_uint_eq(tune_run(&f, 1 << 20, 1 << 20, 0, 5, &now), 65536);
-	ck_assert_uint_eq(tune_run(&f, 65536, 1 << 20, 100, 5, &now), 65536);
-
-	/* Judged only past half a window: the growth and a new epoch. */
+	/* Judged only past half a window: until then the epoch goes on and
+	 * the increment is unchanged. */
 	flow_recv_init(&f, 1000);
 	flow_recv_epoch(&f, 50);
 	ck_assert_int_eq(flow_recv_data(&f, 1000), 0);
 	ck_assert_int_eq(flow_recv_consume(&f, 499), 0);
-	ck_assert_uint_eq(flow_recv_tune(&f, 4000, 51, 10), 0);
-	ck_assert_uint_eq(f.epoch_ms, 50);		/* goes on */
+	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 499);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 51, 499), 499);
+	ck_assert_uint_eq(f.epoch_ms, 50);
+	/* 500 bytes in 1 ms at 10 ms: base 5000, q 0 < 1000 / 4: doubles,
+	 * the growth on top of the increment, a new epoch. */
 	ck_assert_int_eq(flow_recv_consume(&f, 1), 0);
-	ck_assert_uint_eq(flow_recv_tune(&f, 4000, 51, 10), 1000);
+	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 1);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 51, 1), 1001);
 	ck_assert_uint_eq(f.window, 2000);
 	ck_assert_uint_eq(f.epoch_ms, 51);
 	ck_assert_uint_eq(f.epoch_bytes, 0);
-	/* Too slow: 1000 bytes in 20 ms is not above 2000 / (2 x 10 ms)
-	 * per ms; a new epoch, no growth. */
-	ck_assert_int_eq(flow_recv_consume(&f, 500), 0);
-	ck_assert_int_eq(flow_recv_data(&f, 1000), 0);
-	ck_assert_int_eq(flow_recv_consume(&f, 500), 0);
-	ck_assert_uint_eq(flow_recv_tune(&f, 4000, 71, 10), 0);
+	ck_assert_uint_eq(f.settled, 0);
+	/* 1000 bytes in 20 ms: base 500, q 1500 > 500 / 4 + 200; but this
+	 * epoch measured the window before the growth: no cut. */
+	ck_assert_int_eq(flow_recv_data(&f, 1500), 0);
+	ck_assert_int_eq(flow_recv_consume(&f, 1000), 0);
+	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 1000);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 71, 1000), 1000);
 	ck_assert_uint_eq(f.window, 2000);
 	ck_assert_uint_eq(f.epoch_ms, 71);
-	/* A huge RTT is clamped, no product wraps. */
-	ck_assert_int_eq(flow_recv_consume(&f, 500), 0);
-	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 2000);
-	ck_assert_int_eq(flow_recv_data(&f, 2000), 0);
+	/* The same again: cut to max(floor 1000, 500 + 31 + 100), at most
+	 * the increment now. */
+	ck_assert_int_eq(flow_recv_data(&f, 1000), 0);
 	ck_assert_int_eq(flow_recv_consume(&f, 1000), 0);
-	ck_assert_uint_eq(flow_recv_tune(&f, FLOW_WINDOW_MAX, 72, UINT32_MAX),
-	    2000);
+	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 1000);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 91, 1000), 0);
+	ck_assert_uint_eq(f.window, 1000);
+	ck_assert_uint_eq(f.settled, 1);
+	ck_assert_uint_le(f.used, f.window);
+	ck_assert_uint_eq(flow_recv_avail(&f), 0);	/* the peer's credit */
+	/* Settled: 500 bytes in 6 ms, q = 1000 - 833 is not below slack / 2:
+	 * no growth ... */
+	ck_assert_int_eq(flow_recv_consume(&f, 500), 0);
+	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 500);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 97, 500), 500);
+	ck_assert_uint_eq(f.window, 1000);
+	/* ... in 4 ms, q = 1000 - 1250, it is. */
+	ck_assert_int_eq(flow_recv_data(&f, 500), 0);
+	ck_assert_int_eq(flow_recv_consume(&f, 500), 0);
+	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 500);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 101, 500), 500 + 500);
+	ck_assert_uint_eq(f.window, 1500);	/* by half, not double */
+	ck_assert_uint_eq(f.settled, 1);
+
+	/* No RTT: nothing changes, the epoch goes on. */
+	t.rtt_ms = 0;
+	ck_assert_uint_eq(flow_recv_avail(&f), 1000);
+	ck_assert_int_eq(flow_recv_data(&f, 1000), 0);
+	ck_assert_int_eq(flow_recv_consume(&f, 1500), 0);
+	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 1500);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 102, 1500), 1500);
+	ck_assert_uint_eq(f.window, 1500);
+	ck_assert_uint_eq(f.epoch_ms, 101);
+	/* At the max: no growth beyond it; a huge RTT is clamped and no
+	 * product wraps. */
+	t.rtt_ms = UINT32_MAX;
+	t.max = 1500;
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 102, 1500), 1500);
+	ck_assert_uint_eq(f.window, 1500);
+	ck_assert_uint_eq(f.epoch_ms, 102);	/* judged */
+	/* epoch_bytes saturates below 2^31. */
+	flow_recv_init(&f, FLOW_WINDOW_MAX);
+	ck_assert_int_eq(flow_recv_data(&f, FLOW_WINDOW_MAX), 0);
+	ck_assert_int_eq(flow_recv_consume(&f, FLOW_WINDOW_MAX - 1), 0);
+	ck_assert_int_eq(flow_recv_consume(&f, 1), 0);
+	ck_assert_uint_eq(f.epoch_bytes, FLOW_WINDOW_MAX / 2);
 }
 END_TEST
 
@@ -229,6 +399,7 @@ main(void)
 	tcase_add_test(tc, test_credit_rule);
 	tcase_add_test(tc, test_tiny_windows);
 	tcase_add_test(tc, test_tune);
+	tcase_add_test(tc, test_tune_path);
 	tcase_add_test(tc, test_consume_bounds);
 	tcase_add_test(tc, test_send_grant);
 	tcase_add_test(tc, test_strerror);

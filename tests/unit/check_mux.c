@@ -1966,12 +1966,137 @@ START_TEST(test_fairness)
 			ck_assert_int_eq(mux_input(p.a.m, wire), 0);
 		}
 		ck_assert_int_eq(seen, 1);
-		ck_assert_int_le(frames, 1);
+		ck_assert_int_eq(frames, 0);	/* sparse: first */
 		pump(&p);
 	}
 	ck_assert_uint_eq(evbuffer_get_length(ts(&p.a, small)->data), 3);
 	ck_assert_uint_eq(evbuffer_get_length(ts(&p.a, bulk)->data),
 	    evbuffer_get_length(ts(&p.a, bulk)->data));
+	evbuffer_free(b);
+	evbuffer_free(wire);
+	pair_free(&p);
+}
+END_TEST
+
+/* The stream of the next frame in wire (which must hold one), and its
+ * length; the frame is handed to the peer's mux. */
+static uint32_t
+next_frame(struct pair *p, struct evbuffer *wire, uint32_t *len)
+{
+	struct frame_hdr	h;
+	uint8_t			hdr[FRAME_HDR_LEN];
+	struct evbuffer		*one = evbuffer_new();
+
+	ck_assert_int_eq(evbuffer_copyout(wire, hdr, sizeof(hdr)),
+	    sizeof(hdr));
+	frame_hdr_decode(hdr, &h);
+	ck_assert_int_eq(evbuffer_remove_buffer(wire, one,
+	    FRAME_HDR_LEN + h.len), (int)(FRAME_HDR_LEN + h.len));
+	ck_assert_int_eq(mux_input(p->a.m, one), 0);
+	evbuffer_free(one);
+	if (len != NULL)
+		*len = h.len;
+	return h.sid;
+}
+
+/*
+ * Interactive streams first: while three bulk streams keep the output busy,
+ * a stream that turns up with one byte has its frame first in the next
+ * mux_output() batch, however small; one that turns up with more than a
+ * sparse turn's worth gets one small frame ahead, the rest in the round
+ * robin; the bulk streams keep their frame-by-frame round robin.
+ */
+START_TEST(test_sparse_first)
+{
+	struct pair		 p;
+	struct evbuffer		*b = evbuffer_new(), *wire = evbuffer_new();
+	uint32_t		 bulk[3], small, sid, len, last = 0;
+	size_t			 moved;
+	int			 i, round, turns[3] = { 0, 0, 0 };
+
+	pair_ready(&p, NULL, NULL);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(mux_stream_open(p.r.m, "bulk", NULL, &p.r,
+		    &bulk[i]), 0);
+	ck_assert_int_eq(mux_stream_open(p.r.m, "ssh", NULL, &p.r, &small), 0);
+	pump(&p);
+	for (i = 0; i < 3; i++) {
+		add_bytes(b, 1 << 20, (uint32_t)i);
+		ck_assert_int_eq(mux_stream_write(p.r.m, bulk[i], b, &moved),
+		    0);
+		ck_assert_uint_gt(moved, 64 << 10);	/* several frames */
+		evbuffer_drain(b, evbuffer_get_length(b));
+	}
+	for (round = 0; round < 5; round++) {
+		/* Some bulk frames leave, then the keystroke. */
+		mux_output(p.r.m, wire, 1);
+		(void)next_frame(&p, wire, NULL);
+		evbuffer_add(b, "k", 1);
+		ck_assert_int_eq(mux_stream_write(p.r.m, small, b, &moved), 0);
+		ck_assert_uint_eq(moved, 1);
+		ck_assert_uint_gt(mux_output(p.r.m, wire, 1), 0);
+		ck_assert_uint_eq(next_frame(&p, wire, &len), small);
+		ck_assert_uint_eq(len, 1);
+		ck_assert_uint_eq(evbuffer_get_length(wire), 0);
+	}
+	ck_assert_uint_eq(evbuffer_get_length(ts(&p.a, small)->data), 5);
+
+	/* A sparse stream that queues more before its turn: one frame of
+	 * MUX_SPARSE_MAX ahead, the rest after a frame of every bulk
+	 * stream. */
+	evbuffer_add(b, "k", 1);
+	ck_assert_int_eq(mux_stream_write(p.r.m, small, b, &moved), 0);
+	add_bytes(b, 100 << 10, 9);
+	ck_assert_int_eq(mux_stream_write(p.r.m, small, b, &moved), 0);
+	ck_assert_uint_eq(moved, 100 << 10);
+	evbuffer_drain(b, evbuffer_get_length(b));
+	mux_output(p.r.m, wire, 1);
+	ck_assert_uint_eq(next_frame(&p, wire, &len), small);
+	ck_assert_uint_eq(len, MUX_SPARSE_MAX);
+	for (i = 0; i < 3; i++) {
+		mux_output(p.r.m, wire, 1);
+		sid = next_frame(&p, wire, NULL);
+		ck_assert_uint_ne(sid, small);
+		ck_assert_uint_ne(sid, last);
+		last = sid;
+	}
+	mux_output(p.r.m, wire, 1);
+	ck_assert_uint_eq(next_frame(&p, wire, &len), small);
+	ck_assert_uint_gt(len, MUX_SPARSE_MAX);	/* a full frame */
+	/* One that turns up with more than that is no sparse stream: the
+	 * tail, behind a frame of every bulk stream. */
+	add_bytes(b, 100 << 10, 10);
+	ck_assert_int_eq(mux_stream_write(p.r.m, small, b, &moved), 0);
+	evbuffer_drain(b, evbuffer_get_length(b));
+	for (i = 0; i < 3; i++) {
+		mux_output(p.r.m, wire, 1);
+		sid = next_frame(&p, wire, NULL);
+		ck_assert_uint_ne(sid, small);
+		ck_assert_uint_ne(sid, last);
+		last = sid;
+	}
+	mux_output(p.r.m, wire, 1);
+	ck_assert_uint_eq(next_frame(&p, wire, &len), small);
+	ck_assert_uint_gt(len, MUX_SPARSE_MAX);
+
+	/* The bulk streams alone: strict rotation, frame by frame. */
+	for (i = 0; i < 12; i++) {
+		mux_output(p.r.m, wire, 1);
+		if (evbuffer_get_length(wire) == 0)
+			break;		/* out of stream credit */
+		sid = next_frame(&p, wire, NULL);
+		if (sid == small)
+			continue;
+		ck_assert_uint_ne(sid, last);
+		last = sid;
+		turns[(sid - bulk[0]) / 2]++;
+	}
+	ck_assert_int_ge(turns[0], 2);
+	ck_assert_int_ge(turns[1], 2);
+	ck_assert_int_ge(turns[2], 2);
+	pump(&p);
+	ck_assert_uint_eq(evbuffer_get_length(ts(&p.a, small)->data),
+	    6 + (200 << 10));
 	evbuffer_free(b);
 	evbuffer_free(wire);
 	pair_free(&p);
@@ -2664,6 +2789,7 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_property_windows, 0, 20);
 	tcase_add_test(tc, test_fairness);
+	tcase_add_test(tc, test_sparse_first);
 	tcase_add_test(tc, test_many_streams);
 	tcase_add_test(tc, test_backpressure_redeliver);
 	tcase_add_test(tc, test_slow_reader);
