@@ -196,7 +196,8 @@ agent_apply_services(struct agent *a, const struct agent_config *old)
 			continue;
 		added++;
 		if (t != NULL && agent_tunnel_is_ready(t)) {
-			agent_tunnel_refused_forget(t, n->name);
+			cfg_agent_reg_name(a->cfg, n, reg, sizeof(reg));
+			agent_tunnel_refused_forget(t, reg);
 			agent_tunnel_register(t, n);
 		}
 	}

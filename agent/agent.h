@@ -107,7 +107,7 @@ TAILQ_HEAD(agent_streams, agent_stream);
  * its port. */
 struct agent_refused {
 	TAILQ_ENTRY(agent_refused) entry;
-	char			 name[CFG_NAME_MAX + 1];
+	char			 name[CFG_ADDR_NAME_MAX + 1];	/* as registered */
 	char			 why[600];	/* the relay's last text */
 };
 TAILQ_HEAD(agent_refusals, agent_refused);

@@ -404,7 +404,7 @@ agent_tunnel_refused(struct agent_tunnel *at, const char *name,
 	struct agent_refused *r;
 	size_t n;
 
-	if (cfg_agent_service(at->agent->cfg, name) == NULL)
+	if (cfg_agent_service_reg(at->agent->cfg, name) == NULL)
 		return;	/* removed by a reload meanwhile */
 	if ((r = agent_tunnel_refused_find(at, name)) == NULL) {
 		if ((r = calloc(1, sizeof(*r))) == NULL) {
@@ -453,7 +453,7 @@ agent_tunnel_reg_cb(evutil_socket_t fd, short what, void *arg)
 	if (!agent_tunnel_is_ready(at))
 		return;
 	TAILQ_FOREACH_SAFE(r, &at->refused, entry, rt) {
-		if ((svc = cfg_agent_service(at->agent->cfg, r->name)) ==
+		if ((svc = cfg_agent_service_reg(at->agent->cfg, r->name)) ==
 		    NULL) {
 			TAILQ_REMOVE(&at->refused, r, entry);
 			free(r);

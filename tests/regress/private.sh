@@ -12,6 +12,10 @@
 #    forward moves, and serving grp/echo without an expose grant is refused;
 #  - `atlax-agent connect` (flags, no file) forwards to server/redis:
 #    redis-cli SET/GET through it; a bad flag is refused (exit 2) by name;
+#  - tokens: `atlax-agent connect --token-file` with a connect claim for
+#    server/echo works; a token without the claim is refused "not
+#    authorised"; when a token expires its tunnel ends and its forward's new
+#    streams are closed at once;
 #  - "ha1" and "ha2" both serve grp/echo (granted by expose): both get
 #    streams; ha1 killed, new streams still succeed (ha2);
 #  - a reload that removes ha2's grant ends its registration: new streams
@@ -49,6 +53,16 @@ GRANTS="agents:
   ha2:
     ports: []
     expose: [ \"grp/echo\" ]"
+# Tokens as well as certificates (auth.jwt): a token's connect claim
+# grants what agents.<id>.connect grants a certificate identity.
+"$BIN/atlax-pki" keygen --hs256 --out "$T/hs.secret" >/dev/null ||
+    fail "keygen --hs256"
+JWT="auth:
+  jwt:
+    hs256_secret_file: $T/hs.secret
+    leeway: 0s"
+GRANTS="$JWT
+$GRANTS"
 # Two workers: the connecting and the serving tunnel are on different
 # threads at least some of the time, so the splice crosses threads.
 relay_conf "$T/relay.yaml" "workers: 2
@@ -157,6 +171,52 @@ wait_log stranger "service grp/echo refused by relay: identity stranger may not 
 wait_listening "$STR2" $((5 * TM)) || fail "stranger: reloaded forward not listening"
 port_listening "$STR" && fail "stranger: the old forward still listens after the reload"
 ok "stranger's reload: forward moved to $STR2; grp/echo without a grant refused"
+
+# Tokens: a one-off forward with a token and no certificate.
+token() {	# file sub ttl [claims...]
+	local f=$1 sub=$2 ttl=$3; shift 3
+	(umask 077; "$BIN/atlax-pki" token --secret-file "$T/hs.secret" \
+	    --sub "$sub" --ttl "$ttl" "$@" >"$f") || fail "atlax-pki token $sub"
+}
+token_connect() {	# name id token listen-port
+	start_bg "$1" "$BIN/atlax-agent" connect --relay "127.0.0.1:$RELAY_PORT" \
+	    --to server/echo --listen "$4" --ca "$T/pki/ca.crt" \
+	    --token-file "$3" --id "$2" --server-name "$RELAY_CN"
+	_DAEMONS[$1]=1
+	wait_log "$1" "connected to relay" $((10 * TM)) || fail "$1: not connected"
+	wait_listening "$4" $((5 * TM)) || fail "$1: not listening on $4"
+}
+token "$T/laptop.jwt" laptop 1h --connect server/echo
+TFWD=$(free_port)
+token_connect laptop laptop "$T/laptop.jwt" "$TFWD"
+client echo --port "$TFWD" --streams 4 --bytes 262144 --timeout $((60 * TM)) \
+    >"$T/techo.out" 2>&1 || fail "token forward: $(cat "$T/techo.out")"
+wait_log relay "laptop: ready \(from .*, token " 5 || fail "relay: laptop not by token"
+stop_bg laptop TERM || fail "laptop: exit status on SIGTERM"
+unset "_DAEMONS[laptop]"
+ok "a token's connect claim: 4 streams through server/echo, equal"
+
+token "$T/noconnect.jwt" tablet 1h
+TFWD2=$(free_port)
+token_connect tablet tablet "$T/noconnect.jwt" "$TFWD2"
+r=$(probe "$TFWD2")
+case "$r" in closed*) ;; *) fail "a token without connect reached server/echo: $r" ;; esac
+wait_log tablet "not authorised to reach server/echo" $((5 * TM)) ||
+    fail "no 'not authorised' for a token without the connect claim"
+stop_bg tablet TERM || fail "tablet: exit status on SIGTERM"
+unset "_DAEMONS[tablet]"
+ok "a token without the connect claim: $r, 'not authorised'"
+
+token "$T/short.jwt" phone 3s --connect server/echo
+TFWD3=$(free_port)
+token_connect phone phone "$T/short.jwt" "$TFWD3"
+wait_log phone "relay refused this agent: token (expired|refused: expired)" \
+    $((15 * TM)) || fail "the phone's tunnel outlived its token"
+r=$(probe "$TFWD3")
+case "$r" in closed*) ;; *) fail "an expired token's forward: $r" ;; esac
+stop_bg phone TERM || fail "phone: exit status on SIGTERM"
+unset "_DAEMONS[phone]"
+ok "an expired token: tunnel ended (GOAWAY AUTH), new streams: $r"
 
 # The one-off forward from the command line: its flags are checked as a
 # file's keys are, and the message names the flag.
