@@ -123,8 +123,8 @@ line=$(grep -Eo 'identity home is used by two agents: .*' "$T/relay2.log" | head
 a=$(echo "$line" | sed -E 's/.*agents: ([^ ]+) and ([^;]+);.*/\1/')
 b=$(echo "$line" | sed -E 's/.*agents: ([^ ]+) and ([^;]+);.*/\2/')
 [ "$a" != "$b" ] || fail "the warning names one address twice: $line"
-grep -q "home: ready (from $a)" "$T/relay2.log" || fail "$a is not an agent's address"
-grep -q "home: ready (from $b)" "$T/relay2.log" || fail "$b is not an agent's address"
+grep -q "home: ready (from $a, " "$T/relay2.log" || fail "$a is not an agent's address"
+grep -q "home: ready (from $b, " "$T/relay2.log" || fail "$b is not an agent's address"
 expect_eq "flap warnings (rate-limited)" 1 "$(grep -c 'used by two agents' "$T/relay2.log")"
 ok "flapping: $line"
 finish

@@ -477,6 +477,10 @@ refuse 2 "atlax-pki: token: bad connect entry (want AGENT/SERVICE) $TU" \
 refuse 2 "atlax-pki: token: unknown option '--alg' $TU" \
 	"$PKI" token --secret-file "$J/hs.secret" --sub a --ttl 1h --alg none
 printf 'too-short\n' >"$J/short.secret"
+chmod 644 "$J/short.secret"
+refuse 1 "atlax-pki: token: $J/short.secret: permissions 0644 are too open (group or others may access it); chmod 600 it" \
+	"$PKI" token --secret-file "$J/short.secret" --sub a --ttl 1h
+chmod 600 "$J/short.secret"
 refuse 1 "atlax-pki: token: $J/short.secret: secret of 9 bytes, at least 32 are needed (atlax-pki keygen --hs256 makes one)" \
 	"$PKI" token --secret-file "$J/short.secret" --sub a --ttl 1h
 refuse 1 "atlax-pki: token: $J/es.pub: no PEM private key" \
