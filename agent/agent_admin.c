@@ -172,7 +172,7 @@ agent_admin_metrics(struct evbuffer *b, const struct evkeyvalq *q, void *arg)
 	admin_prom_f64(b, "atlax_agent_tunnel_rtt_seconds",
 	    a->tunnel != NULL && a->tunnel->tun != NULL &&
 	    tunnel_mux(a->tunnel->tun) != NULL ?
-	    mux_rtt(tunnel_mux(a->tunnel->tun)) / 1000.0 : 0.0, NULL);
+	    mux_rtt_us(tunnel_mux(a->tunnel->tun)) / 1e6 : 0.0, NULL);
 	admin_prom_family(b, "atlax_agent_reconnects_total", "counter",
 	    "Tunnels lost and dialled again.");
 	admin_prom_u64(b, "atlax_agent_reconnects_total", a->reconnects, NULL);

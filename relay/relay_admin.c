@@ -48,7 +48,7 @@ struct snap_agent {
 	const char	*credential;
 	uint64_t	 gen;
 	int64_t		 since;
-	unsigned	 rtt_ms, open;
+	unsigned	 rtt_us, open;
 	uint64_t	 total, in, out;
 };
 
@@ -107,7 +107,7 @@ relay_admin_snap_agent(struct snap *sn, const struct stats_agent *a,
 	sa->credential = a->credential;
 	sa->gen = a->gen;
 	sa->since = a->since;
-	sa->rtt_ms = atomic_load(&a->rtt_ms);
+	sa->rtt_us = atomic_load(&a->rtt_us);
 	sa->open = atomic_load(&a->open);
 	sa->total = atomic_load(&a->total);
 	TAILQ_FOREACH(svc, &a->svcs, entry) {
@@ -216,7 +216,7 @@ relay_admin_metrics_agents(struct evbuffer *b, const struct snap *sn)
 	    "Smoothed round-trip time of the tunnel, from its PINGs.");
 	for (i = 0; i < sn->nagents; i++)
 		admin_prom_f64(b, "atlax_relay_tunnel_rtt_seconds",
-		    sn->agents[i].rtt_ms / 1000.0, "agent", sn->agents[i].id,
+		    sn->agents[i].rtt_us / 1e6, "agent", sn->agents[i].id,
 		    NULL);
 	admin_prom_family(b, "atlax_relay_tunnel_start_time_seconds", "gauge",
 	    "When the tunnel became READY, seconds since the Unix epoch.");
@@ -331,8 +331,8 @@ relay_admin_json_agent(const struct snap *sn, size_t i, int want_streams)
 	json_object_set_new(o, "connected_since",
 	    json_string(admin_time_str(a->since, since, sizeof(since))));
 	json_object_set_new(o, "credential", json_string(a->credential));
-	json_object_set_new(o, "rtt_seconds", a->rtt_ms == 0 ? json_null() :
-	    json_real(a->rtt_ms / 1000.0));
+	json_object_set_new(o, "rtt_seconds", a->rtt_us == 0 ? json_null() :
+	    json_real(a->rtt_us / 1e6));
 	json_object_set_new(o, "open_streams", json_integer(a->open));
 	json_object_set_new(o, "streams_total", json_integer(
 	    (json_int_t)a->total));

@@ -72,7 +72,7 @@ struct stats_agent {
 	uint64_t		 gen;
 	int64_t			 since;		/* wall clock, seconds */
 	int			 listed;	/* in the stats' list */
-	atomic_uint		 rtt_ms;	/* smoothed, 0: unknown */
+	atomic_uint		 rtt_us;	/* smoothed, 0: unknown */
 	atomic_uint		 open;
 	atomic_uint_fast64_t	 total;
 	unsigned		 nsvcs;

@@ -404,8 +404,8 @@ relay_tunnel_on_control(struct tunnel *tun, const struct mux_ctl *ctl,
 	case MUX_CTL_PONG:
 		/* The mux took its RTT sample before telling us. */
 		if (rt->stats != NULL)
-			atomic_store(&rt->stats->rtt_ms,
-			    mux_rtt(tunnel_mux(tun)));
+			atomic_store(&rt->stats->rtt_us,
+			    mux_rtt_us(tunnel_mux(tun)));
 		break;
 	case MUX_CTL_GOAWAY:
 		log_sanitize(text, sizeof(text), ctl->text ? ctl->text : "",

@@ -81,7 +81,7 @@ static const struct cfg_key cfg_agent_timeouts[] = {
 };
 
 static const struct cfg_key cfg_agent_limits[] = {
-	{ "stream_window", CFG_T_SIZE, 0, "1MiB", 16 * 1024,
+	{ "stream_window", CFG_T_SIZE, 0, "512KiB", 16 * 1024,
 	    16 * 1024 * 1024, AGENT_OFF(stream_window), NULL, NULL },
 	/* Auto-tuning grows a fast stream's window up to this, no further. */
 	{ "stream_window_max", CFG_T_SIZE, 0, "16MiB", 16 * 1024,

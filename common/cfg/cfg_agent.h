@@ -52,7 +52,7 @@ struct agent_config {
 	uint64_t shutdown_timeout_ms;	/* timeouts.shutdown: 10s */
 	uint64_t stall_timeout_ms;	/* timeouts.stall: 120s, 0 = off */
 	uint64_t half_closed_timeout_ms; /* timeouts.half_closed: 60s, 0 = off */
-	uint32_t stream_window;		/* limits.stream_window: 1MiB */
+	uint32_t stream_window;		/* limits.stream_window: 512KiB */
 	uint32_t stream_window_max;	/* limits.stream_window_max: 16MiB */
 	uint32_t tunnel_window;		/* limits.tunnel_window: 16MiB */
 	uint32_t tunnel_buffer;		/* limits.tunnel_buffer: 8MiB */

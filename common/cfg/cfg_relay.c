@@ -70,7 +70,7 @@ static const struct cfg_key cfg_relay_limits[] = {
 	    RELAY_OFF(ports_per_agent), NULL, NULL },
 	{ "auto_ports_per_agent", CFG_T_UINT, 0, "4", 0, 65535,
 	    RELAY_OFF(auto_ports_per_agent), NULL, NULL },
-	{ "stream_window", CFG_T_SIZE, 0, "1MiB", 16 * 1024,
+	{ "stream_window", CFG_T_SIZE, 0, "512KiB", 16 * 1024,
 	    16 * 1024 * 1024, RELAY_OFF(stream_window), NULL, NULL },
 	/* Auto-tuning grows a fast stream's window up to this, no further. */
 	{ "stream_window_max", CFG_T_SIZE, 0, "16MiB", 16 * 1024,

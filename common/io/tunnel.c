@@ -5,6 +5,7 @@
  *   timer   the deadline of the current state (handshake, drain, close)
  *   ping    the heartbeat and the liveness check (READY and DRAINING)
  *   tick    once a second: the streams' deadlines, the mux's flood decay
+ *   probe   RTT probes in the first seconds of READY
  *   flush   refill the TLS output later in this loop turn (batches frames)
  *   gc      free the pumps that finished, after the callback that ended them
  *   linger  after a failed handshake on the accepting side (see
@@ -37,6 +38,10 @@
 #define TUNNEL_FLOOD_TICKS	5
 /* After a failed handshake, read and drop at most this much. */
 #define TUNNEL_LINGER_MAX	(256 * 1024)
+/* After READY, RTT probes (timed PINGs) this many ms apart. */
+static const unsigned tunnel_probe_gap_ms[] = { 20, 100, 400, 1500 };
+#define TUNNEL_RTT_PROBES \
+	(sizeof(tunnel_probe_gap_ms) / sizeof(tunnel_probe_gap_ms[0]))
 /* The longest identity mux_new() accepts. */
 #define TUNNEL_IDENTITY_MAX	64
 
@@ -58,6 +63,7 @@ struct tunnel {
 	struct event		*timer;
 	struct event		*ping;
 	struct event		*tick;
+	struct event		*probe;
 	struct event		*flush;
 	struct event		*gc;
 	struct event		*linger;
@@ -69,6 +75,7 @@ struct tunnel {
 	uint64_t		 up_ms;
 	uint64_t		 ping_seq;
 	unsigned		 ticks;
+	unsigned		 probes;	/* RTT probes sent */
 };
 
 static const char *const tunnel_state_names[] = {
@@ -110,11 +117,16 @@ static const struct mux_callbacks tunnel_mux_cb = {
 	.want_output = tunnel_mux_on_want_output,
 };
 
+/* The mux's clock, in µs: a loopback or LAN round trip is a fraction of a
+ * millisecond, and windows are sized from it. */
 static uint64_t
 tunnel_clock(void *arg)
 {
+	struct timespec ts;
+
 	(void)arg;
-	return tunnel_now_ms();
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 uint64_t
@@ -290,6 +302,20 @@ tunnel_tick_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+tunnel_probe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel *t = arg;
+
+	(void)fd;
+	(void)what;
+	if (t->state != TUNNEL_READY)
+		return;
+	(void)mux_ping(t->mux, ++t->ping_seq);
+	if (++t->probes < TUNNEL_RTT_PROBES)
+		tunnel_timer_in(t, t->probe, tunnel_probe_gap_ms[t->probes]);
+}
+
+static void
 tunnel_gc_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tunnel *t = arg;
@@ -356,6 +382,7 @@ tunnel_new(struct event_base *base, int fd, SSL *ssl,
 	    t)) == NULL ||
 	    (t->tick = event_new(base, -1, EV_PERSIST, tunnel_tick_cb,
 	    t)) == NULL ||
+	    (t->probe = evtimer_new(base, tunnel_probe_cb, t)) == NULL ||
 	    (t->flush = event_new(base, -1, 0, tunnel_flush_cb, t)) == NULL ||
 	    (t->gc = event_new(base, -1, 0, tunnel_gc_cb, t)) == NULL ||
 	    (t->pack = evbuffer_new()) == NULL)
@@ -414,8 +441,15 @@ tunnel_ready(struct tunnel *t)
 	if (t->s.ping_ms > 0)
 		tunnel_timer_in(t, t->ping, t->s.ping_ms);
 	/* An RTT sample now, not a heartbeat later: window growth needs it
-	 * from the first seconds of a transfer. */
+	 * from the first seconds of a transfer.  The peer may still be busy
+	 * setting the tunnel up (listeners, logs), which this sample counts
+	 * as path: a few more in the next two seconds, while the tunnel is
+	 * likely still quiet, find the path's minimum.  Windows sized on an
+	 * RTT 20 times too long on loopback queue milliseconds ahead of
+	 * every interactive stream. */
 	(void)mux_ping(t->mux, ++t->ping_seq);
+	t->probes = 0;
+	tunnel_timer_in(t, t->probe, tunnel_probe_gap_ms[0]);
 }
 
 static void
@@ -612,6 +646,7 @@ tunnel_close(struct tunnel *t, uint32_t code, const char *why)
 	tunnel_abort_streams(t);
 	event_del(t->ping);
 	event_del(t->tick);
+	event_del(t->probe);
 	event_del(t->timer);
 	tunnel_set_state(t, TUNNEL_CLOSING);
 	tunnel_timer_in(t, t->timer, t->s.close_wait_ms);
@@ -636,6 +671,7 @@ tunnel_dead(struct tunnel *t)
 		tlsio_stop(t->tio);	/* writes e.g. our alert */
 	event_del(t->ping);
 	event_del(t->tick);
+	event_del(t->probe);
 	event_del(t->timer);
 	event_del(t->flush);
 	if (t->linger != NULL)
@@ -733,6 +769,8 @@ tunnel_free(struct tunnel *t)
 		event_free(t->ping);
 	if (t->tick != NULL)
 		event_free(t->tick);
+	if (t->probe != NULL)
+		event_free(t->probe);
 	if (t->flush != NULL)
 		event_free(t->flush);
 	if (t->gc != NULL)

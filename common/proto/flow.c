@@ -17,7 +17,7 @@ flow_recv_init(struct flow_recv *f, uint32_t window)
 	f->window = window;
 	f->used = 0;
 	f->pending = 0;
-	f->epoch_ms = 0;
+	f->epoch_us = 0;
 	f->epoch_bytes = 0;
 	f->settled = 0;
 	f->grown = 0;
@@ -78,9 +78,9 @@ out:
 }
 
 void
-flow_recv_epoch(struct flow_recv *f, uint32_t now_ms)
+flow_recv_epoch(struct flow_recv *f, uint32_t now_us)
 {
-	f->epoch_ms = now_ms;
+	f->epoch_us = now_us;
 	f->epoch_bytes = 0;
 }
 
@@ -90,38 +90,41 @@ flow_recv_epoch(struct flow_recv *f, uint32_t now_ms)
  * as one tick: the clock cannot tell a faster path.
  */
 static uint64_t
-flow_recv_base(const struct flow_recv *f, uint32_t now_ms, uint32_t rtt_ms)
+flow_recv_base(const struct flow_recv *f, uint32_t now_us, uint32_t rtt_us)
 {
-	uint64_t	elapsed = (uint32_t)(now_ms - f->epoch_ms);
+	uint64_t	elapsed = (uint32_t)(now_us - f->epoch_us);
 
 	if (elapsed == 0)
 		elapsed = 1;
-	return (uint64_t)f->epoch_bytes * rtt_ms / elapsed;
+	return (uint64_t)f->epoch_bytes * rtt_us / elapsed;
 }
 
 uint32_t
 flow_recv_tune(struct flow_recv *f, const struct flow_tune *t,
-    uint32_t now_ms, uint32_t inc)
+    uint32_t now_us, uint32_t inc)
 {
 	uint64_t	base, q, target;
-	uint32_t	max = t->max, rtt_ms = t->rtt_ms, grow, cut, step;
+	uint32_t	max = t->max, rtt_us = t->rtt_us, grow, cut, step;
 	int		grown;
 
 	if (max > FLOW_WINDOW_MAX)
 		max = FLOW_WINDOW_MAX;
-	if (rtt_ms == 0)
+	if (rtt_us == 0)
 		goto out;
-	if (rtt_ms > FLOW_RTT_MAX)
-		rtt_ms = FLOW_RTT_MAX;
-	/* Too early to judge: the epoch goes on. */
-	if (f->epoch_bytes < f->window / 2)
+	if (rtt_us > FLOW_RTT_MAX)
+		rtt_us = FLOW_RTT_MAX;
+	/* Too early to judge: the epoch goes on.  Less than a round trip
+	 * measures bursts, not the path: a consumer that drains a queue the
+	 * socket filled before reads as many times the path's rate. */
+	if (f->epoch_bytes < f->window / 2 ||
+	    (uint32_t)(now_us - f->epoch_us) < rtt_us)
 		goto out;
-	base = flow_recv_base(f, now_ms, rtt_ms);
+	base = flow_recv_base(f, now_us, rtt_us);
 	q = base < f->window ? f->window - base : 0;
 	grown = f->grown;
 	f->grown = 0;
 	if (q < (f->settled ? t->slack / 2 : f->window / 4)) {
-		flow_recv_epoch(f, now_ms);
+		flow_recv_epoch(f, now_us);
 		if (max <= f->window)
 			goto out;
 		/* Once settled, the path's rate is near: a doubling would
@@ -140,7 +143,7 @@ flow_recv_tune(struct flow_recv *f, const struct flow_tune *t,
 		target = t->floor;
 	if (grown || q <= base / 4 + 2 * (uint64_t)t->slack ||
 	    target >= f->window) {
-		flow_recv_epoch(f, now_ms);
+		flow_recv_epoch(f, now_us);
 		goto out;
 	}
 	/* Credit less: the peer's credit, and what it can have in flight,
@@ -152,7 +155,7 @@ flow_recv_tune(struct flow_recv *f, const struct flow_tune *t,
 	f->window -= cut;
 	f->settled = 1;
 	if (f->window == target)
-		flow_recv_epoch(f, now_ms);
+		flow_recv_epoch(f, now_us);
 	return inc - cut;
 out:
 	return inc;

@@ -7,8 +7,10 @@
  *   used     bytes received and not yet credited back to the peer;
  *   pending  bytes of `used` our consumer has taken (left the process) and
  *            that the next WINDOW_UPDATE will credit;
- *   epoch_ms, epoch_bytes  auto-tuning: when the current measuring epoch
- *            began (the caller's clock, ms, wrapping) and the bytes our
+ *   epoch_us, epoch_bytes  auto-tuning: when the current measuring epoch
+ *            began (the caller's clock, µs, wrapping every 71 minutes: an
+ *            epoch judged after an idle hour or more may read too fast
+ *            once, and the next judgement undoes what that did) and the bytes our
  *            consumer took since (saturating at 2^30-1, above the half
  *            of any window that judges an epoch);
  *   settled  auto-tuning: the window was once cut to what the path
@@ -28,7 +30,7 @@
 #include <stdint.h>
 
 #define FLOW_WINDOW_MAX	0x7fffffffU	/* 2^31-1 */
-#define FLOW_RTT_MAX	60000U		/* ms: a longer RTT counts as this */
+#define FLOW_RTT_MAX	60000000U	/* µs: a longer RTT counts as this */
 
 enum flow_err {
 	FLOW_EEXCEED = -1,	/* data beyond the window */
@@ -41,7 +43,7 @@ struct flow_recv {
 	uint32_t	window;
 	uint32_t	used;
 	uint32_t	pending;
-	uint32_t	epoch_ms;
+	uint32_t	epoch_us;
 	uint32_t	epoch_bytes:30;	/* bit-fields: an idle stream's size */
 	uint32_t	settled:1;
 	uint32_t	grown:1;
@@ -51,7 +53,7 @@ struct flow_recv {
 struct flow_tune {
 	uint32_t	max;	/* grow to at most this */
 	uint32_t	floor;	/* never cut below this */
-	uint32_t	rtt_ms;	/* the path's minimum RTT; 0: unknown */
+	uint32_t	rtt_us;	/* the path's minimum RTT; 0: unknown */
 	uint32_t	slack;	/* bytes a full window needs beyond rate x
 				   RTT: credit not yet returned, a frame */
 };
@@ -83,7 +85,7 @@ uint32_t flow_recv_update(struct flow_recv *f, uint32_t unit, int force);
  * Auto-tuning, called with the increment of a WINDOW_UPDATE about to be sent;
  * returns the increment to send instead.  Once the consumer has taken at
  * least half the window since the epoch began, the epoch is judged and a
- * new one begins at now_ms.  The bytes it took, scaled to one minimum RTT,
+ * new one begins at now_us.  The bytes it took, scaled to one minimum RTT,
  * are what the path carries per round trip as this stream sees it (`base`,
  * its bandwidth-delay product); q = window - base is what the window holds
  * beyond that, bytes that can only wait in queues (as in TCP Vegas):
@@ -96,16 +98,16 @@ uint32_t flow_recv_update(struct flow_recv *f, uint32_t unit, int force);
  *    17/16 + slack) by crediting less, at most the increment; the epoch
  *    goes on, so the next updates cut the rest; the window is settled;
  *  - otherwise it stays.
- * A new epoch begins at now_ms after each judgement but a partial cut.
+ * A new epoch begins at now_us after each judgement but a partial cut.
  * Consumption, not arrival, drives it: a slow consumer never grows its
  * window.  The RTT must be the path's minimum, not a smoothed one that
- * includes the queues this stream fills itself.  t->rtt_ms 0 (unknown):
+ * includes the queues this stream fills itself.  t->rtt_us 0 (unknown):
  * nothing changes.
  */
 uint32_t flow_recv_tune(struct flow_recv *f, const struct flow_tune *t,
-	    uint32_t now_ms, uint32_t inc);
-/* Start a measuring epoch at now_ms (a new stream). */
-void	flow_recv_epoch(struct flow_recv *f, uint32_t now_ms);
+	    uint32_t now_us, uint32_t inc);
+/* Start a measuring epoch at now_us (a new stream). */
+void	flow_recv_epoch(struct flow_recv *f, uint32_t now_us);
 /* Forget bytes that will never be consumed nor credited on this window
  * (stream freed): returns the bytes received and not yet credited. */
 uint32_t flow_recv_drop(struct flow_recv *f);

@@ -234,52 +234,53 @@ mux_send_queued(const struct mux *m)
 }
 
 void
-mux_set_clock(struct mux *m, uint64_t (*now_ms)(void *), void *arg)
+mux_set_clock(struct mux *m, uint64_t (*now_us)(void *), void *arg)
 {
-	m->now_ms = now_ms;
+	m->now_us = now_us;
 	m->now_arg = arg;
 	m->ping_timed = 0;
 }
 
-/* The clock in wrapping 32-bit ms (differences stay right for 49 days). */
+/* The clock in wrapping 32-bit µs: differences stay right for 71 minutes,
+ * longer than any RTT or minimum-RTT window it measures. */
 uint32_t
 mux_now(const struct mux *m)
 {
-	return m->now_ms != NULL ? (uint32_t)m->now_ms(m->now_arg) : 0;
+	return m->now_us != NULL ? (uint32_t)m->now_us(m->now_arg) : 0;
 }
 
 uint32_t
-mux_rtt(const struct mux *m)
+mux_rtt_us(const struct mux *m)
 {
-	return m->rtt_ms;
+	return m->rtt_us;
 }
 
 uint32_t
-mux_rtt_min(const struct mux *m)
+mux_rtt_min_us(const struct mux *m)
 {
-	return m->rtt_min_ms;
+	return m->rtt_min_us;
 }
 
 /* Smoothed like TCP's SRTT (RFC 6298): 7/8 old + 1/8 new; and the minimum
- * over MUX_RTT_MIN_MS, for window tuning. */
+ * over MUX_RTT_MIN_US, for window tuning. */
 void
-mux_rtt_sample(struct mux *m, uint32_t rtt_ms)
+mux_rtt_sample(struct mux *m, uint32_t rtt_us)
 {
 	uint32_t	now = mux_now(m);
 
-	if (rtt_ms == 0)
-		rtt_ms = 1;
-	if (rtt_ms > FLOW_RTT_MAX)
-		rtt_ms = FLOW_RTT_MAX;
-	if (m->rtt_min_ms == 0 || rtt_ms <= m->rtt_min_ms ||
-	    now - m->rtt_min_at > MUX_RTT_MIN_MS) {
-		m->rtt_min_ms = rtt_ms;
+	if (rtt_us == 0)
+		rtt_us = 1;
+	if (rtt_us > FLOW_RTT_MAX)
+		rtt_us = FLOW_RTT_MAX;
+	if (m->rtt_min_us == 0 || rtt_us <= m->rtt_min_us ||
+	    now - m->rtt_min_at > MUX_RTT_MIN_US) {
+		m->rtt_min_us = rtt_us;
 		m->rtt_min_at = now;
 	}
-	if (m->rtt_ms == 0)
-		m->rtt_ms = rtt_ms;
+	if (m->rtt_us == 0)
+		m->rtt_us = rtt_us;
 	else
-		m->rtt_ms = (uint32_t)(((uint64_t)m->rtt_ms * 7 + rtt_ms) / 8);
+		m->rtt_us = (uint32_t)(((uint64_t)m->rtt_us * 7 + rtt_us) / 8);
 }
 
 void
@@ -535,7 +536,7 @@ mux_ctl_pong(struct mux *m, const struct frame_ctl *c)
 		return r;
 	if (m->ping_timed && c->opaque == m->ping_opaque) {
 		m->ping_timed = 0;
-		mux_rtt_sample(m, mux_now(m) - m->ping_sent_ms);
+		mux_rtt_sample(m, mux_now(m) - m->ping_sent_us);
 	}
 	return mux_ctl_app(m, c);
 }
@@ -921,10 +922,10 @@ mux_ping(struct mux *m, uint64_t opaque)
 			m->pings_out++;
 		/* Time one PING at a time: a later one with the same opaque
 		 * cannot be mistaken for it. */
-		if (m->now_ms != NULL && !m->ping_timed) {
+		if (m->now_us != NULL && !m->ping_timed) {
 			m->ping_timed = 1;
 			m->ping_opaque = opaque;
-			m->ping_sent_ms = mux_now(m);
+			m->ping_sent_us = mux_now(m);
 		}
 	}
 	mux_leave(m);

@@ -268,24 +268,25 @@ const char *mux_label(const struct mux *m);
 /* Bytes queued in the send queues of all streams (the send budget's use). */
 size_t	mux_send_queued(const struct mux *m);
 /*
- * Time, for window auto-tuning: now_ms(arg) returns a monotonic clock in
- * milliseconds (e.g. from event_base_gettimeofday_cached()); the mux calls
+ * Time, for window auto-tuning: now_us(arg) returns a monotonic clock in
+ * microseconds: on a LAN or loopback the RTT is well below a millisecond, and
+ * a coarser clock would size windows for a millisecond path; the mux calls
  * it only when it sends a PING, receives a PONG or returns credit.  NULL:
  * no clock (the default), no RTT from pings, no auto-tuning.
  */
-void	mux_set_clock(struct mux *m, uint64_t (*now_ms)(void *arg), void *arg);
+void	mux_set_clock(struct mux *m, uint64_t (*now_us)(void *arg), void *arg);
 /*
- * The tunnel's round-trip time (smoothed, ms; 0 while unknown).  With a
+ * The tunnel's round-trip time (smoothed, µs; 0 while unknown).  With a
  * clock, the mux times the first of its PINGs outstanding (mux_ping()) to
  * its PONG; an application that measures RTT itself can feed samples.
  * Send a PING as soon as the tunnel is READY so that windows can grow
  * from the first seconds.
  */
-uint32_t mux_rtt(const struct mux *m);
-/* The lowest RTT sample of the last two minutes (ms; 0 while unknown): the
+uint32_t mux_rtt_us(const struct mux *m);
+/* The lowest RTT sample of the last two minutes (µs; 0 while unknown): the
  * path without the queues our own streams fill; window tuning uses it. */
-uint32_t mux_rtt_min(const struct mux *m);
-void	mux_rtt_sample(struct mux *m, uint32_t rtt_ms);
+uint32_t mux_rtt_min_us(const struct mux *m);
+void	mux_rtt_sample(struct mux *m, uint32_t rtt_us);
 /* A stream's current receive window (grows by auto-tuning); 0 if none. */
 uint32_t mux_stream_recv_window(const struct mux *m, uint32_t sid);
 /* Tests: the allocation after n successful ones fails (once); -1: off. */

@@ -21,7 +21,7 @@
  * under load: the minimum must outlive several.  The price: if the path's
  * RTT really grows, windows size for the old one this long.
  */
-#define MUX_RTT_MIN_MS	120000
+#define MUX_RTT_MIN_US	120000000U
 /*
  * A stream that becomes ready with at most this much queued is sparse (an
  * interactive one: a keystroke, a request): it goes ahead of the streams
@@ -99,14 +99,14 @@ struct mux {
 	uint32_t		 wmax;		/* stream windows grow to this */
 
 	/* Clock and round-trip time (auto-tuning). */
-	uint64_t		(*now_ms)(void *);
+	uint64_t		(*now_us)(void *);
 	void			*now_arg;
-	uint32_t		 rtt_ms;	/* smoothed, 0 = unknown */
-	uint32_t		 rtt_min_ms;	/* windowed minimum, 0 = unknown */
-	uint32_t		 rtt_min_at;	/* when rtt_min_ms was taken */
+	uint32_t		 rtt_us;	/* smoothed, 0 = unknown */
+	uint32_t		 rtt_min_us;	/* windowed minimum, 0 = unknown */
+	uint32_t		 rtt_min_at;	/* when rtt_min_us was taken */
 	int			 ping_timed;	/* a PING of ours is timed */
 	uint64_t		 ping_opaque;
-	uint32_t		 ping_sent_ms;
+	uint32_t		 ping_sent_us;
 
 	uint32_t		 last_local_sid;
 	uint32_t		 last_peer_sid;

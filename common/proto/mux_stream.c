@@ -903,10 +903,10 @@ mux_stream_credit(struct mux *m, struct mux_stream *s)
 	inc = flow_recv_update(&s->rxf, m->set.max_frame, 0);
 	if (inc == 0)
 		return 0;
-	if (m->now_ms != NULL) {
+	if (m->now_us != NULL) {
 		t.max = m->wmax;
 		t.floor = m->set.stream_window;
-		t.rtt_ms = m->rtt_min_ms;
+		t.rtt_us = m->rtt_min_us;
 		/* Up to the credit threshold sits here unreturned. */
 		t.slack = 2 * m->set.max_frame;
 		inc = flow_recv_tune(&s->rxf, &t, mux_now(m), inc);

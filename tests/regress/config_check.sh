@@ -155,10 +155,10 @@ YAML
 new_relay
 expect_eq "relay new keys: status" 0 "$rc"
 expect_eq "relay new keys: stdout" "configuration OK" "$(cat "$T/out")"
-new_relay "stream_window_max: 512KiB"
+new_relay "stream_window_max: 256KiB"
 expect_eq "relay stream_window_max: status" 2 "$rc"
 expect_eq "relay stream_window_max: stderr" \
-	"atlax-relay: $T/relay.yaml:20:22: limits.stream_window_max: 512KiB is smaller than limits.stream_window 1MiB" \
+	"atlax-relay: $T/relay.yaml:20:22: limits.stream_window_max: 256KiB is smaller than limits.stream_window 512KiB" \
 	"$(cat "$T/err")"
 new_relay "streams_per_service: 200"
 expect_eq "relay streams_per_service: stderr" \

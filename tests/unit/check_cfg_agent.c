@@ -100,7 +100,7 @@ START_TEST(test_minimal_defaults)
 	ck_assert_uint_eq(c->shutdown_timeout_ms, 10000);
 	ck_assert_uint_eq(c->stall_timeout_ms, 120000);
 	ck_assert_uint_eq(c->half_closed_timeout_ms, 60000);
-	ck_assert_uint_eq(c->stream_window, 1024 * 1024);
+	ck_assert_uint_eq(c->stream_window, 512 * 1024);
 	ck_assert_uint_eq(c->stream_window_max, 16 * 1024 * 1024);
 	ck_assert_uint_eq(c->tunnel_window, 32 * 1024 * 1024);
 	ck_assert_uint_eq(c->tunnel_buffer, 8 * 1024 * 1024);
@@ -384,10 +384,10 @@ START_TEST(test_cross_key_errors)
 	    "500ms is smaller than reconnect.initial 1s");
 	load_bad(MIN "limits:\n  tunnel_window: 64KiB\n", ":11:18: "
 	    "limits.tunnel_window: 64KiB is smaller than limits.stream_window "
-	    "1MiB");
+	    "512KiB");
 	load_bad(MIN "limits:\n  stream_window_max: 64KiB\n", ":11:22: "
 	    "limits.stream_window_max: 64KiB is smaller than "
-	    "limits.stream_window 1MiB");
+	    "limits.stream_window 512KiB");
 	load_bad(MIN "limits:\n  max_frame: 1MiB\n  tunnel_buffer: 512KiB\n",
 	    ":12:18: limits.tunnel_buffer: 512KiB is smaller than "
 	    "limits.max_frame 1MiB");

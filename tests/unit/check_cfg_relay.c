@@ -88,7 +88,7 @@ START_TEST(test_minimal_defaults)
 	ck_assert_uint_eq(c->streams_per_service, 256);
 	ck_assert_uint_eq(c->ports_per_agent, 16);
 	ck_assert_uint_eq(c->auto_ports_per_agent, 4);
-	ck_assert_uint_eq(c->stream_window, 1024 * 1024);
+	ck_assert_uint_eq(c->stream_window, 512 * 1024);
 	ck_assert_uint_eq(c->stream_window_max, 16 * 1024 * 1024);
 	ck_assert_uint_eq(c->tunnel_window, 32 * 1024 * 1024);
 	ck_assert_uint_eq(c->tunnel_buffer, 8 * 1024 * 1024);
@@ -247,7 +247,7 @@ START_TEST(test_every_key)
 	ck_assert_int_eq(c->listen.any, 1);
 	ck_assert_uint_eq(c->listen.port, 4443);
 	ck_assert_uint_eq(c->nagents, 0);
-	ck_assert_uint_eq(c->stream_window, 1024 * 1024);
+	ck_assert_uint_eq(c->stream_window, 512 * 1024);
 	ck_assert_int_eq(c->log_level, LOG_LEVEL_ERROR);
 	cfg_relay_free(c);
 }
@@ -286,7 +286,7 @@ START_TEST(test_example)
 	 * picked by the relay for a service without remote_port. */
 	ck_assert_uint_eq(p->auto_ports, 1);
 	ck_assert_uint_eq(c->max_streams_per_agent, 4096);
-	ck_assert_uint_eq(c->stream_window, 1024 * 1024);
+	ck_assert_uint_eq(c->stream_window, 512 * 1024);
 	ck_assert_uint_eq(c->tunnel_window, 32 * 1024 * 1024);
 	ck_assert_int_eq(c->workers, 0);
 	ck_assert_int_eq(c->log_level, LOG_LEVEL_INFO);
@@ -500,9 +500,9 @@ START_TEST(test_cross_key_errors)
 	    ":10:18: limits.tunnel_window: 512KiB is smaller than "
 	    "limits.stream_window 1MiB");
 	/* Against a default, the default is quoted in its own syntax. */
-	load_bad(MIN "limits:\n  stream_window_max: 512KiB\n",
-	    ":9:22: limits.stream_window_max: 512KiB is smaller than "
-	    "limits.stream_window 1MiB");
+	load_bad(MIN "limits:\n  stream_window_max: 256KiB\n",
+	    ":9:22: limits.stream_window_max: 256KiB is smaller than "
+	    "limits.stream_window 512KiB");
 	load_bad(MIN "limits:\n  stream_window: 2MiB\n"
 	    "  stream_window_max: 1MiB\n",
 	    ":10:22: limits.stream_window_max: 1MiB is smaller than "

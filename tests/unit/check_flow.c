@@ -114,7 +114,7 @@ path_run(struct path *p)
 	flow_recv_epoch(&f, 0);
 	t.max = p->max;
 	t.floor = p->window;
-	t.rtt_ms = p->rtt > 0 ? p->rtt : 1;
+	t.rtt_us = p->rtt > 0 ? p->rtt : 1;
 	t.slack = 2 * 16384;
 	credit = p->window;
 	p->top_window = f.window;
@@ -268,64 +268,86 @@ START_TEST(test_tune)
 	ck_assert_int_eq(flow_recv_consume(&f, 499), 0);
 	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 499);
 	ck_assert_uint_eq(flow_recv_tune(&f, &t, 51, 499), 499);
-	ck_assert_uint_eq(f.epoch_ms, 50);
-	/* 500 bytes in 1 ms at 10 ms: base 5000, q 0 < 1000 / 4: doubles,
-	 * the growth on top of the increment, a new epoch. */
+	ck_assert_uint_eq(f.epoch_us, 50);
+	/* Half a window, but in less than a round trip: a burst, not the
+	 * path's rate; the epoch goes on. */
 	ck_assert_int_eq(flow_recv_consume(&f, 1), 0);
 	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 1);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 51, 1), 1001);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 55, 1), 1);
+	ck_assert_uint_eq(f.window, 1000);
+	ck_assert_uint_eq(f.epoch_us, 50);
+	/* 800 bytes in 10 ms at 10 ms: base 800, q 200 < 1000 / 4: doubles,
+	 * the growth on top of the increment, a new epoch. */
+	ck_assert_int_eq(flow_recv_consume(&f, 300), 0);
+	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 300);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 60, 300), 1300);
 	ck_assert_uint_eq(f.window, 2000);
-	ck_assert_uint_eq(f.epoch_ms, 51);
+	ck_assert_uint_eq(f.epoch_us, 60);
 	ck_assert_uint_eq(f.epoch_bytes, 0);
 	ck_assert_uint_eq(f.settled, 0);
 	/* 1000 bytes in 20 ms: base 500, q 1500 > 500 / 4 + 200; but this
 	 * epoch measured the window before the growth: no cut. */
-	ck_assert_int_eq(flow_recv_data(&f, 1500), 0);
+	ck_assert_int_eq(flow_recv_data(&f, 1800), 0);
 	ck_assert_int_eq(flow_recv_consume(&f, 1000), 0);
 	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 1000);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 71, 1000), 1000);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 80, 1000), 1000);
 	ck_assert_uint_eq(f.window, 2000);
-	ck_assert_uint_eq(f.epoch_ms, 71);
+	ck_assert_uint_eq(f.epoch_us, 80);
 	/* The same again: cut to max(floor 1000, 500 + 31 + 100), at most
 	 * the increment now. */
 	ck_assert_int_eq(flow_recv_data(&f, 1000), 0);
 	ck_assert_int_eq(flow_recv_consume(&f, 1000), 0);
 	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 1000);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 91, 1000), 0);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 100, 1000), 0);
 	ck_assert_uint_eq(f.window, 1000);
 	ck_assert_uint_eq(f.settled, 1);
 	ck_assert_uint_le(f.used, f.window);
 	ck_assert_uint_eq(flow_recv_avail(&f), 0);	/* the peer's credit */
-	/* Settled: 500 bytes in 6 ms, q = 1000 - 833 is not below slack / 2:
-	 * no growth ... */
+	/* Settled: 500 bytes in 6 ms is less than a round trip; 500 more
+	 * by 10 ms ... */
 	ck_assert_int_eq(flow_recv_consume(&f, 500), 0);
 	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 500);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 97, 500), 500);
-	ck_assert_uint_eq(f.window, 1000);
-	/* ... in 4 ms, q = 1000 - 1250, it is. */
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 106, 500), 500);
+	ck_assert_uint_eq(f.epoch_us, 100);
+	/* ... q = 1000 - 1000 is below slack / 2: grows, by half, not
+	 * double. */
 	ck_assert_int_eq(flow_recv_data(&f, 500), 0);
 	ck_assert_int_eq(flow_recv_consume(&f, 500), 0);
 	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 500);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 101, 500), 500 + 500);
-	ck_assert_uint_eq(f.window, 1500);	/* by half, not double */
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 110, 500), 500 + 500);
+	ck_assert_uint_eq(f.window, 1500);
 	ck_assert_uint_eq(f.settled, 1);
+	/* Settled, 900 bytes in 10 ms: q = 1500 - 900 is not below slack
+	 * / 2; above base / 4 + 2 x slack, but the epoch measured the window
+	 * before the growth: it stays. */
+	ck_assert_int_eq(flow_recv_data(&f, 1000), 0);
+	ck_assert_int_eq(flow_recv_consume(&f, 900), 0);
+	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 900);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 120, 900), 900);
+	ck_assert_uint_eq(f.window, 1500);
+	ck_assert_uint_eq(f.epoch_us, 120);
 
 	/* No RTT: nothing changes, the epoch goes on. */
-	t.rtt_ms = 0;
-	ck_assert_uint_eq(flow_recv_avail(&f), 1000);
-	ck_assert_int_eq(flow_recv_data(&f, 1000), 0);
+	t.rtt_us = 0;
+	ck_assert_uint_eq(flow_recv_avail(&f), 900);
+	ck_assert_int_eq(flow_recv_data(&f, 900), 0);
 	ck_assert_int_eq(flow_recv_consume(&f, 1500), 0);
 	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 1500);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 102, 1500), 1500);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 200, 1500), 1500);
 	ck_assert_uint_eq(f.window, 1500);
-	ck_assert_uint_eq(f.epoch_ms, 101);
-	/* At the max: no growth beyond it; a huge RTT is clamped and no
-	 * product wraps. */
-	t.rtt_ms = UINT32_MAX;
+	ck_assert_uint_eq(f.epoch_us, 120);
+	/* At the max: no growth beyond it; a huge RTT is clamped to
+	 * FLOW_RTT_MAX (an epoch that long is judged) and no product
+	 * wraps. */
+	t.rtt_us = UINT32_MAX;
 	t.max = 1500;
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 102, 1500), 1500);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 120 + FLOW_RTT_MAX - 1, 1500),
+	    1500);
+	ck_assert_uint_eq(f.epoch_us, 120);	/* under a round trip */
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 120 + FLOW_RTT_MAX, 1500),
+	    1500);
 	ck_assert_uint_eq(f.window, 1500);
-	ck_assert_uint_eq(f.epoch_ms, 102);	/* judged */
+	ck_assert_uint_eq(f.epoch_us, 120 + FLOW_RTT_MAX);	/* judged */
 	/* epoch_bytes saturates below 2^31. */
 	flow_recv_init(&f, FLOW_WINDOW_MAX);
 	ck_assert_int_eq(flow_recv_data(&f, FLOW_WINDOW_MAX), 0);

@@ -2406,28 +2406,28 @@ START_TEST(test_rtt)
 	uint64_t	now = 1000;
 
 	pair_ready(&p, NULL, NULL);
-	ck_assert_uint_eq(mux_rtt(p.a.m), 0);
+	ck_assert_uint_eq(mux_rtt_us(p.a.m), 0);
 	mux_set_clock(p.a.m, wan_clock, &now);
 	ck_assert_int_eq(mux_ping(p.a.m, 7), 0);
 	pump_one(&p.a, &p.r, SIZE_MAX);		/* PING */
 	now += 40;
 	pump_one(&p.r, &p.a, SIZE_MAX);		/* PONG */
-	ck_assert_uint_eq(mux_rtt(p.a.m), 40);
+	ck_assert_uint_eq(mux_rtt_us(p.a.m), 40);
 	mux_rtt_sample(p.a.m, 80);		/* 7/8 x 40 + 1/8 x 80 */
-	ck_assert_uint_eq(mux_rtt(p.a.m), 45);
+	ck_assert_uint_eq(mux_rtt_us(p.a.m), 45);
 	/* Two PINGs in flight: only the first is timed. */
 	ck_assert_int_eq(mux_ping(p.a.m, 8), 0);
 	ck_assert_int_eq(mux_ping(p.a.m, 9), 0);
 	pump_one(&p.a, &p.r, SIZE_MAX);
 	now += 10;
 	pump_one(&p.r, &p.a, SIZE_MAX);		/* both PONGs */
-	ck_assert_uint_eq(mux_rtt(p.a.m), (45 * 7 + 10) / 8);
+	ck_assert_uint_eq(mux_rtt_us(p.a.m), (45 * 7 + 10) / 8);
 	ck_assert_uint_eq(p.a.ctl.opaque, 9);	/* still reported */
 	/* No clock: no sample. */
 	mux_set_clock(p.a.m, NULL, NULL);
 	ck_assert_int_eq(mux_ping(p.a.m, 10), 0);
 	pump(&p);
-	ck_assert_uint_eq(mux_rtt(p.a.m), (45 * 7 + 10) / 8);
+	ck_assert_uint_eq(mux_rtt_us(p.a.m), (45 * 7 + 10) / 8);
 	ck_assert_uint_eq(p.a.m->glitch, 0);
 	pair_free(&p);
 
@@ -2495,7 +2495,7 @@ wan_run(const struct wan_cfg *c, struct wan_out *o)
 	struct mux_settings	 rs, as;
 	struct evbuffer		*fwd[MAXD], *back[MAXD], *backlog, *src;
 	struct evbuffer		*rxa, *rxr;	/* arrived, partial frames */
-	uint64_t		 now = 0, got = 0, span = 0;
+	uint64_t		 now = 0, clk = 0, got = 0, span = 0;
 	uint32_t		 d = c->rtt / 2, sid, k, slot;
 	size_t			 space, n, unreported = 0, moved;
 	struct tstream		*t;
@@ -2510,8 +2510,9 @@ wan_run(const struct wan_cfg *c, struct wan_out *o)
 	as.tunnel_window = 64 << 20;
 	pair_ready(&p, &rs, &as);
 	p.a.auto_consume = 0;
-	mux_set_clock(p.r.m, wan_clock, &now);
-	mux_set_clock(p.a.m, wan_clock, &now);
+	/* The ticks are ms; the muxes' clock is in µs. */
+	mux_set_clock(p.r.m, wan_clock, &clk);
+	mux_set_clock(p.a.m, wan_clock, &clk);
 	ck_assert_int_eq(mux_stream_open(p.r.m, "bulk", NULL, &p.r, &sid), 0);
 	pump(&p);
 	for (k = 0; k <= d; k++) {
@@ -2524,6 +2525,7 @@ wan_run(const struct wan_cfg *c, struct wan_out *o)
 	rxr = evbuffer_new();
 	t = ts(&p.a, sid);
 	for (now = 0; now < c->ms; now++) {
+		clk = now * 1000;
 		if (now % 1000 == 0)
 			ck_assert_int_eq(mux_ping(p.a.m, now), 0);
 		/* Arrivals due now. */
@@ -2579,7 +2581,7 @@ wan_run(const struct wan_cfg *c, struct wan_out *o)
 	ck_assert_int_eq(mux_is_dead(p.a.m), 0);
 	o->rate = (double)got / (c->ms - c->from);
 	o->window = mux_stream_recv_window(p.a.m, sid);
-	o->rtt = mux_rtt(p.a.m);
+	o->rtt = mux_rtt_us(p.a.m) / 1000;
 	o->glitch = p.r.m->glitch;
 	for (k = 0; k <= d; k++) {
 		evbuffer_free(fwd[k]);
