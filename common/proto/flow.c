@@ -104,8 +104,8 @@ flow_recv_tune(struct flow_recv *f, const struct flow_tune *t,
     uint32_t now_us, uint32_t inc)
 {
 	uint64_t	base, q, target;
-	uint32_t	max = t->max, rtt_us = t->rtt_us, grow, cut, step;
-	int		grown;
+	uint32_t	max = t->max, rtt_us = t->rtt_us, grow, cut, step, prev;
+	int		grown, full;
 
 	if (max > FLOW_WINDOW_MAX)
 		max = FLOW_WINDOW_MAX;
@@ -113,17 +113,28 @@ flow_recv_tune(struct flow_recv *f, const struct flow_tune *t,
 		goto out;
 	if (rtt_us > FLOW_RTT_MAX)
 		rtt_us = FLOW_RTT_MAX;
-	/* Too early to judge: the epoch goes on.  Less than a round trip
-	 * measures bursts, not the path: a consumer that drains a queue the
-	 * socket filled before reads as many times the path's rate. */
+	/* Too early to judge: the epoch goes on.  Less than half a round
+	 * trip measures bursts, not the path: a consumer draining what a
+	 * socket had buffered reads as many times the path's rate.  A sender
+	 * limited by its window delivers half of it per half round trip, so
+	 * this delays no growth. */
 	if (f->epoch_bytes < f->window / 2 ||
-	    (uint32_t)(now_us - f->epoch_us) < rtt_us)
+	    (uint32_t)(now_us - f->epoch_us) < rtt_us / 2)
 		goto out;
 	base = flow_recv_base(f, now_us, rtt_us);
 	q = base < f->window ? f->window - base : 0;
 	grown = f->grown;
 	f->grown = 0;
-	if (q < (f->settled ? t->slack / 2 : f->window / 4)) {
+	full = q < (f->settled ? t->slack / 2 : f->window / 4);
+	/* Right after a doubling, the epoch measured the window before it,
+	 * half this one.  If that one was still the limit, the path has
+	 * shown no ceiling yet: double again, once per round trip as TCP's
+	 * slow start does, not every other one. */
+	if (grown && !f->settled) {
+		prev = f->window / 2;
+		full = base > prev - prev / 4;
+	}
+	if (full) {
 		flow_recv_epoch(f, now_us);
 		if (max <= f->window)
 			goto out;

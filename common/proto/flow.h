@@ -84,15 +84,17 @@ uint32_t flow_recv_update(struct flow_recv *f, uint32_t unit, int force);
 /*
  * Auto-tuning, called with the increment of a WINDOW_UPDATE about to be sent;
  * returns the increment to send instead.  Once the consumer has taken at
- * least half the window since the epoch began, the epoch is judged and a
- * new one begins at now_us.  The bytes it took, scaled to one minimum RTT,
+ * least half the window since the epoch began, at least half a minimum RTT
+ * ago, the epoch is judged and a new one begins at now_us.  The bytes it took, scaled to one minimum RTT,
  * are what the path carries per round trip as this stream sees it (`base`,
  * its bandwidth-delay product); q = window - base is what the window holds
  * beyond that, bytes that can only wait in queues (as in TCP Vegas):
  *  - q < window / 4 (once settled: q < slack / 2): the window, not the
  *    path, limits the rate; the window doubles (once settled: grows by
  *    max(window / 2, slack)), up to t->max, the growth added to the
- *    increment;
+ *    increment; right after a doubling, the epoch measured the window
+ *    before it, so the test is base > 3/4 of that half window instead
+ *    (doubling once per round trip, like TCP's slow start);
  *  - q > base / 4 + 2 x slack, and the window did not grow at the last
  *    judgement: the window is cut to max(t->floor, base x
  *    17/16 + slack) by crediting less, at most the increment; the epoch

@@ -20,8 +20,9 @@ BEGIN = "<!-- bench-wan:begin -->"
 END = "<!-- bench-wan:end -->"
 PATHS = [("plain", "plain TCP"), ("ssh", "ssh -R"), ("atlax", "atlax")]
 MIB = 1024 * 1024
-# The stream window of atlax's configuration by default (limits.stream_window).
-STREAM_WINDOW = 1 * MIB
+# The largest a stream window grows to by default: a quarter of
+# limits.tunnel_window (32 MiB), below limits.stream_window_max (16 MiB).
+STREAM_WINDOW = 8 * MIB
 
 
 def load_kv(path):
@@ -109,9 +110,9 @@ def section(meta, ceiling, notes, results):
     rtts = sorted(results)
     out.append("Bounds: *plain* is min(rate, streams × TCP window / RTT), what plain TCP can "
                "reach with one connection per stream; *atlax* is also bounded by its one TCP "
-               "connection (TCP window / RTT) and by streams × its default stream window "
-               "(1 MiB) / RTT: what it reaches if it keeps every window full (its tunnel "
-               "window, 16 MiB, is never the smaller).")
+               "connection (TCP window / RTT) and by streams × the largest its stream "
+               "windows grow to by default (8 MiB, a quarter of the tunnel window) / RTT: "
+               "what it reaches if auto-tuning keeps every window full.")
     out.append("")
     for m, k, label in (("up", 1, "one stream, client → service"),
                         ("down", 1, "one stream, service → client (`-R`)"),

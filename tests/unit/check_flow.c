@@ -269,11 +269,11 @@ START_TEST(test_tune)
 	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 499);
 	ck_assert_uint_eq(flow_recv_tune(&f, &t, 51, 499), 499);
 	ck_assert_uint_eq(f.epoch_us, 50);
-	/* Half a window, but in less than a round trip: a burst, not the
-	 * path's rate; the epoch goes on. */
+	/* Half a window, but in less than half a round trip: a burst, not
+	 * the path's rate; the epoch goes on. */
 	ck_assert_int_eq(flow_recv_consume(&f, 1), 0);
 	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 1);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 55, 1), 1);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 54, 1), 1);
 	ck_assert_uint_eq(f.window, 1000);
 	ck_assert_uint_eq(f.epoch_us, 50);
 	/* 800 bytes in 10 ms at 10 ms: base 800, q 200 < 1000 / 4: doubles,
@@ -303,11 +303,11 @@ START_TEST(test_tune)
 	ck_assert_uint_eq(f.settled, 1);
 	ck_assert_uint_le(f.used, f.window);
 	ck_assert_uint_eq(flow_recv_avail(&f), 0);	/* the peer's credit */
-	/* Settled: 500 bytes in 6 ms is less than a round trip; 500 more
-	 * by 10 ms ... */
+	/* Settled: 500 bytes in 4 ms is less than half a round trip; 500
+	 * more by 10 ms ... */
 	ck_assert_int_eq(flow_recv_consume(&f, 500), 0);
 	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 500);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 106, 500), 500);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 104, 500), 500);
 	ck_assert_uint_eq(f.epoch_us, 100);
 	/* ... q = 1000 - 1000 is below slack / 2: grows, by half, not
 	 * double. */
@@ -337,17 +337,48 @@ START_TEST(test_tune)
 	ck_assert_uint_eq(f.window, 1500);
 	ck_assert_uint_eq(f.epoch_us, 120);
 	/* At the max: no growth beyond it; a huge RTT is clamped to
-	 * FLOW_RTT_MAX (an epoch that long is judged) and no product
+	 * FLOW_RTT_MAX (an epoch half that long is judged) and no product
 	 * wraps. */
 	t.rtt_us = UINT32_MAX;
 	t.max = 1500;
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 120 + FLOW_RTT_MAX - 1, 1500),
-	    1500);
-	ck_assert_uint_eq(f.epoch_us, 120);	/* under a round trip */
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 120 + FLOW_RTT_MAX, 1500),
-	    1500);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t,
+	    120 + FLOW_RTT_MAX / 2 - 1, 1500), 1500);
+	ck_assert_uint_eq(f.epoch_us, 120);	/* under half a round trip */
+	ck_assert_uint_eq(flow_recv_tune(&f, &t,
+	    120 + FLOW_RTT_MAX / 2, 1500), 1500);
 	ck_assert_uint_eq(f.window, 1500);
-	ck_assert_uint_eq(f.epoch_us, 120 + FLOW_RTT_MAX);	/* judged */
+	ck_assert_uint_eq(f.epoch_us, 120 + FLOW_RTT_MAX / 2);	/* judged */
+	/* Right after a doubling, the epoch measured the window before it:
+	 * if that was still the limit (base 1000 > 3/4 of it), the window
+	 * doubles again, a round trip later, not two. */
+	flow_recv_init(&f, 1000);
+	flow_recv_epoch(&f, 0);
+	t.rtt_us = 10;
+	t.max = 16000;
+	ck_assert_int_eq(flow_recv_data(&f, 1000), 0);
+	ck_assert_int_eq(flow_recv_consume(&f, 800), 0);
+	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 800);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 10, 800), 800 + 1000);
+	ck_assert_int_eq(flow_recv_data(&f, 1800), 0);
+	ck_assert_int_eq(flow_recv_consume(&f, 1000), 0);
+	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 1000);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 20, 1000), 1000 + 2000);
+	ck_assert_uint_eq(f.window, 4000);
+	ck_assert_uint_eq(f.grown, 1);
+	/* Then the path's ceiling: 1400 bytes a round trip is under 3/4 of
+	 * the 2000 measured: no growth; the next judgement may cut. */
+	ck_assert_int_eq(flow_recv_data(&f, 2000), 0);
+	ck_assert_int_eq(flow_recv_consume(&f, 2000), 0);
+	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 2000);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 34, 2000), 2000);
+	ck_assert_uint_eq(f.window, 4000);
+	ck_assert_uint_eq(f.grown, 0);
+	ck_assert_int_eq(flow_recv_data(&f, 2000), 0);
+	ck_assert_int_eq(flow_recv_consume(&f, 2800), 0);
+	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 2800);
+	ck_assert_uint_eq(flow_recv_tune(&f, &t, 54, 2800), 2800 - 2413);
+	ck_assert_uint_eq(f.window, 1587);	/* 1400 x 17/16 + 100 */
+	ck_assert_uint_eq(f.settled, 1);
 	/* epoch_bytes saturates below 2^31. */
 	flow_recv_init(&f, FLOW_WINDOW_MAX);
 	ck_assert_int_eq(flow_recv_data(&f, FLOW_WINDOW_MAX), 0);
