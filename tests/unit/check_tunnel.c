@@ -48,6 +48,10 @@ struct side {
 static char dir[] = "/tmp/atlax-tunnel.XXXXXX";
 static char ca[256], other[256];
 static struct side rs, as;	/* relay side, agent side */
+static uint64_t heartbeat_ms;	/* settings()' ping_ms */
+static int freeze_on_ready;	/* the agent side stops 50 ms when the relay
+				   side turns READY */
+static uint64_t agent_frozen_until;
 
 static uint64_t
 now_ms(void)
@@ -104,6 +108,8 @@ on_state(struct tunnel *t, enum tunnel_state old, void *arg)
 	struct side *s = arg;
 
 	(void)old;
+	if (s == &rs && freeze_on_ready && tunnel_state(t) == TUNNEL_READY)
+		agent_frozen_until = now_ms() + 50;
 	if (s->nseen < 16)
 		s->seen[s->nseen++] = tunnel_state(t);
 }
@@ -138,7 +144,7 @@ settings(struct tunnel_settings *s, int server)
 	s->tls_high = 256 * 1024;
 	s->read_max = 256 * 1024;
 	s->handshake_ms = 2000;
-	s->ping_ms = 100;
+	s->ping_ms = heartbeat_ms;
 	s->ping_misses = 3;
 	s->shutdown_ms = 2000;
 	s->close_wait_ms = 500;
@@ -151,7 +157,7 @@ run(int both, uint64_t ms)
 
 	while (now_ms() < end) {
 		event_base_loop(rs.base, EVLOOP_NONBLOCK);
-		if (both)
+		if (both && now_ms() >= agent_frozen_until)
 			event_base_loop(as.base, EVLOOP_NONBLOCK);
 		usleep(500);
 	}
@@ -174,6 +180,9 @@ setup(void)
 	tlstest_pki(dir, ca, other, sizeof(ca));
 	memset(&rs, 0, sizeof(rs));
 	memset(&as, 0, sizeof(as));
+	heartbeat_ms = 100;
+	freeze_on_ready = 0;
+	agent_frozen_until = 0;
 	rs.accept_fd = as.accept_fd = -1;
 	ck_assert_ptr_nonnull(rs.base = event_base_new());
 	ck_assert_ptr_nonnull(as.base = event_base_new());
@@ -318,6 +327,25 @@ START_TEST(test_silent_peer)
 }
 END_TEST
 
+/* The first RTT sample is taken as the tunnel becomes ready, when the peer
+ * may still be busy (here: frozen for 50 ms); the probes of the next two
+ * seconds, not a heartbeat (there is none), find the path's minimum. */
+START_TEST(test_rtt_probes)
+{
+	uint64_t t0;
+
+	heartbeat_ms = 0;
+	freeze_on_ready = 1;
+	pair();
+	ck_assert(RUN_UNTIL(1, tunnel_mux(rs.tun) != NULL &&
+	    mux_rtt_us(tunnel_mux(rs.tun)) > 0));
+	ck_assert_uint_ge(mux_rtt_min_us(tunnel_mux(rs.tun)), 40000);
+	t0 = now_ms();
+	ck_assert(RUN_UNTIL(1, mux_rtt_min_us(tunnel_mux(rs.tun)) < 20000));
+	ck_assert_uint_lt(now_ms() - t0, 3000);
+}
+END_TEST
+
 /* A peer that connects and never speaks TLS: the handshake deadline. */
 START_TEST(test_handshake_timeout)
 {
@@ -379,6 +407,7 @@ tunnel_suite(void)
 	tcase_add_test(tc, test_stream_both_ways);
 	tcase_add_test(tc, test_drain_in_order);
 	tcase_add_test(tc, test_silent_peer);
+	tcase_add_test(tc, test_rtt_probes);
 	tcase_add_test(tc, test_handshake_timeout);
 	tcase_add_test(tc, test_peer_vanishes);
 	tcase_add_test(tc, test_owner_refuses);
