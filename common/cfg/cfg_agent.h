@@ -54,7 +54,7 @@ struct agent_config {
 	uint64_t half_closed_timeout_ms; /* timeouts.half_closed: 60s, 0 = off */
 	uint32_t stream_window;		/* limits.stream_window: 512KiB */
 	uint32_t stream_window_max;	/* limits.stream_window_max: 16MiB */
-	uint32_t tunnel_window;		/* limits.tunnel_window: 16MiB */
+	uint32_t tunnel_window;		/* limits.tunnel_window: 32MiB */
 	uint32_t tunnel_buffer;		/* limits.tunnel_buffer: 8MiB */
 	uint32_t max_frame;		/* limits.max_frame: 128KiB */
 	uint32_t max_streams;		/* limits.max_streams: 4096 */

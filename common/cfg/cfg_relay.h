@@ -73,7 +73,7 @@ struct relay_config {
 	uint32_t connections_per_source; /* limits.connections_per_source: 32,
 					 * 0 = no limit */
 	uint32_t stream_window;		/* limits.stream_window: 512KiB */
-	uint32_t tunnel_window;		/* limits.tunnel_window: 16MiB */
+	uint32_t tunnel_window;		/* limits.tunnel_window: 32MiB */
 	uint32_t max_frame;		/* limits.max_frame: 128KiB */
 	uint32_t max_agents;		/* limits.max_agents: 1024 */
 	uint32_t forward_streams;	/* limits.forward_streams: 256, the

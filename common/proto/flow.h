@@ -10,9 +10,9 @@
  *   epoch_us, epoch_bytes  auto-tuning: when the current measuring epoch
  *            began (the caller's clock, µs, wrapping every 71 minutes: an
  *            epoch judged after an idle hour or more may read too fast
- *            once, and the next judgement undoes what that did) and the bytes our
- *            consumer took since (saturating at 2^30-1, above the half
- *            of any window that judges an epoch);
+ *            once, and the next judgement undoes what that did) and the
+ *            bytes our consumer took since (saturating at 2^30-1, above
+ *            the half of any window that judges an epoch);
  *   settled  auto-tuning: the window was once cut to what the path
  *            carries; it grows again only when the path clearly carries
  *            more, and by half, not by doubling;
@@ -85,10 +85,11 @@ uint32_t flow_recv_update(struct flow_recv *f, uint32_t unit, int force);
  * Auto-tuning, called with the increment of a WINDOW_UPDATE about to be sent;
  * returns the increment to send instead.  Once the consumer has taken at
  * least half the window since the epoch began, at least half a minimum RTT
- * ago, the epoch is judged and a new one begins at now_us.  The bytes it took, scaled to one minimum RTT,
- * are what the path carries per round trip as this stream sees it (`base`,
- * its bandwidth-delay product); q = window - base is what the window holds
- * beyond that, bytes that can only wait in queues (as in TCP Vegas):
+ * ago, the epoch is judged and a new one begins at now_us.  The bytes it
+ * took, scaled to one minimum RTT, are what the path carries per round
+ * trip as this stream sees it (`base`, its bandwidth-delay product);
+ * q = window - base is what the window holds beyond that, bytes that can
+ * only wait in queues (as in TCP Vegas):
  *  - q < window / 4 (once settled: q < slack / 2): the window, not the
  *    path, limits the rate; the window doubles (once settled: grows by
  *    max(window / 2, slack)), up to t->max, the growth added to the
