@@ -254,6 +254,22 @@ START_TEST(test_tune_path)
 }
 END_TEST
 
+/*
+ * One step of a receiver: `arrive` bytes come in, `took` bytes are consumed
+ * and credited at once, and the credit goes through auto-tuning at `now`:
+ * returns the increment that would be sent.
+ */
+static uint32_t
+step(struct flow_recv *f, const struct flow_tune *t, uint32_t arrive,
+    uint32_t took, uint32_t now)
+{
+	if (arrive > 0)
+		ck_assert_int_eq(flow_recv_data(f, arrive), 0);
+	ck_assert_int_eq(flow_recv_consume(f, took), 0);
+	ck_assert_uint_eq(flow_recv_update(f, 16384, 1), took);
+	return flow_recv_tune(f, t, now, took);
+}
+
 /* The arithmetic of one judgement. */
 START_TEST(test_tune)
 {
@@ -264,76 +280,52 @@ START_TEST(test_tune)
 	 * the increment is unchanged. */
 	flow_recv_init(&f, 1000);
 	flow_recv_epoch(&f, 50);
-	ck_assert_int_eq(flow_recv_data(&f, 1000), 0);
-	ck_assert_int_eq(flow_recv_consume(&f, 499), 0);
-	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 499);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 51, 499), 499);
+	ck_assert_uint_eq(step(&f, &t, 1000, 499, 51), 499);
 	ck_assert_uint_eq(f.epoch_us, 50);
 	/* Half a window, but in less than half a round trip: a burst, not
 	 * the path's rate; the epoch goes on. */
-	ck_assert_int_eq(flow_recv_consume(&f, 1), 0);
-	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 1);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 54, 1), 1);
+	ck_assert_uint_eq(step(&f, &t, 0, 1, 54), 1);
 	ck_assert_uint_eq(f.window, 1000);
 	ck_assert_uint_eq(f.epoch_us, 50);
 	/* 800 bytes in 10 ms at 10 ms: base 800, q 200 < 1000 / 4: doubles,
 	 * the growth on top of the increment, a new epoch. */
-	ck_assert_int_eq(flow_recv_consume(&f, 300), 0);
-	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 300);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 60, 300), 1300);
+	ck_assert_uint_eq(step(&f, &t, 0, 300, 60), 1300);
 	ck_assert_uint_eq(f.window, 2000);
 	ck_assert_uint_eq(f.epoch_us, 60);
 	ck_assert_uint_eq(f.epoch_bytes, 0);
 	ck_assert_uint_eq(f.settled, 0);
 	/* 1000 bytes in 20 ms: base 500, q 1500 > 500 / 4 + 200; but this
 	 * epoch measured the window before the growth: no cut. */
-	ck_assert_int_eq(flow_recv_data(&f, 1800), 0);
-	ck_assert_int_eq(flow_recv_consume(&f, 1000), 0);
-	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 1000);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 80, 1000), 1000);
+	ck_assert_uint_eq(step(&f, &t, 1800, 1000, 80), 1000);
 	ck_assert_uint_eq(f.window, 2000);
 	ck_assert_uint_eq(f.epoch_us, 80);
 	/* The same again: cut to max(floor 1000, 500 + 31 + 100), at most
 	 * the increment now. */
-	ck_assert_int_eq(flow_recv_data(&f, 1000), 0);
-	ck_assert_int_eq(flow_recv_consume(&f, 1000), 0);
-	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 1000);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 100, 1000), 0);
+	ck_assert_uint_eq(step(&f, &t, 1000, 1000, 100), 0);
 	ck_assert_uint_eq(f.window, 1000);
 	ck_assert_uint_eq(f.settled, 1);
 	ck_assert_uint_le(f.used, f.window);
 	ck_assert_uint_eq(flow_recv_avail(&f), 0);	/* the peer's credit */
 	/* Settled: 500 bytes in 4 ms is less than half a round trip; 500
 	 * more by 10 ms ... */
-	ck_assert_int_eq(flow_recv_consume(&f, 500), 0);
-	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 500);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 104, 500), 500);
+	ck_assert_uint_eq(step(&f, &t, 0, 500, 104), 500);
 	ck_assert_uint_eq(f.epoch_us, 100);
 	/* ... q = 1000 - 1000 is below slack / 2: grows, by half, not
 	 * double. */
-	ck_assert_int_eq(flow_recv_data(&f, 500), 0);
-	ck_assert_int_eq(flow_recv_consume(&f, 500), 0);
-	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 500);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 110, 500), 500 + 500);
+	ck_assert_uint_eq(step(&f, &t, 500, 500, 110), 500 + 500);
 	ck_assert_uint_eq(f.window, 1500);
 	ck_assert_uint_eq(f.settled, 1);
 	/* Settled, 900 bytes in 10 ms: q = 1500 - 900 is not below slack
 	 * / 2; above base / 4 + 2 x slack, but the epoch measured the window
 	 * before the growth: it stays. */
-	ck_assert_int_eq(flow_recv_data(&f, 1000), 0);
-	ck_assert_int_eq(flow_recv_consume(&f, 900), 0);
-	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 900);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 120, 900), 900);
+	ck_assert_uint_eq(step(&f, &t, 1000, 900, 120), 900);
 	ck_assert_uint_eq(f.window, 1500);
 	ck_assert_uint_eq(f.epoch_us, 120);
 
 	/* No RTT: nothing changes, the epoch goes on. */
 	t.rtt_us = 0;
 	ck_assert_uint_eq(flow_recv_avail(&f), 900);
-	ck_assert_int_eq(flow_recv_data(&f, 900), 0);
-	ck_assert_int_eq(flow_recv_consume(&f, 1500), 0);
-	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 1500);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 200, 1500), 1500);
+	ck_assert_uint_eq(step(&f, &t, 900, 1500, 200), 1500);
 	ck_assert_uint_eq(f.window, 1500);
 	ck_assert_uint_eq(f.epoch_us, 120);
 	/* At the max: no growth beyond it; a huge RTT is clamped to
@@ -348,43 +340,37 @@ START_TEST(test_tune)
 	    120 + FLOW_RTT_MAX / 2, 1500), 1500);
 	ck_assert_uint_eq(f.window, 1500);
 	ck_assert_uint_eq(f.epoch_us, 120 + FLOW_RTT_MAX / 2);	/* judged */
-	/* Right after a doubling, the epoch measured the window before it:
-	 * if that was still the limit (base 1000 > 3/4 of it), the window
-	 * doubles again, a round trip later, not two. */
-	flow_recv_init(&f, 1000);
-	flow_recv_epoch(&f, 0);
-	t.rtt_us = 10;
-	t.max = 16000;
-	ck_assert_int_eq(flow_recv_data(&f, 1000), 0);
-	ck_assert_int_eq(flow_recv_consume(&f, 800), 0);
-	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 800);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 10, 800), 800 + 1000);
-	ck_assert_int_eq(flow_recv_data(&f, 1800), 0);
-	ck_assert_int_eq(flow_recv_consume(&f, 1000), 0);
-	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 1000);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 20, 1000), 1000 + 2000);
-	ck_assert_uint_eq(f.window, 4000);
-	ck_assert_uint_eq(f.grown, 1);
-	/* Then the path's ceiling: 1400 bytes a round trip is under 3/4 of
-	 * the 2000 measured: no growth; the next judgement may cut. */
-	ck_assert_int_eq(flow_recv_data(&f, 2000), 0);
-	ck_assert_int_eq(flow_recv_consume(&f, 2000), 0);
-	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 2000);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 34, 2000), 2000);
-	ck_assert_uint_eq(f.window, 4000);
-	ck_assert_uint_eq(f.grown, 0);
-	ck_assert_int_eq(flow_recv_data(&f, 2000), 0);
-	ck_assert_int_eq(flow_recv_consume(&f, 2800), 0);
-	ck_assert_uint_eq(flow_recv_update(&f, 16384, 1), 2800);
-	ck_assert_uint_eq(flow_recv_tune(&f, &t, 54, 2800), 2800 - 2413);
-	ck_assert_uint_eq(f.window, 1587);	/* 1400 x 17/16 + 100 */
-	ck_assert_uint_eq(f.settled, 1);
 	/* epoch_bytes saturates below 2^31. */
 	flow_recv_init(&f, FLOW_WINDOW_MAX);
 	ck_assert_int_eq(flow_recv_data(&f, FLOW_WINDOW_MAX), 0);
 	ck_assert_int_eq(flow_recv_consume(&f, FLOW_WINDOW_MAX - 1), 0);
 	ck_assert_int_eq(flow_recv_consume(&f, 1), 0);
 	ck_assert_uint_eq(f.epoch_bytes, FLOW_WINDOW_MAX / 2);
+}
+END_TEST
+
+START_TEST(test_tune_slow_start)
+{
+	struct flow_recv	f;
+	struct flow_tune	t = { 16000, 1000, 10, 100 };
+
+	/* Right after a doubling, the epoch measured the window before it:
+	 * if that was still the limit (base 1000 > 3/4 of it), the window
+	 * doubles again, a round trip later, not two. */
+	flow_recv_init(&f, 1000);
+	flow_recv_epoch(&f, 0);
+	ck_assert_uint_eq(step(&f, &t, 1000, 800, 10), 800 + 1000);
+	ck_assert_uint_eq(step(&f, &t, 1800, 1000, 20), 1000 + 2000);
+	ck_assert_uint_eq(f.window, 4000);
+	ck_assert_uint_eq(f.grown, 1);
+	/* Then the path's ceiling: 1400 bytes a round trip is under 3/4 of
+	 * the 2000 measured: no growth; the next judgement may cut. */
+	ck_assert_uint_eq(step(&f, &t, 2000, 2000, 34), 2000);
+	ck_assert_uint_eq(f.window, 4000);
+	ck_assert_uint_eq(f.grown, 0);
+	ck_assert_uint_eq(step(&f, &t, 2000, 2800, 54), 2800 - 2413);
+	ck_assert_uint_eq(f.window, 1587);	/* 1400 x 17/16 + 100 */
+	ck_assert_uint_eq(f.settled, 1);
 }
 END_TEST
 
@@ -452,6 +438,7 @@ main(void)
 	tcase_add_test(tc, test_credit_rule);
 	tcase_add_test(tc, test_tiny_windows);
 	tcase_add_test(tc, test_tune);
+	tcase_add_test(tc, test_tune_slow_start);
 	tcase_add_test(tc, test_tune_path);
 	tcase_add_test(tc, test_consume_bounds);
 	tcase_add_test(tc, test_send_grant);
