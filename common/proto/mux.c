@@ -262,7 +262,10 @@ mux_rtt_min_us(const struct mux *m)
 }
 
 /* Smoothed like TCP's SRTT (RFC 6298): 7/8 old + 1/8 new; and the minimum
- * over MUX_RTT_MIN_US, for window tuning. */
+ * for window tuning.  A minimum older than MUX_RTT_MIN_US gives way to the
+ * lowest sample taken since, not to whichever comes next: under a long bulk
+ * transfer every sample waits behind its data, and the least delayed of
+ * them is the nearest to the path. */
 void
 mux_rtt_sample(struct mux *m, uint32_t rtt_us)
 {
@@ -272,10 +275,18 @@ mux_rtt_sample(struct mux *m, uint32_t rtt_us)
 		rtt_us = 1;
 	if (rtt_us > FLOW_RTT_MAX)
 		rtt_us = FLOW_RTT_MAX;
-	if (m->rtt_min_us == 0 || rtt_us <= m->rtt_min_us ||
-	    now - m->rtt_min_at > MUX_RTT_MIN_US) {
+	if (m->rtt_min_us == 0 || rtt_us <= m->rtt_min_us) {
 		m->rtt_min_us = rtt_us;
 		m->rtt_min_at = now;
+		m->rtt_next_us = 0;
+	} else {
+		if (m->rtt_next_us == 0 || rtt_us < m->rtt_next_us)
+			m->rtt_next_us = rtt_us;
+		if (now - m->rtt_min_at > MUX_RTT_MIN_US) {
+			m->rtt_min_us = m->rtt_next_us;
+			m->rtt_min_at = now;
+			m->rtt_next_us = 0;
+		}
 	}
 	if (m->rtt_us == 0)
 		m->rtt_us = rtt_us;

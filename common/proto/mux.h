@@ -283,8 +283,9 @@ void	mux_set_clock(struct mux *m, uint64_t (*now_us)(void *arg), void *arg);
  * from the first seconds.
  */
 uint32_t mux_rtt_us(const struct mux *m);
-/* The lowest RTT sample of the last two minutes (µs; 0 while unknown): the
- * path without the queues our own streams fill; window tuning uses it. */
+/* The lowest RTT sample (µs; 0 while unknown), kept two minutes, then
+ * replaced by the lowest taken since: the path without the queues our own
+ * streams fill; window tuning uses it. */
 uint32_t mux_rtt_min_us(const struct mux *m);
 void	mux_rtt_sample(struct mux *m, uint32_t rtt_us);
 /* A stream's current receive window (grows by auto-tuning); 0 if none. */

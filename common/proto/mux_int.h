@@ -104,6 +104,7 @@ struct mux {
 	uint32_t		 rtt_us;	/* smoothed, 0 = unknown */
 	uint32_t		 rtt_min_us;	/* windowed minimum, 0 = unknown */
 	uint32_t		 rtt_min_at;	/* when rtt_min_us was taken */
+	uint32_t		 rtt_next_us;	/* lowest sample since, 0: none */
 	int			 ping_timed;	/* a PING of ours is timed */
 	uint64_t		 ping_opaque;
 	uint32_t		 ping_sent_us;

@@ -2429,6 +2429,22 @@ START_TEST(test_rtt)
 	pump(&p);
 	ck_assert_uint_eq(mux_rtt_us(p.a.m), (45 * 7 + 10) / 8);
 	ck_assert_uint_eq(p.a.m->glitch, 0);
+	mux_set_clock(p.a.m, wan_clock, &now);
+	/* The minimum (10) holds for two minutes against higher samples;
+	 * then the lowest of those since (30) takes over, not the sample
+	 * that happens to come next (70). */
+	ck_assert_uint_eq(mux_rtt_min_us(p.a.m), 10);
+	now += 1000000;
+	mux_rtt_sample(p.a.m, 50);
+	now += 60000000;
+	mux_rtt_sample(p.a.m, 30);
+	ck_assert_uint_eq(mux_rtt_min_us(p.a.m), 10);
+	now += 60000000;
+	mux_rtt_sample(p.a.m, 70);
+	ck_assert_uint_eq(mux_rtt_min_us(p.a.m), 30);
+	/* A lower sample replaces it at once. */
+	mux_rtt_sample(p.a.m, 20);
+	ck_assert_uint_eq(mux_rtt_min_us(p.a.m), 20);
 	pair_free(&p);
 
 	/* Windows grow to stream_window_max, at most a quarter of the
