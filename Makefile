@@ -81,7 +81,7 @@ PROGS    := $(BINDIR)/atlax-relay $(BINDIR)/atlax-agent $(BINDIR)/atlax-pki
 UNITS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps check check-unit check-regress check-fuzz asan fuzz demo bench \
-	install clean
+	soak-wan install clean
 .DEFAULT_GOAL := all
 
 all: $(PROGS)
@@ -192,6 +192,12 @@ demo: deps all
 # into its work folder; docs/PERFORMANCE.md, section WAN).
 bench: deps all
 	@sh tests/bench/bench.sh
+
+# Ten minutes of one bulk stream across the link emulator at RTT 50 ms, an
+# interactive stream probed beside it every minute (tests/bench/soak_wan.sh):
+# do windows or latency creep once the minimum RTT is renewed under load?
+soak-wan: deps all
+	@bash tests/bench/soak_wan.sh
 
 # install: binaries, man pages, systemd units, example configs and docs.
 # Every step fails loudly: a missing page or unit is a broken package.  The

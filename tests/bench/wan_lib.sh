@@ -13,6 +13,7 @@
 
 LINKEM_QUEUE=${LINKEM_QUEUE:-1048576}	# bottleneck queue, bytes
 LINKEM_WINDOW=${LINKEM_WINDOW:-6291456}	# Debian's tcp_rmem maximum
+LINKEM_DURATION=${LINKEM_DURATION:-300}	# s: the emulator stops by itself
 
 linkem_build() {
 	cc -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow \
@@ -25,7 +26,7 @@ linkem_start() {	# name to-port delay-ms rate-mbit
 	local i
 	start_bg "$1" "$T/linkem" --listen 127.0.0.1:0 --to "127.0.0.1:$2" \
 	    --delay-ms "$3" --rate-mbit "$4" --queue-bytes "$LINKEM_QUEUE" \
-	    --window-bytes "$LINKEM_WINDOW" --duration 300
+	    --window-bytes "$LINKEM_WINDOW" --duration "$LINKEM_DURATION"
 	LINK_PORT=""
 	for ((i = 0; i < 50; i++)); do
 		LINK_PORT=$(sed -nE 's/^listening on 127\.0\.0\.1:([0-9]+)$/\1/p' \
