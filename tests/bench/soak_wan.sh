@@ -26,7 +26,9 @@
 #   SOAK_REVERSE=1      bulk service -> client (default client -> service)
 #   SOAK_OUT=FILE       also write the table there
 d=$(dirname "$0")
+# shellcheck source=tests/regress/lib.sh
 . "$d/../regress/lib.sh"
+# shellcheck source=tests/bench/wan_lib.sh
 . "$d/wan_lib.sh"
 
 SOAK_S=${SOAK_S:-600}
@@ -37,8 +39,9 @@ PROBE_S=10
 case $SOAK_S in
 ''|*[!0-9]*) fail "SOAK_S=$SOAK_S: not a number of seconds" ;;
 esac
-[ "$SOAK_S" -ge 60 ] && [ $((SOAK_S % 60)) -eq 0 ] ||
-    fail "SOAK_S=$SOAK_S: must be a multiple of 60"
+if [ "$SOAK_S" -lt 60 ] || [ $((SOAK_S % 60)) -ne 0 ]; then
+	fail "SOAK_S=$SOAK_S: must be a multiple of 60"
+fi
 need cc iperf3 curl ss
 
 linkem_build
@@ -64,7 +67,8 @@ admin:
   listen: \"127.0.0.1:$ADMIN\"
   token_file: $T/admin.token"
 start_relay relay "$T/relay.yaml"
-LINKEM_DURATION=$((SOAK_S + 300))
+# linkem stops by itself, well after the soak.
+export LINKEM_DURATION=$((SOAK_S + 300))
 linkem_start link "$RELAY_PORT" "$(awk -v r="$SOAK_RTT_MS" \
     'BEGIN { print r / 2 }')" "$SOAK_RATE"
 real=$RELAY_PORT
