@@ -331,43 +331,16 @@ static const struct {
  * error.
  */
 static int
-agent_main_status(const char *prog, const char *path, int argc,
-    char **argv)
+agent_main_status(struct cli *c, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct agent_config *cfg = NULL;
 	char err[512];
-	int ch, json = 0, rc;
+	int json, rc;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			printf("usage: %s status [-c FILE] [--json]\n", prog);
-			return 0;
-		default:
-			fprintf(stderr, "usage: %s status [-c FILE] "
-			    "[--json]\n", prog);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "usage: %s status [-c FILE] [--json]\n", prog);
-		return 2;
-	}
-	if (cfg_agent_load(path, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s: %s\n", prog, err);
+	if ((rc = cli_parse_status(c, argc, argv, &json)) >= 0)
+		return rc;
+	if (cfg_agent_load(c->path, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", c->prog, err);
 		return 2;
 	}
 	rc = agent_admin_status(cfg, json);
@@ -387,7 +360,7 @@ main(int argc, char **argv)
 
 	log_init(c.prog, LOG_LEVEL_INFO);
 	if (argc >= 2 && strcmp(argv[1], "status") == 0)
-		return agent_main_status(c.prog, c.path, argc - 1, argv + 1);
+		return agent_main_status(&c, argc - 1, argv + 1);
 	for (i = 0; argc > 1 && i < sizeof(main_subcommands) /
 	    sizeof(main_subcommands[0]); i++)
 		if (strcmp(argv[1], main_subcommands[i].name) == 0)

@@ -2,7 +2,6 @@
  * atlax-relay — the public side of the tunnel.  main() parses the command line
  * and the configuration; the daemon lives in relay.c.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,43 +49,16 @@ main_preflight(const char *prog, const struct relay_config *cfg)
  * error.
  */
 static int
-relay_main_status(const char *prog, const char *path, int argc,
-    char **argv)
+relay_main_status(struct cli *c, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct relay_config *cfg = NULL;
 	char err[512];
-	int ch, json = 0, rc;
+	int json, rc;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			printf("usage: %s status [-c FILE] [--json]\n", prog);
-			return 0;
-		default:
-			fprintf(stderr, "usage: %s status [-c FILE] "
-			    "[--json]\n", prog);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "usage: %s status [-c FILE] [--json]\n", prog);
-		return 2;
-	}
-	if (cfg_relay_load(path, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s: %s\n", prog, err);
+	if ((rc = cli_parse_status(c, argc, argv, &json)) >= 0)
+		return rc;
+	if (cfg_relay_load(c->path, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", c->prog, err);
 		return 2;
 	}
 	rc = relay_admin_status(cfg, json);
@@ -105,7 +77,7 @@ main(int argc, char **argv)
 
 	log_init(c.prog, LOG_LEVEL_INFO);
 	if (argc >= 2 && strcmp(argv[1], "status") == 0)
-		return relay_main_status(c.prog, c.path, argc - 1, argv + 1);
+		return relay_main_status(&c, argc - 1, argv + 1);
 	if ((rc = cli_parse(&c, argc, argv)) >= 0)
 		return rc;
 	if (cfg_relay_load(c.path, &cfg, err, sizeof(err)) != 0) {

@@ -57,6 +57,41 @@ cli_parse(struct cli *c, int argc, char **argv)
 	return -1;
 }
 
+int
+cli_parse_status(struct cli *c, int argc, char **argv, int *json)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	*json = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			c->path = optarg;
+			break;
+		case 'j':
+			*json = 1;
+			break;
+		case 'h':
+			printf("usage: %s status [-c FILE] [--json]\n", c->prog);
+			return 0;
+		default:
+			goto usage;
+		}
+	}
+	if (optind == argc)
+		return -1;
+usage:
+	fprintf(stderr, "usage: %s status [-c FILE] [--json]\n", c->prog);
+	return 2;
+}
+
 void
 cli_daemon_signals(void)
 {

@@ -1,7 +1,7 @@
 /*
  * cli.h — the command line both daemons share: -c FILE (--config FILE),
- * -t, -h (--help), --version; and the process settings every daemon makes
- * before its loop starts.
+ * -t, -h (--help), --version, the status subcommand; and the process
+ * settings every daemon makes before its loop starts.
  */
 #ifndef ATLAX_CLI_H
 #define ATLAX_CLI_H
@@ -16,6 +16,10 @@ struct cli {
  * Returns -1 to go on, or the exit status when main is done: 0 after
  * --help or --version, 2 after a usage error (usage printed). */
 int	cli_parse(struct cli *c, int argc, char **argv);
+
+/* `PROG status [-c FILE] [--json]`, argv from "status" on.  Returns -1 to
+ * go on (c->path and *json set), or the exit status as cli_parse does. */
+int	cli_parse_status(struct cli *c, int argc, char **argv, int *json);
 
 /* SIGUSR1 and SIGUSR2 terminate by default: a stray `kill -USR1` or a log
  * rotator's signal must not take the service down.  Ignored from here on

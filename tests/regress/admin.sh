@@ -172,6 +172,27 @@ expect_eq "status unreachable" 1 "$?"
 grep -q "unreachable" "$T/dead.out" || fail "unreachable: $(cat "$T/dead.out")"
 ok "status: exit 1 when the endpoint is off or unreachable"
 
+# Usage: -h prints it and exits 0; a stray argument or option exits 2 with
+# it on stderr; a configuration that cannot be read exits 2 naming the file.
+for b in relay agent; do
+	"$BIN/atlax-$b" status -h >"$T/use.out" 2>&1
+	expect_eq "$b status -h" 0 "$?"
+	grep -qx "usage: atlax-$b status \[-c FILE\] \[--json\]" "$T/use.out" ||
+	    fail "$b status -h: $(cat "$T/use.out")"
+	for bad in extra --bogus; do
+		"$BIN/atlax-$b" status -c "$T/agent.yaml" "$bad" >"$T/use.out" 2>"$T/use.err"
+		expect_eq "$b status $bad" 2 "$?"
+		[ -s "$T/use.out" ] && fail "$b status $bad: usage on stdout"
+		grep -q "usage: atlax-$b status" "$T/use.err" ||
+		    fail "$b status $bad: $(cat "$T/use.err")"
+	done
+	"$BIN/atlax-$b" status -c "$T/missing.yaml" >"$T/use.out" 2>&1
+	expect_eq "$b status, no config" 2 "$?"
+	grep -q "atlax-$b: $T/missing.yaml: No such file" "$T/use.out" ||
+	    fail "$b status, no config: $(cat "$T/use.out")"
+done
+ok "status: usage on -h (exit 0) and on a stray argument (exit 2)"
+
 # A non-loopback listen needs allow_remote.
 relay_conf "$T/remote.yaml" "admin:
   listen: \"0.0.0.0:$ADMIN_R\""
