@@ -251,7 +251,8 @@ relay_admin_metrics_agents(struct evbuffer *b, const struct snap *sn)
 		    NULL);
 	}
 	admin_prom_family(b, "atlax_relay_received_bytes_total", "counter",
-	    "Bytes read from public clients, by agent and service.");
+	    "Bytes read from clients (public, or agents using a "
+	    "private service), by agent and service.");
 	for (i = 0; i < sn->nsvcs; i++) {
 		sv = &sn->svcs[i];
 		admin_prom_u64(b, "atlax_relay_received_bytes_total", sv->in,
@@ -259,7 +260,8 @@ relay_admin_metrics_agents(struct evbuffer *b, const struct snap *sn)
 		    NULL);
 	}
 	admin_prom_family(b, "atlax_relay_sent_bytes_total", "counter",
-	    "Bytes written to public clients, by agent and service.");
+	    "Bytes written to clients (public, or agents using a "
+	    "private service), by agent and service.");
 	for (i = 0; i < sn->nsvcs; i++) {
 		sv = &sn->svcs[i];
 		admin_prom_u64(b, "atlax_relay_sent_bytes_total", sv->out,

@@ -23,6 +23,8 @@
 
 #include "log.h"
 #include "mux.h"
+#include "pump.h"
+#include "relay_stats.h"
 #include "tunnel.h"
 
 void
@@ -65,7 +67,8 @@ relay_splice_serve(struct relay_worker *w, struct relay_cmd *cmd)
 {
 	struct relay_tunnel *rt;
 	struct relay_conf *conf;
-	char label[256], text[256];
+	struct stats_stream *st;
+	char label[256], text[256], client[CFG_ID_MAX + 8];
 	int fd = cmd->fd;
 
 	cmd->fd = -1;
@@ -91,11 +94,26 @@ relay_splice_serve(struct relay_worker *w, struct relay_cmd *cmd)
 		return;
 	}
 	relay_conf_put(conf);
+	/* Counted and logged as the serving agent's stream, like a public
+	 * client's; the client is the connecting agent, by identity. */
+	snprintf(client, sizeof(client), "agent:%s", cmd->who);
+	if ((st = relay_stats_stream_new(rt->stats, cmd->service, client,
+	    NULL)) == NULL) {
+		log_warnx("tunnel", "%s: stream of %s for %s refused: out of "
+		    "memory", relay_tunnel_name(rt), cmd->who, cmd->service);
+		close(fd);
+		return;
+	}
 	snprintf(label, sizeof(label), "%s/%s from %s", rt->id, cmd->service,
 	    cmd->who);
 	/* Takes fd in every case. */
 	if (tunnel_stream_open(rt->tun, fd, cmd->service, &cmd->peer, label,
-	    NULL, text, sizeof(text)) != 0)
+	    st, text, sizeof(text)) != 0) {
 		log_info("tunnel", "%s: stream of %s for %s refused: %s",
 		    relay_tunnel_name(rt), cmd->who, cmd->service, text);
+		free(st);
+		return;
+	}
+	relay_stats_stream_start(w->relay->stats, st);
+	pump_set_counters(tunnel_last_pump(rt->tun), &st->c);
 }

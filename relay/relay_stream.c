@@ -193,6 +193,8 @@ relay_stream_gone(struct relay_tunnel *rt, struct stats_stream *st)
 		return;
 	src = st->owner;
 	relay_stats_stream_end(rt->w->relay->stats, st);
+	if (src == NULL)
+		return;	/* a private stream (relay_splice.c): no listener */
 	svc = src->svc;
 	if (src->n > 0 && --src->n == 0) {
 		TAILQ_REMOVE(&svc->srcs, src, entry);

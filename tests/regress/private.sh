@@ -6,7 +6,8 @@
 #    port for them (its listening sockets, from ss, are the agent port only);
 #  - "client" forwards a local port to server/echo: 16 concurrent streams of
 #    1 MiB each come back byte for byte; its forward to a service the server
-#    does not have is refused "no such service";
+#    does not have is refused "no such service"; the relay's access log has
+#    a line per stream naming the connecting agent;
 #  - "stranger" (no connect grant) forwards to server/echo: its local client
 #    sees a prompt close and its log says "not authorised"; reloaded, its
 #    forward moves, and serving grp/echo without an expose grant is refused;
@@ -139,6 +140,15 @@ forward_agent client client "$FWD:server/echo" "$NOSUCH:server/nosuch"
 client echo --port "$FWD" --streams 16 --bytes 1048576 --timeout $((60 * TM)) \
     >"$T/echo.out" 2>&1 || fail "16 x 1 MiB through server/echo: $(cat "$T/echo.out")"
 ok "16 concurrent streams of 1 MiB each way through client -> server/echo"
+# The relay's access log names each private stream by the connecting agent,
+# with the bytes it saw: 1 MiB each way.
+for i in $(seq $((50 * TM))); do
+	n=$(grep -cE "access: agent:client -> server/echo duration=[0-9.]+s in=1048576 out=1048576 reason=NONE$" \
+	    "$T/relay.log")
+	[ "$n" -ge 16 ] && break
+	sleep 0.1
+done
+expect_eq "relay access lines for client -> server/echo" 16 "$n"
 
 r=$(probe "$NOSUCH")
 case "$r" in closed*) ;; *) fail "server/nosuch: $r" ;; esac
