@@ -61,6 +61,7 @@ agent_admin_stream_new(struct agent_tunnel *at, const struct agent_stream *s)
 		return NULL;
 	atomic_init(&st->c.in, 0);
 	atomic_init(&st->c.out, 0);
+	atomic_init(&st->c.window, 0);
 	st->c.code = MUX_CODE_TUNNEL_LOST;	/* until the pump knows */
 	st->at = at;
 	snprintf(st->service, sizeof(st->service), "%s", s->service);

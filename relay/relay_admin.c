@@ -40,6 +40,7 @@ struct snap_stream {
 	char		 service[CFG_NAME_MAX + 1];
 	char		 client[80];
 	uint64_t	 age_ms, in, out;
+	uint32_t	 window;	/* the relay's receive window */
 };
 
 struct snap_agent {
@@ -147,6 +148,8 @@ relay_admin_snap_agent(struct snap *sn, const struct stats_agent *a,
 		ss->age_ms = now - st->start_ms;
 		ss->in = in;
 		ss->out = out;
+		ss->window = atomic_load_explicit(&st->c.window,
+		    memory_order_relaxed);
 	}
 	sn->nagents++;
 }
@@ -381,6 +384,8 @@ relay_admin_json_agent(const struct snap *sn, size_t i, int want_streams)
 		    json_integer((json_int_t)sn->streams[k].in));
 		json_object_set_new(svc, "bytes_out",
 		    json_integer((json_int_t)sn->streams[k].out));
+		json_object_set_new(svc, "window",
+		    json_integer((json_int_t)sn->streams[k].window));
 		json_array_append_new(streams, svc);
 	}
 	json_object_set_new(o, "streams", streams);

@@ -144,6 +144,7 @@ relay_stats_stream_new(struct stats_agent *a, const char *service,
 		return NULL;
 	atomic_init(&st->c.in, 0);
 	atomic_init(&st->c.out, 0);
+	atomic_init(&st->c.window, 0);
 	/* Until the pump says otherwise: a pump freed with its tunnel never
 	 * learns how its stream ended. */
 	st->c.code = MUX_CODE_TUNNEL_LOST;

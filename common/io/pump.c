@@ -172,6 +172,17 @@ pump_bytes_out(const struct pump *p)
 	return p->nout;
 }
 
+/* The receive window into the owner's counters: one lookup per stream
+ * and tick, off the data path. */
+static void
+pump_window_gauge(struct pump *p)
+{
+	if (p->ctr != NULL && p->mux != NULL)
+		atomic_store_explicit(&p->ctr->window,
+		    mux_stream_recv_window(p->mux, p->sid),
+		    memory_order_relaxed);
+}
+
 void
 pump_set_counters(struct pump *p, struct pump_counters *c)
 {
@@ -182,6 +193,7 @@ pump_set_counters(struct pump *p, struct pump_counters *c)
 		atomic_fetch_add(&c->out, p->nout);
 	}
 	p->ctr = c;
+	pump_window_gauge(p);
 }
 
 size_t
@@ -551,6 +563,7 @@ pump_tick(struct pump *p, uint64_t elapsed_ms, const struct pump_deadlines *d)
 
 	if (p->done || p->fd < 0 || p->mux == NULL)
 		return 0;
+	pump_window_gauge(p);
 	/* Reading is off for want of send space: a client that reset is
 	 * noticed here, not when the stream next has room (its bytes would
 	 * never be wanted, and its memory and descriptor would be held). */

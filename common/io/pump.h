@@ -104,12 +104,15 @@ uint64_t pump_bytes_out(const struct pump *p);
  * and out once per read or write batch (atomics, so another thread may
  * read them while the pump runs), and sets code to the stream's end
  * (MUX_CODE_NONE for a clean close) when the stream ends.  The bytes
- * moved before the call are added at once.  The owner keeps c alive until
- * the pump is freed; NULL stops the counting.
+ * moved before the call are added at once.  window is the stream's receive
+ * window (mux_stream_recv_window()), set then and on every pump_tick(): a
+ * gauge of flow control for status pages, at most a tick old.  The owner
+ * keeps c alive until the pump is freed; NULL stops the counting.
  */
 struct pump_counters {
 	atomic_uint_fast64_t	 in;	/* read from the socket */
 	atomic_uint_fast64_t	 out;	/* written to the socket */
+	atomic_uint		 window;	/* receive window, bytes */
 	uint32_t		 code;	/* the pump's thread only */
 };
 void	pump_set_counters(struct pump *p, struct pump_counters *c);

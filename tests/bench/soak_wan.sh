@@ -15,8 +15,11 @@
 # Per minute: the bulk rate (iperf3's interval), the 1-byte round trip p50 /
 # p99 of a second stream on the tunnel (10 s of loadgen rtt near the end of
 # the minute), the relay's view of the tunnel RTT (/api/v1/status, PING
-# based), and the resident memory of relay, agent and emulator.  The first row
-# is the idle tunnel before the bulk stream starts.
+# based), the largest receive window of a stream on the relay (the bulk
+# stream's when it runs service -> client, SOAK_REVERSE=1; the other way the
+# agent receives, and this stays at limits.stream_window), and the resident
+# memory of relay, agent and emulator.  The first row is the idle tunnel
+# before the bulk stream starts.
 #
 # Environment (all optional):
 #   SOAK_S=600          bulk seconds (a multiple of 60)
@@ -82,8 +85,8 @@ P_ECHO=$(exposed_port agent echo 15) || fail "echo not exposed"
 echo "soak: tunnel through linkem at RTT $SOAK_RTT_MS ms, $SOAK_RATE Mbit/s," \
     "stream_window $SOAK_WINDOW; bulk for $SOAK_S s"
 
-# One row of probes: "p50_ms p99_ms tunnel_rtt_ms relay_kib agent_kib
-# linkem_kib".
+# One row of probes: "p50_ms p99_ms tunnel_rtt_ms window_kib relay_kib
+# agent_kib linkem_kib".
 probe() {
 	local r p50 p99 rtt
 	r=$("$T/loadgen" rtt -p "$P_ECHO" -n 1000000 -t "$PROBE_S" 2>&1)
@@ -91,11 +94,13 @@ probe() {
 	p99=$(sed -nE 's/.*p99_us=([0-9.]+).*/\1/p' <<<"$r")
 	[ -n "$p99" ] || fail "rtt probe failed: $r"
 	rtt=$(curl -sS -m 5 -H "Authorization: Bearer soak-admin-token" \
-	    "http://127.0.0.1:$ADMIN/api/v1/status" | "$PY" -c '
+	    "http://127.0.0.1:$ADMIN/api/v1/status?streams=1" | "$PY" -c '
 import json, sys
 a = json.load(sys.stdin)["agents"]
 r = a[0].get("rtt_seconds") if a else None
-print("-" if r is None else "%.1f" % (r * 1e3))')
+w = [s["window"] for s in a[0].get("streams", [])] if a else []
+print("-" if r is None else "%.1f" % (r * 1e3),
+      "%d" % (max(w) // 1024) if w else "-")')
 	awk -v a="$p50" -v b="$p99" \
 	    'BEGIN { printf "%.1f %.1f", a / 1e3, b / 1e3 }'
 	echo " $rtt $(rss_kb "$(pid_of relay)") $(rss_kb "$(pid_of agent)")" \
@@ -129,8 +134,8 @@ if "error" in j:
 	sys.exit("iperf3: " + j["error"])
 rate = [iv["sum"]["bits_per_second"] / 1e6 for iv in j["intervals"]]
 lines = ["| minute | bulk Mbit/s | probe p50 ms | probe p99 ms | tunnel RTT ms "
-	 "| relay RSS KiB | agent RSS KiB | linkem RSS KiB |",
-	 "|---|---:|---:|---:|---:|---:|---:|---:|"]
+	 "| relay window KiB | relay RSS KiB | agent RSS KiB | linkem RSS KiB |",
+	 "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
 for r in open(rows):
 	f = r.split()
 	m = f[0]

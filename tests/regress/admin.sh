@@ -141,8 +141,12 @@ expect_eq "held streams" 1 "$(jq -r '.agents[0].streams | length' "$T/streams.js
 jq -re '.agents[0].streams[0].client | test("^127\\.0\\.0\\.1:[0-9]+$")' \
     "$T/streams.json" >/dev/null || fail "stream without its client"
 expect_eq "held bytes" 5 "$(jq -r '.agents[0].streams[0].bytes_in' "$T/streams.json")"
+# An idle stream's receive window is where every window starts: the
+# default limits.stream_window, 512 KiB.
+expect_eq "held stream's window" 524288 \
+    "$(jq -r '.agents[0].streams[0].window' "$T/streams.json")"
 stop_bg hold
-ok "status?streams=1 lists the open stream"
+ok "status?streams=1 lists the open stream, its bytes and window"
 
 # A TLS client without a certificate: a handshake failure, counted by reason.
 openssl s_client -connect "127.0.0.1:$RELAY_PORT" -tls1_3 -servername relay.test \

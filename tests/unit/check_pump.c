@@ -333,6 +333,9 @@ START_TEST(test_counters)
 	ck_assert_uint_eq(atomic_load(&c.in), sizeof(up));
 	ck_assert_uint_eq(atomic_load(&c.out), 0);
 	ck_assert_uint_eq(atomic_load(&ca.out), sizeof(up));
+	/* The window gauge starts at the stream's receive window. */
+	ck_assert_uint_eq(atomic_load(&c.window), WINDOW);
+	ck_assert_uint_eq(atomic_load(&ca.window), WINDOW);
 	ck_assert_int_eq(transfer(tfd, reply, sizeof(reply), cfd, back,
 	    sizeof(back)), 0);
 	ck_assert_uint_eq(atomic_load(&c.out), sizeof(reply));
