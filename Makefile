@@ -197,6 +197,7 @@ bench: deps all
 # interactive stream probed beside it every minute (tests/bench/soak_wan.sh):
 # do windows or latency creep once the minimum RTT is renewed under load?
 soak-wan: deps all
+	@DEPS_EXTRA=iperf3 sh tests/deps.sh
 	@bash tests/bench/soak_wan.sh
 
 # install: binaries, man pages, systemd units, example configs and docs.

@@ -2,7 +2,8 @@
 # Install the Debian packages atlax needs to build and test, only those that
 # are missing, after saying which.  Runs apt-get as root, or through sudo
 # when we are not root.  DEPS_DRY_RUN=1 lists what is missing and installs
-# nothing (exit 1 when something is missing).
+# nothing (exit 1 when something is missing).  DEPS_EXTRA="pkg ..." adds
+# packages a single make target needs beyond these (soak-wan: iperf3).
 #
 # System services are never stopped, disabled or reconfigured here.  Debian
 # starts smbd when the samba package is installed; the tests run their own
@@ -28,7 +29,8 @@ set -eu
 #                           tests never use it)
 PKGS="gcc make pkg-config libssl-dev libevent-dev libyaml-dev check openssl
 clang libclang-rt-14-dev curl python3 samba smbclient procps iproute2 mandoc
-systemd libjansson-dev jq redis-server redis-tools prometheus"
+systemd libjansson-dev jq redis-server redis-tools prometheus
+${DEPS_EXTRA:-}"
 
 missing=""
 for p in $PKGS; do
