@@ -25,9 +25,15 @@
 #   BENCH_WAN_RATE=1000         link rate in Mbit/s
 #   BENCH_PATHS="plain ssh atlax"
 #   BENCH_WAN_CEILING=0         skip the emulator's ceiling (comparing builds)
+#   BENCH_WAN_WINDOW=6291456    the emulated per-connection TCP window, bytes
+#                               (a host with net.ipv4.tcp_rmem raised: larger)
 
 WAN_QUEUE=1048576
-WAN_WINDOW=6291456
+WAN_WINDOW=${BENCH_WAN_WINDOW:-6291456}
+case $WAN_WINDOW in
+''|*[!0-9]*) echo "BENCH_WAN_WINDOW=$WAN_WINDOW: not a number of bytes" >&2
+	exit 2 ;;
+esac
 
 # The link emulator in front of PORT for this RTT step; sets VIA.
 via() {	# port
