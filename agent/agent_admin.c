@@ -272,6 +272,10 @@ agent_admin_status_page(struct evbuffer *b, const struct evkeyvalq *q,
 			    (json_int_t)atomic_load(&st->c.in)));
 			json_object_set_new(o, "bytes_out", json_integer(
 			    (json_int_t)atomic_load(&st->c.out)));
+			/* What the relay may send ahead for it: grows with
+			 * an upload across a long path. */
+			json_object_set_new(o, "window", json_integer(
+			    (json_int_t)atomic_load(&st->c.window)));
 			json_array_append_new(streams, o);
 		}
 		json_object_set_new(root, "streams", streams);

@@ -145,8 +145,17 @@ expect_eq "held bytes" 5 "$(jq -r '.agents[0].streams[0].bytes_in' "$T/streams.j
 # default limits.stream_window, 512 KiB.
 expect_eq "held stream's window" 524288 \
     "$(jq -r '.agents[0].streams[0].window' "$T/streams.json")"
+# The agent's side of the same stream: its service, the 5 bytes sent to the
+# target, and its own receive window.
+curl -sS --max-time 10 "http://127.0.0.1:$ADMIN_A/api/v1/status?streams=1" \
+    >"$T/astreams.json" || fail "agent status?streams=1"
+expect_eq "agent's held streams" 1 "$(jq -r '.streams | length' "$T/astreams.json")"
+expect_eq "agent's stream service" echo "$(jq -r '.streams[0].service' "$T/astreams.json")"
+expect_eq "agent's held bytes" 5 "$(jq -r '.streams[0].bytes_in' "$T/astreams.json")"
+expect_eq "agent's stream window" 524288 \
+    "$(jq -r '.streams[0].window' "$T/astreams.json")"
 stop_bg hold
-ok "status?streams=1 lists the open stream, its bytes and window"
+ok "status?streams=1 lists the open stream, its bytes and window, on both daemons"
 
 # A TLS client without a certificate: a handshake failure, counted by reason.
 openssl s_client -connect "127.0.0.1:$RELAY_PORT" -tls1_3 -servername relay.test \
