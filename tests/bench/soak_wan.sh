@@ -15,10 +15,11 @@
 # Per minute: the bulk rate (iperf3's interval), the 1-byte round trip p50 /
 # p99 of a second stream on the tunnel (10 s of loadgen rtt near the end of
 # the minute), the relay's view of the tunnel RTT (/api/v1/status, PING
-# based), the largest receive window of a stream on the relay (the bulk
-# stream's when it runs service -> client, SOAK_REVERSE=1; the other way the
-# agent receives, and this stays at limits.stream_window), and the resident
-# memory of relay, agent and emulator.  The first row is the idle tunnel
+# based), the largest receive window of a stream on the relay and on the
+# agent (the relay grows the bulk stream's when it runs service -> client,
+# SOAK_REVERSE=1, the agent when it runs the other way; the other side stays
+# at limits.stream_window), and the resident memory of relay, agent and
+# emulator.  The first row is the idle tunnel
 # before the bulk stream starts.
 #
 # Environment (all optional):
@@ -59,9 +60,11 @@ start_bg echo-service "$T/loadgen" serve -p "$S_ECHO"
 wait_port "$S_IPERF" 5 || fail "iperf3 server did not start"
 wait_port "$S_ECHO" 5 || fail "echo service did not start"
 
-# The relay's admin endpoint gives its PING RTT of the tunnel.
+# The relay's admin endpoint gives its PING RTT of the tunnel; both give
+# their streams' windows.
 tunnel_setup
 ADMIN=$(free_port)
+ADMIN_A=$(free_port)
 printf 'soak-admin-token\n' >"$T/admin.token"
 chmod 600 "$T/admin.token"
 lim=$(printf 'limits:\n  stream_window: %s' "$SOAK_WINDOW")
@@ -77,7 +80,9 @@ linkem_start link "$RELAY_PORT" "$(awk -v r="$SOAK_RTT_MS" \
 real=$RELAY_PORT
 RELAY_PORT=$LINK_PORT
 agent_conf "$T/agent.yaml" home home \
-    "$(svc_yaml iperf "$S_IPERF"; svc_yaml echo "$S_ECHO")" "$lim"
+    "$(svc_yaml iperf "$S_IPERF"; svc_yaml echo "$S_ECHO")" "$lim
+admin:
+  listen: \"127.0.0.1:$ADMIN_A\""
 RELAY_PORT=$real
 start_agent agent "$T/agent.yaml"
 P_IPERF=$(exposed_port agent iperf 15) || fail "iperf not exposed"
@@ -85,10 +90,21 @@ P_ECHO=$(exposed_port agent echo 15) || fail "echo not exposed"
 echo "soak: tunnel through linkem at RTT $SOAK_RTT_MS ms, $SOAK_RATE Mbit/s," \
     "stream_window $SOAK_WINDOW; bulk for $SOAK_S s"
 
-# One row of probes: "p50_ms p99_ms tunnel_rtt_ms window_kib relay_kib
-# agent_kib linkem_kib".
+# The largest receive window of a stream in a status document, in KiB.
+max_window() {
+	"$PY" -c '
+import json, sys
+s = json.load(sys.stdin)
+if "agents" in s:
+	s = s["agents"][0] if s["agents"] else {}
+w = [x["window"] for x in s.get("streams", [])]
+print("%d" % (max(w) // 1024) if w else "-")'
+}
+
+# One row of probes: "p50_ms p99_ms tunnel_rtt_ms relay_window_kib
+# agent_window_kib relay_kib agent_kib linkem_kib".
 probe() {
-	local r p50 p99 rtt
+	local r p50 p99 rtt aw
 	r=$("$T/loadgen" rtt -p "$P_ECHO" -n 1000000 -t "$PROBE_S" 2>&1)
 	p50=$(sed -nE 's/.*p50_us=([0-9.]+).*/\1/p' <<<"$r")
 	p99=$(sed -nE 's/.*p99_us=([0-9.]+).*/\1/p' <<<"$r")
@@ -101,9 +117,11 @@ r = a[0].get("rtt_seconds") if a else None
 w = [s["window"] for s in a[0].get("streams", [])] if a else []
 print("-" if r is None else "%.1f" % (r * 1e3),
       "%d" % (max(w) // 1024) if w else "-")')
+	aw=$(curl -sS -m 5 "http://127.0.0.1:$ADMIN_A/api/v1/status?streams=1" |
+	    max_window)
 	awk -v a="$p50" -v b="$p99" \
 	    'BEGIN { printf "%.1f %.1f", a / 1e3, b / 1e3 }'
-	echo " $rtt $(rss_kb "$(pid_of relay)") $(rss_kb "$(pid_of agent)")" \
+	echo " $rtt $aw $(rss_kb "$(pid_of relay)") $(rss_kb "$(pid_of agent)")" \
 	    "$(rss_kb "$(pid_of link)")"
 }
 
@@ -134,8 +152,9 @@ if "error" in j:
 	sys.exit("iperf3: " + j["error"])
 rate = [iv["sum"]["bits_per_second"] / 1e6 for iv in j["intervals"]]
 lines = ["| minute | bulk Mbit/s | probe p50 ms | probe p99 ms | tunnel RTT ms "
-	 "| relay window KiB | relay RSS KiB | agent RSS KiB | linkem RSS KiB |",
-	 "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+	 "| relay window KiB | agent window KiB | relay RSS KiB | agent RSS KiB "
+	 "| linkem RSS KiB |",
+	 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
 for r in open(rows):
 	f = r.split()
 	m = f[0]
