@@ -19,8 +19,7 @@
 # agent (the relay grows the bulk stream's when it runs service -> client,
 # SOAK_REVERSE=1, the agent when it runs the other way; the other side stays
 # at limits.stream_window), and the resident memory of relay, agent and
-# emulator.  The first row is the idle tunnel
-# before the bulk stream starts.
+# emulator.  The first row is the idle tunnel before the bulk stream starts.
 #
 # Environment (all optional):
 #   SOAK_S=600          bulk seconds (a multiple of 60)
@@ -104,24 +103,24 @@ print("%d" % (max(w) // 1024) if w else "-")'
 # One row of probes: "p50_ms p99_ms tunnel_rtt_ms relay_window_kib
 # agent_window_kib relay_kib agent_kib linkem_kib".
 probe() {
-	local r p50 p99 rtt aw
+	local r p50 p99 rs rtt
 	r=$("$T/loadgen" rtt -p "$P_ECHO" -n 1000000 -t "$PROBE_S" 2>&1)
 	p50=$(sed -nE 's/.*p50_us=([0-9.]+).*/\1/p' <<<"$r")
 	p99=$(sed -nE 's/.*p99_us=([0-9.]+).*/\1/p' <<<"$r")
 	[ -n "$p99" ] || fail "rtt probe failed: $r"
-	rtt=$(curl -sS -m 5 -H "Authorization: Bearer soak-admin-token" \
-	    "http://127.0.0.1:$ADMIN/api/v1/status?streams=1" | "$PY" -c '
+	rs=$(curl -sS -m 5 -H "Authorization: Bearer soak-admin-token" \
+	    "http://127.0.0.1:$ADMIN/api/v1/status?streams=1")
+	rtt=$("$PY" -c '
 import json, sys
 a = json.load(sys.stdin)["agents"]
 r = a[0].get("rtt_seconds") if a else None
-w = [s["window"] for s in a[0].get("streams", [])] if a else []
-print("-" if r is None else "%.1f" % (r * 1e3),
-      "%d" % (max(w) // 1024) if w else "-")')
-	aw=$(curl -sS -m 5 "http://127.0.0.1:$ADMIN_A/api/v1/status?streams=1" |
-	    max_window)
+print("-" if r is None else "%.1f" % (r * 1e3))' <<<"$rs")
 	awk -v a="$p50" -v b="$p99" \
 	    'BEGIN { printf "%.1f %.1f", a / 1e3, b / 1e3 }'
-	echo " $rtt $aw $(rss_kb "$(pid_of relay)") $(rss_kb "$(pid_of agent)")" \
+	echo " $rtt $(max_window <<<"$rs")" \
+	    "$(curl -sS -m 5 "http://127.0.0.1:$ADMIN_A/api/v1/status?streams=1" |
+	    max_window)" \
+	    "$(rss_kb "$(pid_of relay)") $(rss_kb "$(pid_of agent)")" \
 	    "$(rss_kb "$(pid_of link)")"
 }
 
